@@ -1,0 +1,58 @@
+# movielake: the two commands a new user needs are `make demo` and `make test`.
+# Both create .venv and install what they need; nothing has to be installed by hand.
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+CHECKOV_VENV ?= .venv-checkov
+SAMPLE ?= data/sample
+
+.PHONY: install build lint test demo down clean bench help
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[local,dev]'
+	touch $@
+
+install: $(STAMP)  ## create .venv and install movielake with its local-stack and dev extras
+
+build: install  ## build the Lambda zips into build/
+	bash scripts/build_lambdas.sh
+
+$(CHECKOV_VENV)/bin/checkov:
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet checkov
+
+lint: install $(CHECKOV_VENV)/bin/checkov  ## ruff, terraform fmt/validate, checkov
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/movielake local terraform -- fmt -check -recursive
+	$(BIN)/movielake local terraform -- validate -no-color
+	$(CHECKOV_VENV)/bin/checkov --quiet --compact --skip-download --framework terraform -d terraform
+
+test: install lint build  ## the whole suite (lint included), as CI runs it
+	$(BIN)/pytest
+
+demo: install build  ## bring up the local stack and run the pipeline on the bundled sample
+	$(BIN)/movielake local up
+	$(BIN)/movielake local land $(SAMPLE)/movies.csv $(SAMPLE)/series.csv
+	$(BIN)/movielake local invoke tmdb-planner
+	$(BIN)/movielake crawl
+	$(BIN)/movielake query --all
+	$(BIN)/movielake report
+
+down: install  ## stop the local stack
+	$(BIN)/movielake local down
+
+bench: install build  ## the benchmarks in bench/, each printing its figures
+	$(BIN)/python bench/select_films.py
+	$(BIN)/python bench/tmdb_fetch.py --baseline
+	$(BIN)/python bench/analyses.py
+
+clean:  ## remove generated files (keeps .venv)
+	find build -mindepth 1 ! -name .keep -exec rm -rf {} +

@@ -1,0 +1,33 @@
+"""AWS clients, created on demand and never at import time.
+
+Functions across movielake take clients as arguments so tests hand in moto-backed ones; this
+module is where the CLI and the Lambda handlers make them. ``AWS_ENDPOINT_URL`` (and
+``AWS_REGION``, profiles) are honoured by boto3 itself; ``Settings.endpoint_url`` covers the
+local stack's record when the shell has no such variable.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from movielake.config import Settings
+
+DEFAULT_REGION = "us-east-1"
+_RETRIES = Config(retries={"max_attempts": 5, "mode": "standard"})
+
+
+def session(settings: Settings) -> boto3.session.Session:
+    """A boto3 session in the configured region (falls back to us-east-1)."""
+    region = settings.region or boto3.session.Session().region_name or DEFAULT_REGION
+    return boto3.session.Session(region_name=region)
+
+
+def client(service: str, settings: Settings, **kwargs: Any) -> Any:
+    """A client for ``service`` pointed at the configured endpoint, if any."""
+    if settings.endpoint_url:
+        kwargs.setdefault("endpoint_url", settings.endpoint_url)
+    kwargs.setdefault("config", _RETRIES)
+    return session(settings).client(service, **kwargs)

@@ -1,0 +1,65 @@
+"""The ``movielake`` command.
+
+Each concern contributes its subcommands through a ``register(subparsers)`` function in its
+own ``cli`` module; this file only assembles them and turns known errors into one clear line
+and a non-zero exit code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Sequence
+
+from movielake import __version__
+from movielake.config import ConfigError
+
+# Modules that add subcommands, in the order they appear in --help.
+COMMAND_MODULES = (
+    "movielake.local.cli",
+    "movielake.ingest.cli",
+    "movielake.tmdb.cli",
+    "movielake.catalog.cli",
+    "movielake.analysis.cli",
+)
+
+
+class UserError(RuntimeError):
+    """An error the user can fix; printed as one line without a traceback."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full parser, with every concern's subcommands."""
+    parser = argparse.ArgumentParser(
+        prog="movielake",
+        description="Movie-analytics lakehouse: ingest CSVs and TMDB into S3, catalog, query, report.",
+    )
+    parser.add_argument("--version", action="version", version=f"movielake {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug detail")
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for module_name in COMMAND_MODULES:
+        importlib.import_module(module_name).register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the console script."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        return int(args.func(args) or 0)
+    except (UserError, ConfigError) as exc:
+        print(f"movielake {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"movielake {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,122 @@
+"""Configuration, read in one place.
+
+Every setting comes from an environment variable named ``MOVIELAKE_<NAME>`` (the Lambdas get
+them from Terraform). When the lake bucket is not set in the environment and the local stack
+is up, the values it recorded in ``build/local/stack.json`` are used instead: that is the
+embedded default, and exporting the variables of a real deployment switches to AWS with no
+code change. Standard AWS variables (``AWS_ENDPOINT_URL``, ``AWS_REGION``, ``AWS_PROFILE``)
+are left to boto3, which already honours them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+ENV_PREFIX = "MOVIELAKE_"
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+LOCAL_STATE_DIR = Path(os.environ.get("MOVIELAKE_LOCAL_DIR", PROJECT_ROOT / "build" / "local"))
+STACK_FILE = LOCAL_STATE_DIR / "stack.json"
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or malformed; the message says which and how to set it."""
+
+
+def _split_list(value: str) -> tuple[str, ...]:
+    return tuple(item.strip() for item in value.split(",") if item.strip())
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What movielake needs to know about where it runs.
+
+    Field names match the environment variables: ``lake_bucket`` is ``MOVIELAKE_LAKE_BUCKET``.
+    """
+
+    lake_bucket: str = ""
+    athena_results_bucket: str = ""
+    glue_database: str = ""
+    tmdb_crawler: str = ""
+    csv_crawler: str = ""
+    athena_workgroup: str = ""
+    tmdb_queue_url: str = ""
+    tmdb_secret_id: str = ""
+    # Local development only: a key given directly instead of through Secrets Manager.
+    tmdb_api_key: str = field(default="", repr=False)
+    tmdb_base_url: str = "https://api.themoviedb.org"
+    tmdb_language: str = "pt-BR"
+    # "movie" asks /3/movie/{imdb_id}; "find" resolves through /3/find first.
+    tmdb_lookup: str = "movie"
+    tmdb_rate: float = 40.0
+    tmdb_concurrency: int = 20
+    tmdb_max_attempts: int = 6
+    tmdb_timeout: float = 10.0
+    tmdb_batch_size: int = 100
+    # Films per SQS message in the fan-out path; one worker invocation fetches one message.
+    tmdb_ids_per_message: int = 2000
+    min_year: int | None = 1960
+    min_votes: int | None = 10000
+    genres: tuple[str, ...] = ("crime", "war")
+    endpoint_url: str = ""
+    region: str = ""
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Build settings from the environment, falling back to the local stack's record."""
+        env = dict(os.environ if environ is None else environ)
+        values: dict[str, str] = {}
+        if f"{ENV_PREFIX}LAKE_BUCKET" not in env and STACK_FILE.exists():
+            values.update(local_stack_environment())
+        values.update({k: v for k, v in env.items() if k.startswith(ENV_PREFIX)})
+        kwargs: dict[str, object] = {}
+        for f in fields(cls):
+            raw = values.get(ENV_PREFIX + f.name.upper())
+            if raw is None:
+                continue
+            kwargs[f.name] = _parse(f.name, f.type, raw)
+        if not kwargs.get("endpoint_url"):
+            kwargs["endpoint_url"] = env.get("AWS_ENDPOINT_URL", "")
+        if not kwargs.get("region"):
+            kwargs["region"] = env.get("AWS_REGION", env.get("AWS_DEFAULT_REGION", ""))
+        return cls(**kwargs)  # type: ignore[arg-type]
+
+    def require(self, *names: str) -> None:
+        """Fail with one clear message listing every required setting that is empty."""
+        missing = [n for n in names if not getattr(self, n)]
+        if missing:
+            variables = ", ".join(ENV_PREFIX + n.upper() for n in missing)
+            raise ConfigError(
+                f"missing configuration: {variables}. Start the local stack with "
+                "`movielake local up`, or export the values printed by "
+                "`terraform -chdir=terraform output cli_environment` for a real deployment."
+            )
+
+
+def _parse(name: str, type_name: object, raw: str) -> object:
+    """Turn one environment string into the field's type; empty or 'off' disables a filter."""
+    text = str(type_name)
+    try:
+        if text.startswith("tuple"):
+            return _split_list(raw)
+        if "None" in text:
+            return None if raw.strip().lower() in {"", "off", "none"} else int(raw)
+        if text == "int":
+            return int(raw)
+        if text == "float":
+            return float(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{ENV_PREFIX}{name.upper()}={raw!r} is not a valid {text}") from exc
+    return raw
+
+
+def local_stack_environment() -> dict[str, str]:
+    """The ``MOVIELAKE_*`` and AWS variables the local stack recorded when it came up."""
+    try:
+        record = json.loads(STACK_FILE.read_text())
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"{STACK_FILE} is unreadable ({exc}); run `movielake local up` again") from exc
+    return {str(k): str(v) for k, v in record.get("environment", {}).items()}

@@ -1,0 +1,86 @@
+"""The lake's key scheme, in one place.
+
+Zones are top-level prefixes of the lake bucket. Raw keeps the layout of the systems movielake
+replaces: ``<Zone>/<Origin>/<Format>/<Entity>/<YYYY>/<MM>/<DD>/<file>``.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from pathlib import PurePosixPath
+
+LANDING_PREFIX = "Landing/"
+RAW_PREFIX = "Raw/"
+RAW_CSV_PREFIX = "Raw/Local/CSV/"
+REJECTED_PREFIX = "Rejected/Local/CSV/"
+TMDB_MOVIES_PREFIX = "Raw/TMDB/JSON/Movies/"
+TMDB_BATCH_PATTERN = re.compile(r"lote_(\d+)\.json$")
+TMDB_ERRORS_FILE = "erros_geral.json"
+TMDB_MANIFEST_FILE = "_manifest.json"
+# Run bookkeeping (plan, finished-batch markers, per-batch error parts) lives under an
+# underscore folder: Hive, Glue crawlers and Athena skip names that start with "_".
+TMDB_RUN_FOLDER = "_run"
+
+
+def date_path(day: date) -> str:
+    """``YYYY/MM/DD`` for a run date."""
+    return f"{day:%Y/%m/%d}"
+
+
+def entity_for(file_name: str) -> str:
+    """The entity a CSV file holds, from its name: ``movies.csv`` -> ``Movies``."""
+    stem = PurePosixPath(file_name).stem
+    if not stem:
+        raise ValueError(f"cannot tell the entity of {file_name!r}: the file name has no stem")
+    return stem[:1].upper() + stem[1:].lower()
+
+
+def raw_csv_key(file_name: str, day: date) -> str:
+    """``Raw/Local/CSV/<Entity>/<YYYY>/<MM>/<DD>/<file>``."""
+    name = PurePosixPath(file_name).name
+    return f"{RAW_CSV_PREFIX}{entity_for(name)}/{date_path(day)}/{name}"
+
+
+def raw_csv_prefix(entity: str) -> str:
+    """Where every day's CSVs of one entity live: ``Raw/Local/CSV/Movies/``."""
+    return f"{RAW_CSV_PREFIX}{entity}/"
+
+
+def rejected_key(file_name: str, day: date) -> str:
+    """Where a CSV that failed validation is kept, beside a ``.why.json`` note."""
+    name = PurePosixPath(file_name).name
+    return f"{REJECTED_PREFIX}{entity_for(name)}/{date_path(day)}/{name}"
+
+
+def tmdb_folder(day: date) -> str:
+    """``Raw/TMDB/JSON/Movies/<YYYY>/<MM>/<DD>/``."""
+    return f"{TMDB_MOVIES_PREFIX}{date_path(day)}/"
+
+
+def tmdb_batch_key(day: date, number: int) -> str:
+    """``Raw/TMDB/JSON/Movies/<YYYY>/<MM>/<DD>/lote_<N>.json`` (N from 1)."""
+    if number < 1:
+        raise ValueError(f"batch numbers start at 1, got {number}")
+    return f"{tmdb_folder(day)}lote_{number}.json"
+
+
+def tmdb_errors_key(day: date) -> str:
+    """The run's merged errors file, ``.../erros_geral.json``."""
+    return f"{tmdb_folder(day)}{TMDB_ERRORS_FILE}"
+
+
+def tmdb_manifest_key(day: date) -> str:
+    """The run's completion report, ``.../_manifest.json``."""
+    return f"{tmdb_folder(day)}{TMDB_MANIFEST_FILE}"
+
+
+def tmdb_run_key(day: date, name: str) -> str:
+    """Run bookkeeping under ``.../_run/<name>``."""
+    return f"{tmdb_folder(day)}{TMDB_RUN_FOLDER}/{name}"
+
+
+def batch_number(key: str) -> int | None:
+    """The N of a ``lote_<N>.json`` key, or None for any other key."""
+    match = TMDB_BATCH_PATTERN.search(key)
+    return int(match.group(1)) if match else None

@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 
 from movielake import __version__
-from movielake.config import ConfigError
+from movielake.config import ConfigError, use_local_stack_aws_environment
 
 # Modules that add subcommands, in the order they appear in --help.
 COMMAND_MODULES = (
@@ -52,6 +52,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(levelname)s %(name)s: %(message)s",
     )
     try:
+        if args.command != "local":  # `local` manages the stack and addresses it explicitly
+            use_local_stack_aws_environment()
         return int(args.func(args) or 0)
     except (UserError, ConfigError) as exc:
         print(f"movielake {args.command}: error: {exc}", file=sys.stderr)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
@@ -61,6 +61,8 @@ class Settings:
     min_year: int | None = 1960
     min_votes: int | None = 10000
     genres: tuple[str, ...] = ("crime", "war")
+    # Run date (YYYY-MM-DD) of the keys the CSV Lambda writes, for a backfill; empty: the event's date.
+    run_date: str = ""
     endpoint_url: str = ""
     region: str = ""
 
@@ -101,7 +103,7 @@ def _parse(name: str, type_name: object, raw: str) -> object:
     text = str(type_name)
     try:
         if text.startswith("tuple"):
-            return _split_list(raw)
+            return () if raw.strip().lower() in {"off", "none"} else _split_list(raw)
         if "None" in text:
             return None if raw.strip().lower() in {"", "off", "none"} else int(raw)
         if text == "int":
@@ -120,3 +122,18 @@ def local_stack_environment() -> dict[str, str]:
     except (OSError, ValueError) as exc:
         raise ConfigError(f"{STACK_FILE} is unreadable ({exc}); run `movielake local up` again") from exc
     return {str(k): str(v) for k, v in record.get("environment", {}).items()}
+
+
+def use_local_stack_aws_environment(environ: MutableMapping[str, str] | None = None) -> None:
+    """Point boto3 at the local stack when the shell targets no deployment of its own.
+
+    When ``MOVIELAKE_LAKE_BUCKET`` is unset and the local stack is up, the stack's
+    ``AWS_ENDPOINT_URL``, region and dummy credentials are exported, without overriding a
+    variable the shell already has (the CLI calls this once at start-up).
+    """
+    env = os.environ if environ is None else environ
+    if f"{ENV_PREFIX}LAKE_BUCKET" in env or not STACK_FILE.exists():
+        return
+    for key, value in local_stack_environment().items():
+        if key.startswith("AWS_"):
+            env.setdefault(key, value)

@@ -53,6 +53,12 @@ def rejected_key(file_name: str, day: date) -> str:
     return f"{REJECTED_PREFIX}{entity_for(name)}/{date_path(day)}/{name}"
 
 
+def with_digest(key: str, digest: str) -> str:
+    """The key a second, different file takes beside ``key``: ``.../<stem>_<first 8 hex>.csv``."""
+    path = PurePosixPath(key)
+    return str(path.with_name(f"{path.stem}_{digest[:8]}{path.suffix}"))
+
+
 def tmdb_folder(day: date) -> str:
     """``Raw/TMDB/JSON/Movies/<YYYY>/<MM>/<DD>/``."""
     return f"{TMDB_MOVIES_PREFIX}{date_path(day)}/"

@@ -14,25 +14,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-MOVIE_COLUMNS = (
-    "id",
-    "tituloPincipal",
-    "tituloOriginal",
-    "anoLancamento",
-    "tempoMinutos",
-    "genero",
-    "notaMedia",
-    "numeroVotos",
-    "generoArtista",
-    "personagem",
-    "nomeArtista",
-    "anoNascimento",
-    "anoFalecimento",
-    "profissao",
-    "titulosMaisConhecidos",
-)
-SERIES_COLUMNS = (*MOVIE_COLUMNS[:4], "anoTermino", *MOVIE_COLUMNS[4:])
-NULL = r"\N"
+# The schema lives with the validator (the CSV Lambda zip ships it; it does not ship this module).
+from movielake.ingest.schema import MOVIE_COLUMNS, NULL, SERIES_COLUMNS
 
 GENRES = (
     "Action",

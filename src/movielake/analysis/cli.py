@@ -1,0 +1,103 @@
+"""``movielake query``: run one SQL file (or all) on the local engine or on Athena.
+
+``movielake report`` lives in ``movielake.analysis.report``; when that module exists its
+``register`` is called from here so both commands come from this concern.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from movielake.config import Settings
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+FORMATS = ("table", "csv", "json")
+ENGINE_CHOICES = ("duckdb", "athena")
+
+
+def register(subparsers: Any) -> None:
+    """Add ``query`` (and ``report`` when its module is present) to the command."""
+    parser = subparsers.add_parser(
+        "query",
+        help="run an analysis SQL file on DuckDB (local) or Athena",
+        description="Run one of the sql/q*.sql analyses (or all of them) and print the result.",
+    )
+    target = parser.add_mutually_exclusive_group(required=True)
+    target.add_argument("name", nargs="?", help="query name, e.g. q1_roi or q1")
+    target.add_argument("--all", action="store_true", help="run every query")
+    target.add_argument("--list", action="store_true", help="list the queries and their questions")
+    parser.add_argument(
+        "--engine",
+        choices=ENGINE_CHOICES,
+        default=None,
+        help="default: duckdb when the AWS endpoint is on loopback (the local stack), else athena",
+    )
+    parser.add_argument("--format", choices=FORMATS, default="table", help="default: table")
+    parser.add_argument("--out", type=Path, help="write to this file instead of standard output")
+    parser.set_defaults(func=run)
+    if importlib.util.find_spec("movielake.analysis.report") is not None:
+        from movielake.analysis import report
+
+        report.register(subparsers)
+
+
+def render(name: str, frame: pd.DataFrame, output_format: str) -> str:
+    """One result as text in the chosen format (``table`` has a heading with the name)."""
+    if output_format == "csv":
+        return frame.to_csv(index=False)
+    if output_format == "json":
+        return frame.to_json(orient="records", indent=2) + "\n"
+    body = frame.to_string(index=False) if len(frame) else "(no rows)"
+    return f"== {name} ({len(frame)} rows)\n{body}\n"
+
+
+def render_all(results: dict[str, pd.DataFrame], output_format: str) -> str:
+    """Several results: tables one after another, CSV sections, or one JSON object by name."""
+    if output_format == "json":
+        import json
+
+        document = {name: json.loads(frame.to_json(orient="records")) for name, frame in results.items()}
+        return json.dumps(document, indent=2) + "\n"
+    if output_format == "csv":
+        return "\n".join(f"# {name}\n{frame.to_csv(index=False)}" for name, frame in results.items())
+    return "\n".join(render(name, frame, output_format) for name, frame in results.items())
+
+
+def list_queries() -> str:
+    """The queries' names, titles and questions."""
+    from movielake.analysis.queries import discover
+
+    return "".join(f"{q.name}: {q.title}\n    {q.question}\n" for q in discover().values())
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the chosen query or queries and print (or write) the result."""
+    from movielake.analysis.duckdb_engine import CatalogTableError
+    from movielake.analysis.engines import default_engine, run_all, run_query
+    from movielake.analysis.queries import QueryNotFoundError
+    from movielake.cli import UserError
+
+    if args.list:
+        text = list_queries()
+    else:
+        settings = Settings.from_env()
+        engine = args.engine or default_engine(settings)
+        try:
+            if args.all:
+                text = render_all(run_all(settings, engine), args.format)
+            else:
+                frame = run_query(args.name, settings, engine)
+                text = render(args.name, frame, args.format)
+        except (QueryNotFoundError, CatalogTableError) as exc:
+            raise UserError(str(exc.args[0])) from exc
+    if args.out:
+        args.out.write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    return 0

@@ -1,0 +1,341 @@
+"""The local query engine: DuckDB reading the lake through httpfs, tables from the Glue catalog.
+
+For each catalog table a query reads, the engine lists the objects the way Athena does (under
+each registered partition's location, or the table's location when unpartitioned, skipping
+names that start with ``_`` or ``.``), reads them with DuckDB's JSON or CSV reader with the
+catalog's column types, joins on each file's partition values from the catalog, and
+materialises the result once per session as a temporary table named like the catalog table.
+The SQL files are then translated (``movielake.analysis.translate``) and run against those
+tables. Every name and value put into the generated SQL is quoted (``_identifier``,
+``_sql_string``).
+
+httpfs is loaded from the ``duckdb-extension-httpfs`` package (no download); S3 credentials
+come from boto3's chain, so the same code reads a moto server or a real bucket.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlparse
+
+from movielake import aws
+from movielake.analysis.queries import NamedQuery
+from movielake.analysis.translate import glue_to_duckdb_type, referenced_tables, translate
+from movielake.config import Settings
+
+if TYPE_CHECKING:
+    import duckdb
+    import pandas as pd
+
+log = logging.getLogger(__name__)
+
+# Reading many small objects is bound by request latency, not CPU: more reader threads than
+# cores while tables load (the default again for queries).
+LOAD_THREADS = max(8, os.cpu_count() or 1)
+JSON_SERDE_MARKER = "jsonserde"
+CSV_SERDE_MARKER = "lazysimpleserde"
+
+
+class CatalogTableError(RuntimeError):
+    """A catalog table is missing or cannot be read locally; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class CatalogTable:
+    """What the local engine needs of one Glue table."""
+
+    name: str
+    location: str
+    columns: tuple[tuple[str, str], ...]  # (name, Glue type), data columns in order
+    partition_keys: tuple[str, ...]
+    serde: str  # SerializationLibrary
+    serde_parameters: Mapping[str, str] = field(default_factory=dict)
+    table_parameters: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def format(self) -> str:
+        """``json`` or ``csv``, from the SerDe (the classification parameter as a fallback)."""
+        library = self.serde.lower()
+        if JSON_SERDE_MARKER in library:
+            return "json"
+        if CSV_SERDE_MARKER in library or "opencsvserde" in library:
+            return "csv"
+        return self.table_parameters.get("classification", "").lower()
+
+    def duckdb_columns(self) -> dict[str, str]:
+        """Every column, partitions included, with its DuckDB type (partitions are strings)."""
+        types = {name: glue_to_duckdb_type(glue_type) for name, glue_type in self.columns}
+        types.update({key: "VARCHAR" for key in self.partition_keys})
+        return types
+
+
+def table_from_glue(table: Mapping[str, Any]) -> CatalogTable:
+    """A CatalogTable from one ``glue.get_tables`` entry."""
+    descriptor = table.get("StorageDescriptor") or {}
+    serde = descriptor.get("SerdeInfo") or {}
+    return CatalogTable(
+        name=table["Name"].lower(),
+        location=descriptor.get("Location", ""),
+        columns=tuple((c["Name"].lower(), c["Type"]) for c in descriptor.get("Columns", [])),
+        partition_keys=tuple(k["Name"].lower() for k in table.get("PartitionKeys", [])),
+        serde=serde.get("SerializationLibrary", ""),
+        serde_parameters=dict(serde.get("Parameters") or {}),
+        table_parameters=dict(table.get("Parameters") or {}),
+    )
+
+
+def catalog_tables(glue: Any, database: str) -> dict[str, CatalogTable]:
+    """Every table of the Glue database, by (lower-case) name."""
+    tables: dict[str, CatalogTable] = {}
+    for page in glue.get_paginator("get_tables").paginate(DatabaseName=database):
+        for entry in page["TableList"]:
+            table = table_from_glue(entry)
+            tables[table.name] = table
+    return tables
+
+
+def split_s3_url(url: str) -> tuple[str, str]:
+    """``s3://bucket/a/b/`` -> ``("bucket", "a/b/")`` (the prefix always ends with ``/``)."""
+    parsed = urlparse(url)
+    if parsed.scheme not in {"s3", "s3a", "s3n"} or not parsed.netloc:
+        raise CatalogTableError(f"not an S3 location: {url!r}")
+    prefix = parsed.path.lstrip("/")
+    return parsed.netloc, prefix if not prefix or prefix.endswith("/") else prefix + "/"
+
+
+def athena_visible(relative_key: str) -> bool:
+    """Whether Athena reads an object below a table or partition location (no ``_``/``.`` names)."""
+    return all(part and not part.startswith(("_", ".")) for part in relative_key.split("/"))
+
+
+def list_files(s3: Any, location: str) -> list[str]:
+    """The ``s3://`` URLs of the non-empty objects Athena reads under a location, sorted."""
+    bucket, prefix = split_s3_url(location)
+    urls = []
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        for item in page.get("Contents", []):
+            relative = item["Key"][len(prefix) :]
+            if item.get("Size", 0) > 0 and athena_visible(relative):
+                urls.append(f"s3://{bucket}/{item['Key']}")
+    return sorted(urls)
+
+
+def partition_locations(glue: Any, database: str, table: str) -> list[tuple[tuple[str, ...], str]]:
+    """The table's registered partitions: (values, location), sorted by values."""
+    found = []
+    for page in glue.get_paginator("get_partitions").paginate(DatabaseName=database, TableName=table):
+        for partition in page.get("Partitions", []):
+            location = (partition.get("StorageDescriptor") or {}).get("Location", "")
+            found.append((tuple(partition["Values"]), location))
+    return sorted(found)
+
+
+def table_files(s3: Any, glue: Any, database: str, table: CatalogTable) -> dict[str, tuple[str, ...]]:
+    """Every object Athena would read for the table, with its partition values.
+
+    Like Athena, a partitioned table is read through its registered partitions only (a date
+    folder the crawler has not seen yet is invisible); an unpartitioned one through its location.
+    """
+    if not table.partition_keys:
+        return dict.fromkeys(list_files(s3, table.location), ())
+    files: dict[str, tuple[str, ...]] = {}
+    for values, location in partition_locations(glue, database, table.name):
+        for url in list_files(s3, location):
+            files[url] = values
+    return files
+
+
+def _sql_string(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _identifier(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _struct_literal(columns: Mapping[str, str]) -> str:
+    return "{" + ", ".join(f"{_sql_string(k)}: {_sql_string(v)}" for k, v in columns.items()) + "}"
+
+
+def _reader(table: CatalogTable, files: list[str], columns: Mapping[str, str]) -> tuple[str, list[str]]:
+    """The DuckDB table function reading the files, and the typed column expressions over it."""
+    file_list = "[" + ", ".join(_sql_string(f) for f in files) + "]"
+    if table.format == "json":
+        reader = (
+            f"read_json({file_list}, format='newline_delimited', columns={_struct_literal(columns)}, "
+            "filename=true, maximum_object_size=67108864)"
+        )
+        return reader, [f"r.{_identifier(name)}" for name in columns]
+    if table.format == "csv":
+        params = table.serde_parameters
+        delimiter = params.get("field.delim", params.get("separatorChar", ","))
+        null_text = params.get("serialization.null.format", "")
+        skip = int(table.table_parameters.get("skip.header.line.count", "0") or 0)
+        as_text = {name: "VARCHAR" for name in columns}
+        reader = (
+            f"read_csv({file_list}, delim={_sql_string(delimiter)}, header=false, skip={skip}, "
+            f"quote='', escape='', nullstr={_sql_string(null_text)}, columns={_struct_literal(as_text)}, "
+            "null_padding=true, auto_detect=false, filename=true)"
+        )
+        # LazySimpleSerDe reads fields as text and gives NULL for what does not fit the type.
+        typed = [
+            f"TRY_CAST(r.{_identifier(name)} AS {duck_type}) AS {_identifier(name)}"
+            for name, duck_type in columns.items()
+        ]
+        return reader, typed
+    raise CatalogTableError(f"table {table.name}: format {table.serde or 'unknown'!r} is not supported")
+
+
+def source_select(table: CatalogTable, files: Mapping[str, tuple[str, ...]]) -> str:
+    """The DuckDB SELECT reading the files with the catalog's types, partition values joined."""
+    if not files:
+        return empty_select(table)
+    columns = {name: glue_to_duckdb_type(glue_type) for name, glue_type in table.columns}
+    reader, selected = _reader(table, sorted(files), columns)
+    if not table.partition_keys:
+        return f"SELECT {', '.join(selected)} FROM {reader} AS r"  # noqa: S608 - all quoted
+    rows = ", ".join(
+        "(" + ", ".join(_sql_string(v) for v in (url, *values)) + ")" for url, values in sorted(files.items())
+    )
+    keys = [_identifier(k) for k in table.partition_keys]
+    partition_columns = [f"p.{k}" for k in keys]
+    join = f"INNER JOIN (VALUES {rows}) AS p(file_url, {', '.join(keys)}) ON p.file_url = r.filename"
+    return f"SELECT {', '.join(selected + partition_columns)} FROM {reader} AS r {join}"  # noqa: S608
+
+
+def empty_select(table: CatalogTable) -> str:
+    """A SELECT with the table's columns and types and no rows (a table without objects yet)."""
+    columns = [
+        f"CAST(NULL AS {duck_type}) AS {_identifier(name)}"
+        for name, duck_type in table.duckdb_columns().items()
+    ]
+    return f"SELECT {', '.join(columns)} WHERE false"
+
+
+def httpfs_extension_path() -> Path:
+    """The httpfs extension file shipped by the ``duckdb-extension-httpfs`` package."""
+    spec = importlib.util.find_spec("duckdb_extension_httpfs")
+    if spec is None or not spec.submodule_search_locations:
+        raise CatalogTableError("the duckdb-extension-httpfs package is not installed")
+    import duckdb
+
+    version = duckdb.__version__
+    for location in spec.submodule_search_locations:
+        candidates = sorted(Path(location).glob("extensions/*/httpfs.duckdb_extension"))
+        exact = [c for c in candidates if c.parent.name == f"v{version}"]
+        if exact or candidates:
+            return (exact or candidates)[-1]
+    raise CatalogTableError("no httpfs.duckdb_extension file in the duckdb-extension-httpfs package")
+
+
+def s3_secret_sql(settings: Settings) -> str:
+    """``CREATE SECRET`` for DuckDB from boto3's credentials, region and the configured endpoint."""
+    session = aws.session(settings)
+    credentials = session.get_credentials()
+    if credentials is None:
+        raise CatalogTableError("no AWS credentials found for DuckDB to read the lake")
+    frozen = credentials.get_frozen_credentials()
+    options = [
+        "TYPE s3",
+        f"KEY_ID {_sql_string(frozen.access_key)}",
+        f"SECRET {_sql_string(frozen.secret_key)}",
+        f"REGION {_sql_string(session.region_name or aws.DEFAULT_REGION)}",
+    ]
+    if frozen.token:
+        options.append(f"SESSION_TOKEN {_sql_string(frozen.token)}")
+    if settings.endpoint_url:
+        endpoint = urlparse(settings.endpoint_url)
+        options += [
+            f"ENDPOINT {_sql_string(endpoint.netloc)}",
+            "URL_STYLE 'path'",
+            f"USE_SSL {'true' if endpoint.scheme == 'https' else 'false'}",
+        ]
+    return f"CREATE OR REPLACE SECRET movielake_s3 ({', '.join(options)})"
+
+
+class DuckDBEngine:
+    """One DuckDB session over the lake: tables materialised on first use, queries translated."""
+
+    def __init__(self, settings: Settings, *, glue: Any = None, s3: Any = None) -> None:
+        settings.require("glue_database")
+        self.settings = settings
+        self._glue = glue or aws.client("glue", settings)
+        self._s3 = s3 or aws.client("s3", settings)
+        self._tables: dict[str, CatalogTable] | None = None
+        self._loaded: set[str] = set()
+        self._connection: duckdb.DuckDBPyConnection | None = None
+
+    @property
+    def connection(self) -> duckdb.DuckDBPyConnection:
+        """The DuckDB connection, with httpfs loaded and the S3 secret created."""
+        if self._connection is None:
+            import duckdb
+
+            connection = duckdb.connect()
+            connection.execute(f"LOAD {_sql_string(str(httpfs_extension_path()))}")
+            connection.execute(s3_secret_sql(self.settings))
+            self._connection = connection
+        return self._connection
+
+    @property
+    def tables(self) -> dict[str, CatalogTable]:
+        """The catalog's tables, read once."""
+        if self._tables is None:
+            self._tables = catalog_tables(self._glue, self.settings.glue_database)
+        return self._tables
+
+    def load(self, names: Iterable[str]) -> None:
+        """Materialise the named catalog tables as DuckDB temporary tables (once per session)."""
+        for name in sorted(set(names) - self._loaded):
+            table = self.tables.get(name)
+            if table is None:
+                raise CatalogTableError(
+                    f"table {name!r} is not in the Glue database {self.settings.glue_database!r}; "
+                    "run `movielake crawl` first"
+                )
+            files = table_files(self._s3, self._glue, self.settings.glue_database, table)
+            select = source_select(table, files)
+            log.debug("loading %s from %d objects", name, len(files))
+            self.connection.execute(f"SET threads = {LOAD_THREADS}")
+            try:
+                self.connection.execute(f"CREATE OR REPLACE TEMP TABLE {_identifier(name)} AS {select}")
+            finally:
+                self.connection.execute("RESET threads")
+            self._loaded.add(name)
+
+    def schema(self, names: Iterable[str]) -> dict[str, dict[str, str]]:
+        """table -> column -> DuckDB type, for the translation."""
+        return {name: self.tables[name].duckdb_columns() for name in names}
+
+    def translate(self, sql: str) -> str:
+        """The DuckDB SQL for an Athena query over this catalog."""
+        names = referenced_tables(sql)
+        self.load(names)
+        return translate(sql, self.schema(names))
+
+    def execute(self, sql: str) -> pd.DataFrame:
+        """Run Athena SQL (translated) and return the result as a DataFrame."""
+        return self.connection.execute(self.translate(sql)).df()
+
+    def run(self, query: NamedQuery) -> pd.DataFrame:
+        """Run one named query."""
+        return self.execute(query.statement)
+
+    def close(self) -> None:
+        """Close the DuckDB connection (temporary tables go with it)."""
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+            self._loaded.clear()
+
+    def __enter__(self) -> DuckDBEngine:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()

@@ -1,0 +1,181 @@
+"""A small lake for the analyses' tests and benchmark: Raw objects plus the contract's tables.
+
+``register_contract_tables`` creates ``tmdb_movies``, ``csv_movies`` and ``csv_series`` in a
+Glue database exactly as ``docs/architecture.md`` describes them (the shape ``movielake crawl``
+registers), so the analyses can be exercised on their own. The writers put TMDB batches and
+movie CSVs where the key scheme says.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Iterable, Sequence
+from datetime import date
+from typing import Any
+
+from movielake import keys
+
+TMDB_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("id", "int"),
+    ("imdb_id", "string"),
+    ("title", "string"),
+    ("original_title", "string"),
+    ("runtime", "int"),
+    ("release_date", "string"),
+    ("budget", "bigint"),
+    ("revenue", "bigint"),
+    ("popularity", "double"),
+    ("vote_average", "double"),
+    ("vote_count", "int"),
+    ("original_language", "string"),
+    ("genres", "array<struct<id:int,name:string>>"),
+    ("production_companies", "array<struct<id:int,name:string,origin_country:string>>"),
+    ("cast", "array<struct<name:string,character:string,order:int>>"),
+    ("crew", "array<struct<name:string,job:string>>"),
+    ("requested_id", "string"),
+    ("ingested_at", "string"),
+)
+MOVIE_CSV_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("id", "string"),
+    ("titulopincipal", "string"),
+    ("titulooriginal", "string"),
+    ("anolancamento", "bigint"),
+    ("tempominutos", "bigint"),
+    ("genero", "string"),
+    ("notamedia", "double"),
+    ("numerovotos", "bigint"),
+    ("generoartista", "string"),
+    ("personagem", "string"),
+    ("nomeartista", "string"),
+    ("anonascimento", "bigint"),
+    ("anofalecimento", "bigint"),
+    ("profissao", "string"),
+    ("titulosmaisconhecidos", "string"),
+)
+SERIES_CSV_COLUMNS: tuple[tuple[str, str], ...] = (
+    *MOVIE_CSV_COLUMNS[:4],
+    ("anotermino", "bigint"),
+    *MOVIE_CSV_COLUMNS[4:],
+)
+PARTITION_KEYS = ("partition_0", "partition_1", "partition_2")
+
+
+def _table_input(
+    name: str, location: str, columns: Sequence[tuple[str, str]], serde: dict[str, Any], classification: str
+) -> dict[str, Any]:
+    parameters = {"classification": classification}
+    if classification == "csv":
+        parameters.update({"skip.header.line.count": "1", "delimiter": "|"})
+    return {
+        "Name": name,
+        "TableType": "EXTERNAL_TABLE",
+        "Parameters": parameters,
+        "PartitionKeys": [{"Name": key, "Type": "string"} for key in PARTITION_KEYS],
+        "StorageDescriptor": {
+            "Location": location,
+            "Columns": [{"Name": column, "Type": glue_type} for column, glue_type in columns],
+            "InputFormat": "org.apache.hadoop.mapred.TextInputFormat",
+            "OutputFormat": "org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat",
+            "SerdeInfo": serde,
+            "Parameters": parameters,
+        },
+    }
+
+
+def contract_table_inputs(bucket: str) -> list[dict[str, Any]]:
+    """The ``TableInput`` of each catalog table the contract defines."""
+    json_serde = {"SerializationLibrary": "org.openx.data.jsonserde.JsonSerDe", "Parameters": {"paths": ""}}
+    csv_serde = {
+        "SerializationLibrary": "org.apache.hadoop.hive.serde2.lazy.LazySimpleSerDe",
+        "Parameters": {"field.delim": "|", "serialization.null.format": r"\N"},
+    }
+    return [
+        _table_input(
+            "tmdb_movies", f"s3://{bucket}/{keys.TMDB_MOVIES_PREFIX}", TMDB_COLUMNS, json_serde, "json"
+        ),
+        _table_input(
+            "csv_movies",
+            f"s3://{bucket}/{keys.raw_csv_prefix('Movies')}",
+            MOVIE_CSV_COLUMNS,
+            csv_serde,
+            "csv",
+        ),
+        _table_input(
+            "csv_series",
+            f"s3://{bucket}/{keys.raw_csv_prefix('Series')}",
+            SERIES_CSV_COLUMNS,
+            csv_serde,
+            "csv",
+        ),
+    ]
+
+
+def register_contract_tables(glue: Any, database: str, bucket: str) -> None:
+    """Create the Glue database (if needed) and the contract's three tables in it."""
+    with contextlib.suppress(glue.exceptions.AlreadyExistsException):
+        glue.create_database(DatabaseInput={"Name": database})
+    for table_input in contract_table_inputs(bucket):
+        try:
+            glue.create_table(DatabaseName=database, TableInput=table_input)
+        except glue.exceptions.AlreadyExistsException:
+            glue.update_table(DatabaseName=database, TableInput=table_input)
+
+
+def register_partitions(glue: Any, s3: Any, database: str, table: str) -> list[tuple[str, ...]]:
+    """Register every ``YYYY/MM/DD`` folder under the table's location as a partition (as a crawl)."""
+    described = glue.get_table(DatabaseName=database, Name=table)["Table"]
+    descriptor = described["StorageDescriptor"]
+    bucket, _, prefix = descriptor["Location"].removeprefix("s3://").partition("/")
+    folders: set[tuple[str, ...]] = set()
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        for item in page.get("Contents", []):
+            parts = item["Key"][len(prefix) :].split("/")
+            if len(parts) > len(PARTITION_KEYS):
+                folders.add(tuple(parts[: len(PARTITION_KEYS)]))
+    existing = {
+        tuple(p["Values"])
+        for page in glue.get_paginator("get_partitions").paginate(DatabaseName=database, TableName=table)
+        for p in page["Partitions"]
+    }
+    for values in sorted(folders - existing):
+        location = f"s3://{bucket}/{prefix}{'/'.join(values)}/"
+        glue.create_partition(
+            DatabaseName=database,
+            TableName=table,
+            PartitionInput={
+                "Values": list(values),
+                "StorageDescriptor": {**descriptor, "Location": location},
+            },
+        )
+    return sorted(folders)
+
+
+def register_all_partitions(glue: Any, s3: Any, database: str) -> None:
+    """Register the date-folder partitions of the contract's three tables."""
+    for table in ("tmdb_movies", "csv_movies", "csv_series"):
+        register_partitions(glue, s3, database, table)
+
+
+def ndjson(records: Iterable[dict[str, Any]]) -> bytes:
+    """Records as NDJSON bytes, one compact JSON object a line."""
+    return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records).encode()
+
+
+def write_tmdb_batches(
+    s3: Any, bucket: str, records: Sequence[dict[str, Any]], day: date, batch_size: int = 100
+) -> list[str]:
+    """Write records as ``lote_<N>.json`` batches of the day's folder; returns the keys."""
+    written = []
+    for number, start in enumerate(range(0, len(records), batch_size), start=1):
+        key = keys.tmdb_batch_key(day, number)
+        s3.put_object(Bucket=bucket, Key=key, Body=ndjson(records[start : start + batch_size]))
+        written.append(key)
+    return written
+
+
+def write_csv(s3: Any, bucket: str, file_name: str, lines: Iterable[str], day: date) -> str:
+    """Write a CSV (its lines, header first) to its Raw key; returns the key."""
+    key = keys.raw_csv_key(file_name, day)
+    s3.put_object(Bucket=bucket, Key=key, Body="".join(lines).encode())
+    return key

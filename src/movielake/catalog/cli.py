@@ -1,0 +1,106 @@
+"""``movielake crawl``: catalog the Raw zone.
+
+Engine rule: ``--engine local`` crawls in-process into the catalog (the local stack, whose
+moto crawler registers nothing); ``--engine aws`` starts the deployed crawlers. Without the
+flag, the engine is ``local`` when the configured AWS endpoint (``AWS_ENDPOINT_URL`` or the
+local stack's record) is on the loopback interface, and ``aws`` otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import sys
+from urllib.parse import urlparse
+
+from movielake.config import Settings
+
+CRAWLER_CHOICES = ("tmdb", "csv", "all")
+DESCRIPTION = (
+    "Catalog the Raw zone. --engine local reads the deployed crawler definitions and registers the "
+    "tables, SerDe and partitions itself (moto's crawler registers nothing); --engine aws starts the "
+    "Glue crawlers and waits until they are READY. Default: local when the AWS endpoint is on the "
+    "loopback interface (the local stack), else aws."
+)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``movielake crawl`` to the command."""
+    parser = subparsers.add_parser(
+        "crawl",
+        help="catalog the Raw zone (run the Glue crawlers, or crawl locally into the catalog)",
+        description=DESCRIPTION,
+    )
+    parser.add_argument(
+        "--engine",
+        choices=("local", "aws"),
+        default=None,
+        help="local: crawl in-process into the catalog; aws: run the Glue crawlers "
+        "(default: local when the AWS endpoint is on loopback, else aws)",
+    )
+    parser.add_argument(
+        "--crawler", choices=CRAWLER_CHOICES, default="all", help="which crawler (default all)"
+    )
+    parser.add_argument(
+        "--wait",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="with --engine aws, wait until the crawlers are READY again (default: wait)",
+    )
+    parser.add_argument(
+        "--timeout", type=float, default=1800.0, help="seconds to wait for the crawlers (default 1800)"
+    )
+    parser.set_defaults(func=run)
+
+
+def is_loopback_endpoint(endpoint_url: str) -> bool:
+    """Whether an endpoint URL points at this machine (localhost, 127.0.0.0/8, ::1)."""
+    host = urlparse(endpoint_url).hostname if endpoint_url else None
+    if not host:
+        return False
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def default_engine(settings: Settings) -> str:
+    """``local`` when the configured endpoint is loopback (the local stack), else ``aws``."""
+    return "local" if is_loopback_endpoint(settings.endpoint_url) else "aws"
+
+
+def crawler_names(settings: Settings, which: str) -> list[str]:
+    """The configured crawler names for ``tmdb``, ``csv`` or ``all``."""
+    fields = {"tmdb": ["tmdb_crawler"], "csv": ["csv_crawler"], "all": ["tmdb_crawler", "csv_crawler"]}[which]
+    settings.require(*fields)
+    return [getattr(settings, name) for name in fields]
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the crawl and print its summary; non-zero when a crawler run did not succeed."""
+    from movielake import aws
+    from movielake.catalog.crawl import CrawlTimeoutError, crawl_aws, crawl_local
+    from movielake.cli import UserError
+
+    settings = Settings.from_env()
+    engine = args.engine or default_engine(settings)
+    names = crawler_names(settings, args.crawler)
+    glue = aws.client("glue", settings)
+    try:
+        if engine == "local":
+            settings.require("glue_database")
+            summary = crawl_local(glue, aws.client("s3", settings), settings.glue_database, names)
+        else:
+            summary = crawl_aws(glue, names, wait=args.wait, timeout=args.timeout)
+    except (LookupError, CrawlTimeoutError) as exc:
+        raise UserError(str(exc)) from exc
+    print(f"crawl ({engine}):")
+    for line in summary.lines():
+        print(f"  {line}")
+    failed = [n for n, s in summary.crawler_status.items() if s.startswith(("FAILED", "CANCELLED"))]
+    if failed:
+        print(f"crawler run did not succeed: {', '.join(failed)}", file=sys.stderr)
+        return 1
+    return 0

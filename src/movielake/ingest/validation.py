@@ -1,0 +1,260 @@
+"""Streaming validation of a PB CSV before anything of it lands in Raw.
+
+The validator reads the file once, as a stream of byte chunks (a local file or an S3
+``StreamingBody``), and holds about one chunk (and its decoded text) plus one line in memory,
+whatever the file's size. Whole blocks of lines are checked at once (decode, count
+delimiters), and only a block with a problem is walked line by line to report it. That one
+pass checks everything Athena's ``LazySimpleSerDe`` would silently get wrong, and computes the
+file's sha256 on the way, which is what Raw's de-duplication compares.
+
+Decisions (each failure names the file, the line and what to do):
+
+* **The whole file is read.** Checking only the head would let a Latin-1 byte or a broken row
+  at line 900,000 into Raw, where it surfaces later as a wrong query result. Streaming 500 MB
+  through an incremental check is bounded in memory and takes seconds, well inside a Lambda's
+  time limit; it also yields the sha256 needed to recognise the same content again.
+* **UTF-8 only.** Lines are split on ``\\n`` (a byte no multi-byte UTF-8 sequence contains) and
+  each is decoded strictly, so an invalid byte is reported with its line and byte offset.
+* **CRLF line endings are rejected.** Athena would keep the ``\\r`` in the last column of every
+  row, and fixing it means rewriting the object (no server-side copy). ``dos2unix`` is one
+  command away for the user; a silent rewrite would change the bytes they uploaded.
+* **A UTF-8 byte-order mark is rejected** for the same reason: it would become part of the
+  first column's name in the catalog.
+* **Blank lines are rejected** (they would be rows of nulls); a missing final newline is fine.
+* **A line longer than** ``MAX_LINE_BYTES`` is rejected, which keeps memory bounded even for a
+  file with no newlines at all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from movielake import keys
+from movielake.ingest.schema import DELIMITER, SCHEMAS
+
+CHUNK_BYTES = 256 * 1024
+MAX_LINE_BYTES = 1024 * 1024
+UTF8_BOM = b"\xef\xbb\xbf"
+# Delimiters people export by mistake, in the order we name them.
+OTHER_DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab"}
+
+
+class ValidationError(ValueError):
+    """A file that must not enter Raw: where (file, line, byte offset) and what to do about it.
+
+    ``line`` is 1-based; 0 means the problem is the file's name, not its content.
+    """
+
+    def __init__(self, file_name: str, line: int, problem: str, hint: str, byte_offset: int | None = None):
+        self.file_name = file_name
+        self.line = line
+        self.problem = problem
+        self.hint = hint
+        self.byte_offset = byte_offset
+        where = f"line {line}: " if line else ""
+        super().__init__(f"{file_name}: {where}{problem}. {hint}")
+
+
+@dataclass(frozen=True)
+class Report:
+    """What a valid file holds: its entity, data rows, size and content hash."""
+
+    file_name: str
+    entity: str
+    rows: int
+    size: int
+    sha256: str
+
+
+def schema_for(file_name: str) -> tuple[str, tuple[str, ...]]:
+    """The entity and expected header of a file, from its name; unknown entities are rejected."""
+    entity = keys.entity_for(file_name)
+    if entity not in SCHEMAS:
+        known = ", ".join(f"{name.lower()}.csv ({name})" for name in SCHEMAS)
+        raise ValidationError(
+            file_name,
+            0,
+            f"unknown entity {entity!r} (from the file name)",
+            f"movielake ingests only {known}; rename the file to one of those.",
+        )
+    return entity, SCHEMAS[entity]
+
+
+def validate_stream(file_name: str, chunks: Iterable[bytes]) -> Report:
+    """Validate a whole CSV given as byte chunks; raise ``ValidationError`` at the first problem.
+
+    Each chunk's complete lines are checked as one block; the partial last line waits for the
+    next chunk, so memory stays at about one chunk plus one line.
+    """
+    entity, columns = schema_for(file_name)
+    digest = hashlib.sha256()
+    size = rows = 0
+    line, offset = 1, 0  # number and byte offset of the first line in ``pending``
+    pending = b""
+    for chunk in chunks:
+        digest.update(chunk)
+        size += len(chunk)
+        pending += chunk
+        cut = pending.rfind(b"\n") + 1
+        if cut:
+            rows += _check_block(file_name, pending[:cut], line, offset, columns)
+            line += pending.count(b"\n", 0, cut)
+            offset += cut
+            pending = pending[cut:]
+        if len(pending) > MAX_LINE_BYTES:
+            raise ValidationError(
+                file_name,
+                line,
+                f"the line is longer than {MAX_LINE_BYTES} bytes",
+                "Check that the file is a '|'-separated CSV with '\\n' line endings.",
+                offset,
+            )
+    if pending:
+        rows += _check_block(file_name, pending, line, offset, columns)
+    if size == 0:
+        raise ValidationError(file_name, 1, "the file is empty (0 bytes)", "Export it again with its data.")
+    if rows == 0:
+        raise ValidationError(
+            file_name, 1, "the file has a header but no data rows", "Export it again with its data rows."
+        )
+    return Report(file_name, entity, rows, size, digest.hexdigest())
+
+
+def validate_file(path: Path) -> Report:
+    """Validate a local file by streaming it in ``CHUNK_BYTES`` pieces."""
+    with path.open("rb") as handle:
+        return validate_stream(path.name, read_chunks(handle))
+
+
+def read_chunks(handle: BinaryIO, size: int = CHUNK_BYTES) -> Iterator[bytes]:
+    """A binary file as a stream of chunks of at most ``size`` bytes."""
+    while chunk := handle.read(size):
+        yield chunk
+
+
+def _check_block(file_name: str, block: bytes, line: int, offset: int, columns: tuple[str, ...]) -> int:
+    """Check whole lines (the first one is the header when ``line`` is 1); the data rows they hold."""
+    if line == 1:
+        end = block.find(b"\n")
+        header = block if end < 0 else block[:end]
+        _check_header(file_name, _decode(file_name, 1, 0, header), columns)
+        if end < 0:
+            return 0
+        block, line, offset = block[end + 1 :], 2, end + 1
+    if not block:
+        return 0
+    if not _rows_look_right(block, len(columns)):
+        # Slow path, line by line, only to find and describe the first problem in order.
+        for number, start, raw in _lines(block, line, offset):
+            _check_row(file_name, number, _decode(file_name, number, start, raw), len(columns))
+    return block.count(b"\n") + (not block.endswith(b"\n"))
+
+
+def _rows_look_right(block: bytes, fields: int) -> bool:
+    """Fast check of many rows at once: UTF-8, no ``\\r``, no blank line, ``fields`` fields each."""
+    if b"\r" in block:
+        return False
+    try:
+        text = block.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    rows = text.split("\n")
+    if not rows[-1]:
+        rows.pop()
+    separators = fields - 1
+    return all(row and row.count(DELIMITER) == separators for row in rows)
+
+
+def _lines(block: bytes, line: int, offset: int) -> Iterator[tuple[int, int, bytes]]:
+    """``(line number, byte offset, bytes without \\n)`` for each line of a block."""
+    parts = block.split(b"\n")
+    if block.endswith(b"\n"):
+        parts.pop()  # the empty text after the last newline is not a line
+    for raw in parts:
+        yield line, offset, raw
+        line += 1
+        offset += len(raw) + 1
+
+
+def _decode(file_name: str, number: int, offset: int, raw: bytes) -> str:
+    """One line as text; rejects a BOM, CRLF endings and bytes that are not UTF-8."""
+    if number == 1 and raw.startswith(UTF8_BOM):
+        raise ValidationError(
+            file_name,
+            1,
+            "the file starts with a UTF-8 byte-order mark (BOM), which Athena would read as part "
+            "of the first column's name",
+            "Save it as UTF-8 without BOM, e.g. `sed -i '1s/^\\xEF\\xBB\\xBF//' FILE`.",
+            0,
+        )
+    if raw.endswith(b"\r"):
+        raise ValidationError(
+            file_name,
+            number,
+            "the line ends with CRLF (Windows line endings); Athena would keep the '\\r' in the last column",
+            "Convert the file with `dos2unix FILE` and upload it again.",
+            offset + len(raw) - 1,
+        )
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        bad = raw[exc.start]
+        raise ValidationError(
+            file_name,
+            number,
+            f"byte 0x{bad:02X} at byte offset {offset + exc.start} is not valid UTF-8 (the file "
+            "looks Latin-1 or Windows-1252 encoded)",
+            "Convert it with `iconv -f latin1 -t utf-8 FILE > FILE.utf8` and upload that.",
+            offset + exc.start,
+        ) from None
+
+
+def _check_header(file_name: str, line: str, columns: tuple[str, ...]) -> None:
+    """The header must be exactly the entity's columns, ``|``-separated, in order."""
+    if DELIMITER not in line:
+        for delimiter, name in OTHER_DELIMITERS.items():
+            if delimiter in line:
+                raise ValidationError(
+                    file_name,
+                    1,
+                    f"the header looks {name}-separated; movielake expects '{DELIMITER}'",
+                    f"Export the file again with '{DELIMITER}' as the delimiter.",
+                )
+    found = line.split(DELIMITER)
+    if tuple(found) == columns:
+        return
+    missing = [c for c in columns if c not in found]
+    extra = [c for c in found if c not in columns]
+    problems = []
+    if missing:
+        problems.append("missing column(s) " + ", ".join(missing))
+    if extra:
+        problems.append("unknown column(s) " + ", ".join(repr(c) for c in extra))
+    if not problems:
+        problems.append("the columns are in the wrong order or repeated")
+    raise ValidationError(
+        file_name,
+        1,
+        "the header does not match the schema: " + "; ".join(problems),
+        "The header must be exactly: " + DELIMITER.join(columns),
+    )
+
+
+def _check_row(file_name: str, number: int, line: str, expected: int) -> None:
+    """A data row has exactly as many fields as the header."""
+    if not line:
+        raise ValidationError(
+            file_name, number, "the line is empty", "Remove blank lines; use \\N for a null value."
+        )
+    fields = line.count(DELIMITER) + 1
+    if fields != expected:
+        raise ValidationError(
+            file_name,
+            number,
+            f"the row has {fields} fields, expected {expected}",
+            f"Check that no value contains '{DELIMITER}' and that no field is missing.",
+        )

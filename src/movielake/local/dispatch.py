@@ -1,0 +1,451 @@
+"""Event delivery for the local runtime: what S3 notifications, SQS event source mappings and
+EventBridge schedules would do on AWS, driven by the wiring Terraform deployed.
+
+Nothing here repeats the wiring in Python: the buckets' notification configuration, the
+event source mappings and the rules are read back from the (moto) APIs on every pump.
+
+- S3: objects matching a notification's prefix/suffix that were not delivered yet are sent,
+  one ``ObjectCreated:Put`` event each, in the exact AWS event shape. Delivered objects are
+  remembered in ``<local dir>/delivered.json`` by (function, bucket, key, etag and
+  modification time), so a re-upload is delivered again. Async retries are not emulated:
+  a failed delivery is reported once.
+- SQS: batches are received from each mapped queue (the mapping's batch size) and sent in
+  the SQS event shape; on success the messages are deleted, except those the handler lists
+  in ``batchItemFailures`` when the mapping reports batch item failures; on error they are
+  made visible again, so the queue's redrive policy moves them to the dead-letter queue
+  after ``maxReceiveCount`` receives (moto applies it on receive).
+- Schedules: a rule's target can be fired with the scheduled-event shape.
+
+:meth:`Dispatcher.pump` repeats until a full pass finds no work (no undelivered object, every
+mapped queue empty), bounded by ``max_rounds``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote_plus
+
+from movielake.local.runtime import FunctionSpec, Invocation, LambdaRuntime
+
+log = logging.getLogger(__name__)
+
+SQS_BATCH_MAX = 10  # ReceiveMessage returns at most 10 messages per call
+
+
+class PumpError(RuntimeError):
+    """Work kept coming back after the pump's round limit (a message failing forever?)."""
+
+
+def now_iso() -> str:
+    """The current UTC time as AWS writes it in events (``2026-01-02T03:04:05.678Z``)."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+# ---------------------------------------------------------------------------------------- S3
+
+
+@dataclass(frozen=True)
+class Notification:
+    """One ``LambdaFunctionConfiguration`` of a bucket."""
+
+    bucket: str
+    function_arn: str
+    events: tuple[str, ...]
+    prefix: str = ""
+    suffix: str = ""
+    configuration_id: str = ""
+
+    def wants_put(self) -> bool:
+        """True when the configuration fires on ``s3:ObjectCreated:Put``."""
+        return any(e in {"s3:ObjectCreated:*", "s3:ObjectCreated:Put"} for e in self.events)
+
+    def matches(self, key: str) -> bool:
+        """True when ``key`` passes the prefix and suffix filters (case-sensitive, as S3)."""
+        return key.startswith(self.prefix) and key.endswith(self.suffix)
+
+
+def bucket_notifications(s3: Any) -> list[Notification]:
+    """Every Lambda notification configured on every bucket."""
+    found: list[Notification] = []
+    for bucket in s3.list_buckets().get("Buckets", []):
+        name = bucket["Name"]
+        config = s3.get_bucket_notification_configuration(Bucket=name)
+        for item in config.get("LambdaFunctionConfigurations", []):
+            rules = {
+                r["Name"].lower(): r["Value"]
+                for r in item.get("Filter", {}).get("Key", {}).get("FilterRules", [])
+            }
+            found.append(
+                Notification(
+                    bucket=name,
+                    function_arn=item["LambdaFunctionArn"],
+                    events=tuple(item.get("Events", [])),
+                    prefix=rules.get("prefix", ""),
+                    suffix=rules.get("suffix", ""),
+                    configuration_id=item.get("Id", ""),
+                )
+            )
+    return found
+
+
+def s3_event(
+    notification: Notification, obj: dict[str, Any], region: str, version_id: str | None
+) -> dict[str, Any]:
+    """The event S3 sends a Lambda for one created object (AWS's documented structure)."""
+    record_object: dict[str, Any] = {
+        "key": quote_plus(obj["Key"], safe="/"),
+        "size": obj["Size"],
+        "eTag": obj["ETag"].strip('"'),
+        "sequencer": f"{int(obj['LastModified'].timestamp() * 1e6):016X}",
+    }
+    if version_id and version_id != "null":
+        record_object["versionId"] = version_id
+    return {
+        "Records": [
+            {
+                "eventVersion": "2.1",
+                "eventSource": "aws:s3",
+                "awsRegion": region,
+                "eventTime": now_iso(),
+                "eventName": "ObjectCreated:Put",
+                "userIdentity": {"principalId": "AWS:LOCAL"},
+                "requestParameters": {"sourceIPAddress": "127.0.0.1"},
+                "responseElements": {"x-amz-request-id": uuid.uuid4().hex[:16].upper()},
+                "s3": {
+                    "s3SchemaVersion": "1.0",
+                    "configurationId": notification.configuration_id or "local",
+                    "bucket": {
+                        "name": notification.bucket,
+                        "ownerIdentity": {"principalId": "LOCAL"},
+                        "arn": f"arn:aws:s3:::{notification.bucket}",
+                    },
+                    "object": record_object,
+                },
+            }
+        ]
+    }
+
+
+class DeliveredLog:
+    """The set of (function, bucket, key, etag@mtime) already delivered, persisted as JSON."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            self._seen = set(json.loads(path.read_text()))
+        except (OSError, ValueError):
+            self._seen = set()
+
+    @staticmethod
+    def token(function_arn: str, bucket: str, key: str, version: str) -> str:
+        """The identity of one delivery."""
+        return "\t".join((function_arn, bucket, key, version))
+
+    def __contains__(self, token: str) -> bool:
+        return token in self._seen
+
+    def add(self, token: str) -> None:
+        """Remember a delivery (written through, so a crash does not redeliver)."""
+        self._seen.add(token)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.write_text(json.dumps(sorted(self._seen), indent=0))
+
+
+# ---------------------------------------------------------------------------------------- SQS
+
+
+@dataclass(frozen=True)
+class QueueMapping:
+    """An enabled SQS event source mapping."""
+
+    uuid: str
+    queue_arn: str
+    function_arn: str
+    batch_size: int
+    report_item_failures: bool
+
+    @property
+    def queue_name(self) -> str:
+        """The queue's name (last part of its ARN)."""
+        return self.queue_arn.rsplit(":", 1)[-1]
+
+
+def queue_mappings(lambda_client: Any) -> list[QueueMapping]:
+    """Every enabled event source mapping whose source is an SQS queue."""
+    found: list[QueueMapping] = []
+    for page in lambda_client.get_paginator("list_event_source_mappings").paginate():
+        for item in page.get("EventSourceMappings", []):
+            arn = item.get("EventSourceArn", "")
+            if not arn.startswith("arn:aws:sqs:") or item.get("State", "Enabled") not in {
+                "Enabled",
+                "Enabling",
+            }:
+                continue
+            found.append(
+                QueueMapping(
+                    uuid=item["UUID"],
+                    queue_arn=arn,
+                    function_arn=item["FunctionArn"],
+                    batch_size=int(item.get("BatchSize", 10)),
+                    report_item_failures="ReportBatchItemFailures" in item.get("FunctionResponseTypes", []),
+                )
+            )
+    return found
+
+
+def sqs_event(messages: list[dict[str, Any]], queue_arn: str, region: str) -> dict[str, Any]:
+    """The event Lambda's SQS poller sends for a batch of received messages."""
+    records = []
+    for message in messages:
+        attributes = dict(message.get("Attributes", {}))
+        records.append(
+            {
+                "messageId": message["MessageId"],
+                "receiptHandle": message["ReceiptHandle"],
+                "body": message["Body"],
+                "attributes": attributes,
+                "messageAttributes": {
+                    name: {
+                        "stringValue": value.get("StringValue"),
+                        "binaryValue": value.get("BinaryValue"),
+                        "stringListValues": [],
+                        "binaryListValues": [],
+                        "dataType": value.get("DataType", "String"),
+                    }
+                    for name, value in message.get("MessageAttributes", {}).items()
+                },
+                "md5OfBody": message.get("MD5OfBody", ""),
+                "eventSource": "aws:sqs",
+                "eventSourceARN": queue_arn,
+                "awsRegion": region,
+            }
+        )
+    return {"Records": records}
+
+
+def failed_ids(result: Any) -> set[str] | None:
+    """The message ids of a partial batch response, or None when the result is not one."""
+    if not isinstance(result, dict) or "batchItemFailures" not in result:
+        return None
+    failures = result.get("batchItemFailures") or []
+    return {str(item.get("itemIdentifier")) for item in failures if isinstance(item, dict)}
+
+
+# ------------------------------------------------------------------------------------ schedules
+
+
+def scheduled_event(rule: dict[str, Any], region: str) -> dict[str, Any]:
+    """The event EventBridge sends for a scheduled rule."""
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": rule["Arn"].split(":")[4],
+        "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "region": region,
+        "resources": [rule["Arn"]],
+        "detail": {},
+    }
+
+
+def schedule_targets(events: Any) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
+    """(rule, target) for every scheduled rule's Lambda target."""
+    for page in events.get_paginator("list_rules").paginate():
+        for rule in page.get("Rules", []):
+            if not rule.get("ScheduleExpression"):
+                continue
+            for target in events.list_targets_by_rule(Rule=rule["Name"]).get("Targets", []):
+                if ":lambda:" in target.get("Arn", ""):
+                    yield rule, target
+
+
+def target_event(rule: dict[str, Any], target: dict[str, Any], region: str) -> Any:
+    """What a rule's target receives: its constant ``Input`` if set, else the scheduled event."""
+    if target.get("Input"):
+        return json.loads(target["Input"])
+    return scheduled_event(rule, region)
+
+
+# -------------------------------------------------------------------------------------- pump
+
+
+@dataclass
+class PumpReport:
+    """What one pump delivered."""
+
+    invocations: list[Invocation] = field(default_factory=list)
+    rounds: int = 0
+
+    @property
+    def failed(self) -> list[Invocation]:
+        """Invocations that did not return normally."""
+        return [i for i in self.invocations if not i.ok]
+
+
+@dataclass
+class Dispatcher:
+    """Delivers pending S3 and SQS events to the deployed functions through the runtime."""
+
+    runtime: LambdaRuntime
+    s3: Any
+    sqs: Any
+    events: Any
+    delivered: DeliveredLog
+    region: str = "us-east-1"
+    on_invocation: Callable[[str, Invocation], None] | None = None
+    _specs: dict[str, FunctionSpec] = field(default_factory=dict)
+
+    def spec(self, function_arn: str) -> FunctionSpec:
+        """The function's spec, read once per dispatcher."""
+        if function_arn not in self._specs:
+            self._specs[function_arn] = self.runtime.spec(function_arn)
+        return self._specs[function_arn]
+
+    def _invoke(self, function_arn: str, event: Any, what: str) -> Invocation:
+        """Invoke and report to the callback."""
+        invocation = self.runtime.invoke(self.spec(function_arn), event)
+        if self.on_invocation is not None:
+            self.on_invocation(what, invocation)
+        return invocation
+
+    # S3 ------------------------------------------------------------------------------------
+    def deliver_s3(self) -> list[Invocation]:
+        """Send every undelivered object matching a notification; one event per object."""
+        done: list[Invocation] = []
+        for notification in bucket_notifications(self.s3):
+            if not notification.wants_put():
+                continue
+            for obj in self._objects(notification):
+                identity = f"{obj['ETag'].strip(chr(34))}@{obj['LastModified'].isoformat()}"
+                token = DeliveredLog.token(
+                    notification.function_arn, notification.bucket, obj["Key"], identity
+                )
+                if token in self.delivered:
+                    continue
+                version = self._version(notification.bucket, obj)
+                event = s3_event(notification, obj, self.region, version)
+                what = f"s3://{notification.bucket}/{obj['Key']}"
+                done.append(self._invoke(notification.function_arn, event, what))
+                self.delivered.add(token)
+        return done
+
+    def _objects(self, notification: Notification) -> Iterator[dict[str, Any]]:
+        """The bucket's objects under the notification's prefix that end with its suffix."""
+        paginator = self.s3.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=notification.bucket, Prefix=notification.prefix):
+            for obj in page.get("Contents", []):
+                if notification.matches(obj["Key"]):
+                    yield obj
+
+    def _version(self, bucket: str, obj: dict[str, Any]) -> str | None:
+        """The object's current version id (None when the bucket is not versioned)."""
+        head = self.s3.head_object(Bucket=bucket, Key=obj["Key"])
+        version = head.get("VersionId")
+        return None if version in (None, "null") else str(version)
+
+    # SQS -----------------------------------------------------------------------------------
+    def deliver_sqs(self) -> list[Invocation]:
+        """One batch from every mapped queue that has messages."""
+        done: list[Invocation] = []
+        for mapping in queue_mappings(self.runtime.lambda_client):
+            invocation = self.deliver_batch(mapping)
+            if invocation is not None:
+                done.append(invocation)
+        return done
+
+    def deliver_batch(self, mapping: QueueMapping) -> Invocation | None:
+        """Receive up to the mapping's batch size, invoke, then delete or release the messages."""
+        url = self.sqs.get_queue_url(
+            QueueName=mapping.queue_name, QueueOwnerAWSAccountId=mapping.queue_arn.split(":")[4]
+        )["QueueUrl"]
+        spec = self.spec(mapping.function_arn)
+        messages = self._receive(url, mapping.batch_size, visibility=spec.timeout)
+        if not messages:
+            return None
+        event = sqs_event(messages, mapping.queue_arn, self.region)
+        what = f"{len(messages)} message(s) from {mapping.queue_name}"
+        invocation = self._invoke(mapping.function_arn, event, what)
+        if invocation.ok:
+            failed = failed_ids(invocation.result)
+            if failed and not mapping.report_item_failures:
+                log.warning(
+                    "%s returned batchItemFailures but its event source mapping does not report "
+                    "them (FunctionResponseTypes): the whole batch counts as processed, as on AWS",
+                    spec.name,
+                )
+                failed = set()
+            keep = failed or set()
+            self._delete(url, [m for m in messages if m["MessageId"] not in keep])
+            self._release(url, [m for m in messages if m["MessageId"] in keep])
+        else:
+            self._release(url, messages)
+        return invocation
+
+    def _receive(self, url: str, batch_size: int, visibility: int) -> list[dict[str, Any]]:
+        """Receive up to ``batch_size`` visible messages (several calls of at most 10)."""
+        messages: list[dict[str, Any]] = []
+        while len(messages) < batch_size:
+            response = self.sqs.receive_message(
+                QueueUrl=url,
+                MaxNumberOfMessages=min(SQS_BATCH_MAX, batch_size - len(messages)),
+                VisibilityTimeout=visibility,
+                WaitTimeSeconds=0,
+                AttributeNames=["All"],
+                MessageAttributeNames=["All"],
+            )
+            received = response.get("Messages", [])
+            if not received:
+                break
+            messages.extend(received)
+        return messages
+
+    def _delete(self, url: str, messages: list[dict[str, Any]]) -> None:
+        """Delete processed messages."""
+        for start in range(0, len(messages), SQS_BATCH_MAX):
+            chunk = messages[start : start + SQS_BATCH_MAX]
+            entries = [{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(chunk)]
+            self.sqs.delete_message_batch(QueueUrl=url, Entries=entries)
+
+    def _release(self, url: str, messages: list[dict[str, Any]]) -> None:
+        """Make failed messages visible again at once (their visibility timeout, compressed)."""
+        for start in range(0, len(messages), SQS_BATCH_MAX):
+            chunk = messages[start : start + SQS_BATCH_MAX]
+            entries = [
+                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": 0}
+                for i, m in enumerate(chunk)
+            ]
+            self.sqs.change_message_visibility_batch(QueueUrl=url, Entries=entries)
+
+    # schedules -----------------------------------------------------------------------------
+    def fire_schedule(self, function_arn: str, rule_name: str | None = None) -> Invocation | None:
+        """Invoke ``function_arn`` as its schedule would (None when no rule targets it)."""
+        for rule, target in schedule_targets(self.events):
+            if rule_name not in (None, rule["Name"]):
+                continue
+            if target["Arn"].split(":")[6] == function_arn.split(":")[6]:
+                event = target_event(rule, target, self.region)
+                return self._invoke(target["Arn"], event, f"schedule {rule['Name']}")
+        return None
+
+    # pump ----------------------------------------------------------------------------------
+    def pump(self, max_rounds: int = 1000) -> PumpReport:
+        """Deliver until a whole pass finds nothing to do; PumpError after ``max_rounds`` passes."""
+        report = PumpReport()
+        for _ in range(max_rounds):
+            report.rounds += 1
+            delivered = self.deliver_s3() + self.deliver_sqs()
+            if not delivered:
+                return report
+            report.invocations.extend(delivered)
+        raise PumpError(
+            f"work was still pending after {max_rounds} rounds ({len(report.invocations)} invocations): "
+            "a message that fails forever on a queue without a dead-letter queue?"
+        )

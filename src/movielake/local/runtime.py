@@ -1,0 +1,397 @@
+"""The local Lambda runtime: run a deployed function's handler from its zip, as Lambda would.
+
+moto stores functions but cannot invoke them without Docker. This runtime reads what was
+deployed (``lambda.get_function``: handler, environment, timeout, memory, ``CodeSha256``),
+finds the zip in ``build/`` whose base64 SHA-256 equals ``CodeSha256`` (refusing a stale
+one), extracts it once into ``<local dir>/lambda/<sha>/`` and runs the handler in a fresh
+Python subprocess, like a new sandbox:
+
+- ``sys.path`` is the extracted zip, then a directory holding only boto3 and its
+  dependencies (the Lambda Python runtime provides boto3; the zip must bring the rest, so
+  a module missing from the zip fails here as it would on AWS);
+- the environment is the function's variables plus what Lambda sets (function name,
+  memory, region, endpoint and dummy credentials for the local stack), nothing from the
+  caller's shell;
+- the event goes in on stdin, the result comes back on stdout, logs stream on stderr;
+- the context has ``function_name``, ``memory_limit_in_mb``, ``invoked_function_arn``,
+  ``aws_request_id`` and ``get_remaining_time_in_millis()`` counting down from the
+  function's timeout, which is enforced: the handler is killed when it runs out.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import importlib.util
+import json
+import logging
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+import uuid
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from movielake.config import PROJECT_ROOT
+
+log = logging.getLogger(__name__)
+
+BUILD_DIR = PROJECT_ROOT / "build"
+# What the AWS Lambda Python runtime ships besides the standard library.
+RUNTIME_PACKAGES = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six")
+# Time the sandbox may take to start and import the handler (Lambda's init phase limit).
+INIT_TIMEOUT = 10.0
+
+LogSink = Callable[[str], None]
+
+
+class LocalRuntimeError(RuntimeError):
+    """The function cannot be run locally; the message says what to do."""
+
+
+class StaleZipError(LocalRuntimeError):
+    """No zip in build/ matches the deployed code."""
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    """What Lambda knows about a deployed function, as far as running it goes."""
+
+    name: str
+    arn: str
+    handler: str
+    environment: dict[str, str]
+    timeout: int
+    memory: int
+    code_sha256: str
+    runtime: str = "python3.11"
+
+    @classmethod
+    def from_lambda(cls, lambda_client: Any, name: str) -> FunctionSpec:
+        """Read the function's configuration from the Lambda API (``get_function``)."""
+        config = lambda_client.get_function(FunctionName=name)["Configuration"]
+        return cls(
+            name=config["FunctionName"],
+            arn=config["FunctionArn"],
+            handler=config["Handler"],
+            environment=dict(config.get("Environment", {}).get("Variables", {})),
+            timeout=int(config.get("Timeout", 3)),
+            memory=int(config.get("MemorySize", 128)),
+            code_sha256=config["CodeSha256"],
+            runtime=config.get("Runtime", "python3.11"),
+        )
+
+
+@dataclass
+class Invocation:
+    """The outcome of one invocation: ``status`` is ``ok``, ``error`` or ``timeout``."""
+
+    function: str
+    status: str
+    result: Any = None
+    error: dict[str, Any] | None = None
+    duration: float = 0.0
+    logs: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True when the handler returned normally."""
+        return self.status == "ok"
+
+    def summary(self) -> dict[str, Any]:
+        """The JSON-friendly view printed by the CLI."""
+        return {
+            "function": self.function,
+            "status": self.status,
+            "result": self.result,
+            "error": self.error,
+            "duration": round(self.duration, 3),
+        }
+
+
+def code_sha256(path: Path) -> str:
+    """The base64 SHA-256 of a file, as Lambda reports ``CodeSha256``."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return base64.b64encode(digest.digest()).decode()
+
+
+def find_zip(code_sha: str, build_dir: Path = BUILD_DIR) -> Path:
+    """The zip in ``build_dir`` whose content is the deployed code, or StaleZipError."""
+    candidates = sorted(build_dir.glob("*.zip"))
+    for path in candidates:
+        if code_sha256(path) == code_sha:
+            return path
+    names = ", ".join(p.name for p in candidates) or "none"
+    raise StaleZipError(
+        f"no zip in {build_dir} matches the deployed code (CodeSha256 {code_sha}; zips: {names}). "
+        "The zips changed since the stack was deployed, or were never built: "
+        "run `make build` then `movielake local up`"
+    )
+
+
+def safe_name(code_sha: str) -> str:
+    """A directory name for a base64 hash (no ``/``)."""
+    return base64.b64decode(code_sha).hex()[:32]
+
+
+def extract(zip_path: Path, code_sha: str, cache_dir: Path) -> Path:
+    """Extract the zip once into ``cache_dir/<sha>/`` (atomically) and return that directory."""
+    target = cache_dir / safe_name(code_sha)
+    if target.is_dir():
+        return target
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    staging = cache_dir / f".{target.name}.{os.getpid()}.tmp"
+    shutil.rmtree(staging, ignore_errors=True)
+    with zipfile.ZipFile(zip_path) as archive:
+        archive.extractall(staging)
+    try:
+        staging.rename(target)
+    except OSError:  # extracted concurrently by someone else
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
+def runtime_packages_dir(cache_dir: Path) -> Path:
+    """A directory exposing only boto3 and its dependencies from this Python (symlinks).
+
+    That is what the Lambda runtime provides; pointing the sandbox at the whole
+    site-packages would hide a dependency missing from the zip.
+    """
+    target = cache_dir / "_runtime"
+    target.mkdir(parents=True, exist_ok=True)
+    for name in RUNTIME_PACKAGES:
+        spec = importlib.util.find_spec(name)
+        if spec is None or spec.origin is None:
+            continue
+        origin = Path(spec.origin)
+        source = origin.parent if origin.name == "__init__.py" else origin
+        link = target / source.name
+        if not link.exists():
+            with contextlib.suppress(FileExistsError):
+                link.symlink_to(source)
+    return target
+
+
+# Runs in the sandbox: argv[1] task dir, argv[2] runtime dir; stdin {"event","context","handler"}.
+BOOTSTRAP = r"""
+import importlib, json, os, signal, sys, time, traceback
+sys.path[:0] = [sys.argv[1], sys.argv[2]]
+result_fd = os.dup(1)
+os.dup2(2, 1)
+sys.stdout = sys.stderr
+request = json.load(sys.stdin)
+info = request["context"]
+
+class Context:
+    function_name = info["function_name"]
+    function_version = "$LATEST"
+    invoked_function_arn = info["invoked_function_arn"]
+    memory_limit_in_mb = info["memory_limit_in_mb"]
+    aws_request_id = info["aws_request_id"]
+    log_group_name = "/aws/lambda/" + info["function_name"]
+    log_stream_name = "local/" + info["aws_request_id"]
+    identity = None
+    client_context = None
+    _deadline = 0.0
+    def get_remaining_time_in_millis(self):
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+def reply(payload):
+    with os.fdopen(result_fd, "w") as out:
+        out.write(json.dumps(payload, default=str))
+
+def failure(exc):
+    return {"errorType": type(exc).__name__, "errorMessage": str(exc),
+            "stackTrace": traceback.format_tb(exc.__traceback__)}
+
+try:
+    module_name, _, function_name = request["handler"].rpartition(".")
+    handler = getattr(importlib.import_module(module_name), function_name)
+except Exception as exc:
+    traceback.print_exc()
+    reply({"status": "error", "error": failure(exc), "phase": "init", "duration": 0.0})
+    sys.exit(0)
+
+context = Context()
+timeout = float(info["timeout"])
+context._deadline = time.monotonic() + timeout
+print("START RequestId: %s" % context.aws_request_id, file=sys.stderr, flush=True)
+signal.setitimer(signal.ITIMER_REAL, timeout)  # default action: the process dies on time
+started = time.monotonic()
+try:
+    value = handler(request["event"], context)
+    signal.setitimer(signal.ITIMER_REAL, 0)
+    payload = {"status": "ok", "result": value}
+except Exception as exc:
+    signal.setitimer(signal.ITIMER_REAL, 0)
+    traceback.print_exc()
+    payload = {"status": "error", "error": failure(exc)}
+payload["duration"] = time.monotonic() - started
+print("END RequestId: %s" % context.aws_request_id, file=sys.stderr, flush=True)
+sys.stderr.flush()
+reply(payload)
+"""
+
+
+@dataclass
+class LambdaRuntime:
+    """Runs deployed functions locally; clients and locations are handed in."""
+
+    lambda_client: Any
+    endpoint_url: str
+    region: str = "us-east-1"
+    build_dir: Path = BUILD_DIR
+    cache_dir: Path = field(default_factory=lambda: PROJECT_ROOT / "build" / "local" / "lambda")
+    log_sink: LogSink | None = None
+    python: str = sys.executable
+
+    def spec(self, name: str) -> FunctionSpec:
+        """The deployed function ``name`` (short or full name, or ARN)."""
+        return FunctionSpec.from_lambda(self.lambda_client, name)
+
+    def invoke(self, function: str | FunctionSpec, event: Any) -> Invocation:
+        """Run the function's handler on ``event`` in a fresh sandbox and return the outcome."""
+        spec = function if isinstance(function, FunctionSpec) else self.spec(function)
+        local_python = f"python{sys.version_info.major}.{sys.version_info.minor}"
+        if spec.runtime != local_python:
+            log.warning("%s is deployed for %s but runs locally on %s", spec.name, spec.runtime, local_python)
+        task_dir = extract(find_zip(spec.code_sha256, self.build_dir), spec.code_sha256, self.cache_dir)
+        request_id = str(uuid.uuid4())
+        request = {
+            "handler": spec.handler,
+            "event": event,
+            "context": {
+                "function_name": spec.name,
+                "invoked_function_arn": spec.arn,
+                "memory_limit_in_mb": spec.memory,
+                "aws_request_id": request_id,
+                "timeout": spec.timeout,
+            },
+        }
+        argv = [
+            self.python,
+            "-I",
+            "-S",
+            "-c",
+            BOOTSTRAP,
+            str(task_dir),
+            str(runtime_packages_dir(self.cache_dir)),
+        ]
+        started = time.monotonic()
+        proc = subprocess.Popen(
+            argv,
+            cwd=task_dir,
+            env=self.sandbox_env(spec, task_dir),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        logs: list[str] = []
+        chunks: list[bytes] = []
+        threads = [
+            threading.Thread(target=self._feed, args=(proc, json.dumps(request).encode()), daemon=True),
+            threading.Thread(target=lambda: chunks.append(proc.stdout.read()), daemon=True),  # type: ignore[union-attr]
+            threading.Thread(target=self._stream, args=(proc, spec.name, logs), daemon=True),
+        ]
+        for thread in threads:
+            thread.start()
+        try:
+            proc.wait(timeout=spec.timeout + INIT_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        for thread in threads:
+            thread.join(timeout=5)
+        stdout = b"".join(chunks)
+        elapsed = time.monotonic() - started
+        return self._outcome(spec, proc.returncode, stdout, logs, elapsed)
+
+    def _outcome(
+        self, spec: FunctionSpec, returncode: int, stdout: bytes, logs: list[str], elapsed: float
+    ) -> Invocation:
+        """Turn the sandbox's exit and reply into an Invocation."""
+        try:
+            reply = json.loads(stdout.decode() or "null")
+        except ValueError:
+            reply = None
+        if isinstance(reply, dict) and reply.get("status") in {"ok", "error"}:
+            return Invocation(
+                spec.name,
+                reply["status"],
+                result=reply.get("result"),
+                error=reply.get("error"),
+                duration=float(reply.get("duration", elapsed)),
+                logs=logs,
+            )
+        if returncode in (-14, -9):  # SIGALRM from the sandbox's own timer, or our kill
+            message = f"Task timed out after {spec.timeout:.2f} seconds"
+            return Invocation(
+                spec.name,
+                "timeout",
+                error={"errorType": "Timeout", "errorMessage": message},
+                duration=elapsed,
+                logs=logs,
+            )
+        message = f"Runtime exited with code {returncode} and no result"
+        return Invocation(
+            spec.name,
+            "error",
+            error={"errorType": "Runtime.ExitError", "errorMessage": message},
+            duration=elapsed,
+            logs=logs,
+        )
+
+    def sandbox_env(self, spec: FunctionSpec, task_dir: Path) -> dict[str, str]:
+        """The sandbox's environment: the function's variables plus what Lambda itself sets."""
+        env = {
+            "PATH": "/usr/local/bin:/usr/bin:/bin",
+            "LANG": "en_US.UTF-8",
+            "TZ": ":UTC",
+            "PYTHONUNBUFFERED": "1",
+            "LAMBDA_TASK_ROOT": str(task_dir),
+            "_HANDLER": spec.handler,
+            "AWS_EXECUTION_ENV": f"AWS_Lambda_{spec.runtime}",
+            "AWS_LAMBDA_FUNCTION_NAME": spec.name,
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory),
+            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+            "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{spec.name}",
+            "AWS_LAMBDA_LOG_STREAM_NAME": "local",
+            "AWS_REGION": self.region,
+            "AWS_DEFAULT_REGION": self.region,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_SESSION_TOKEN": "testing",
+        }
+        env.update(spec.environment)
+        env["AWS_ENDPOINT_URL"] = self.endpoint_url
+        return env
+
+    @staticmethod
+    def _feed(proc: subprocess.Popen[bytes], data: bytes) -> None:
+        """Write the request to the sandbox's stdin (it may have died already: ignore that)."""
+        assert proc.stdin is not None
+        try:
+            proc.stdin.write(data)
+            proc.stdin.close()
+        except (BrokenPipeError, OSError):
+            pass
+
+    def _stream(self, proc: subprocess.Popen[bytes], name: str, logs: list[str]) -> None:
+        """Forward the sandbox's stderr line by line to the log sink while collecting it."""
+        assert proc.stderr is not None
+        for raw in iter(proc.stderr.readline, b""):
+            line = raw.decode(errors="replace").rstrip("\n")
+            logs.append(line)
+            if self.log_sink is not None:
+                self.log_sink(f"[{name}] {line}")
+        proc.stderr.close()

@@ -1,0 +1,212 @@
+"""``movielake tmdb fetch`` and ``movielake tmdb status``: the TMDB run from a terminal.
+
+``fetch`` runs the same ``movielake.tmdb.run`` code as the Lambdas, in this process (or, with
+``--queue``, plans here and fans out through SQS to the worker Lambda). ``status`` reads a
+date's plan, done markers and manifest and prints how far the run got.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+from datetime import UTC, date, datetime
+from typing import Any
+
+from movielake import aws
+from movielake.cli import UserError
+from movielake.config import Settings
+from movielake.tmdb import handlers, run
+from movielake.tmdb.client import LOOKUPS, ClientOptions, Outcome, TmdbAuthError, load_credentials
+from movielake.tmdb.writer import RunFolder
+
+OFF = "off"
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``movielake tmdb fetch`` and ``movielake tmdb status``."""
+    tmdb = subparsers.add_parser("tmdb", help="enrich the selected films from the TMDB API")
+    commands = tmdb.add_subparsers(dest="tmdb_command", required=True, metavar="SUBCOMMAND")
+    fetch = commands.add_parser(
+        "fetch",
+        help="select films from the newest movies CSV and fetch them from TMDB into Raw",
+        description=(
+            "Select films from the newest Raw/Local/CSV/Movies/<date>/movies*.csv, skip those "
+            "already fetched into Raw/TMDB (unless --refresh), and fetch the rest into "
+            "Raw/TMDB/JSON/Movies/<date>/lote_N.json (100 per file), errors into "
+            "erros_geral.json and a _manifest.json. Rerunning an interrupted date resumes it."
+        ),
+    )
+    # SUPPRESS: an absent flag leaves the attribute unset, so "off" (None) stays distinguishable.
+    fetch.add_argument(
+        "--min-year",
+        type=_optional_int,
+        default=argparse.SUPPRESS,
+        help="release year > N, or 'off' (default 1960)",
+    )
+    fetch.add_argument(
+        "--min-votes",
+        type=_optional_int,
+        default=argparse.SUPPRESS,
+        help="votes > N, or 'off' (default 10000)",
+    )
+    fetch.add_argument(
+        "--genres",
+        type=_genres,
+        default=argparse.SUPPRESS,
+        help="comma list of whole genre names, or 'off' (default crime,war)",
+    )
+    fetch.add_argument("--rate", type=float, help="requests per second, retries included (default 40)")
+    fetch.add_argument("--concurrency", type=int, help="simultaneous requests (default 20)")
+    fetch.add_argument("--lookup", choices=LOOKUPS, help="movie: /3/movie/{imdb id}; find: /3/find first")
+    fetch.add_argument("--refresh", action="store_true", help="refetch ids already in Raw")
+    fetch.add_argument("--date", type=_date, help="run date YYYY-MM-DD (default: today, UTC)")
+    fetch.add_argument("--queue", action="store_true", help="fan out through SQS to the worker Lambda")
+    fetch.set_defaults(func=fetch_command)
+    status = commands.add_parser("status", help="show the progress of a date's TMDB run")
+    status.add_argument("--date", type=_date, help="run date YYYY-MM-DD (default: today, UTC)")
+    status.set_defaults(func=status_command)
+
+
+def _optional_int(text: str) -> int | None:
+    """An integer, or None for ``off``."""
+    if text.strip().lower() == OFF:
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer or 'off'") from None
+
+
+def _genres(text: str) -> tuple[str, ...]:
+    """A comma list of genres, or () for ``off``."""
+    if text.strip().lower() == OFF:
+        return ()
+    return tuple(g.strip() for g in text.split(",") if g.strip())
+
+
+def _date(text: str) -> date:
+    """``YYYY-MM-DD``."""
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date; use YYYY-MM-DD") from None
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    """The environment's settings with the command-line overrides applied."""
+    overrides: dict[str, Any] = {
+        name: value
+        for name, value in (
+            ("tmdb_rate", args.rate),
+            ("tmdb_concurrency", args.concurrency),
+            ("tmdb_lookup", args.lookup),
+        )
+        if value is not None
+    }
+    overrides.update(
+        {name: getattr(args, name) for name in ("min_year", "min_votes", "genres") if name in args}
+    )
+    settings = dataclasses.replace(Settings.from_env(), **overrides)
+    settings.require("lake_bucket")
+    return settings
+
+
+def fetch_command(args: argparse.Namespace) -> int:
+    """Run (or resume) the date's fetch in this process, or fan it out with ``--queue``."""
+    settings = settings_from(args)
+    day = args.date or datetime.now(UTC).date()
+    if args.queue:
+        result = handlers.start(settings, day, refresh=args.refresh, inline=False)
+        print(json.dumps(result, indent=1, default=str))
+        return 0
+    s3 = aws.client("s3", settings)
+    glue = aws.client("glue", settings) if settings.tmdb_crawler else None
+    secrets = None if settings.tmdb_api_key else aws.client("secretsmanager", settings)
+    credentials = load_credentials(settings, secrets)
+    ClientOptions.from_settings(settings)  # reject bad --rate/--concurrency before planning
+    bar = _ProgressBar()
+    try:
+        manifest = run.run(
+            s3,
+            settings,
+            day,
+            credentials,
+            refresh=args.refresh,
+            glue=glue,
+            on_plan=bar.start,
+            on_outcome=bar.update,
+        )
+    except TmdbAuthError as exc:
+        raise UserError(str(exc)) from None
+    finally:
+        bar.close()
+    print(json.dumps({k: v for k, v in manifest.items() if k != "batches"}, indent=1))
+    return 0
+
+
+class _ProgressBar:
+    """A tqdm bar of ids, created once the plan says how many; tqdm is imported lazily (the
+    Lambda zip does not ship it)."""
+
+    def __init__(self) -> None:
+        self.bar: Any = None
+
+    def start(self, plan: run.Plan, todo: list[run.Batch]) -> None:
+        """Announce the plan and open the bar."""
+        from tqdm import tqdm
+
+        print(
+            f"{plan.run_date}: selected {plan.selected}, skipped {plan.skipped} already in Raw, "
+            f"{len(plan.batches)} batches ({len(todo)} to do)",
+            file=sys.stderr,
+        )
+        self.bar = tqdm(total=sum(len(b.ids) for b in todo), unit="id", file=sys.stderr, disable=None)
+
+    def update(self, outcome: Outcome) -> None:
+        """One more id done."""
+        if self.bar is not None:
+            self.bar.update(1)
+
+    def close(self) -> None:
+        """Close the bar if it was opened."""
+        if self.bar is not None:
+            self.bar.close()
+
+
+def status_lines(s3: Any, bucket: str, day: date) -> list[str]:
+    """What the date's plan, done markers and manifest say, as printable lines."""
+    folder = RunFolder(s3, bucket, day)
+    plan = run.load_plan(s3, bucket, day)
+    if plan is None:
+        return [f"{day}: no TMDB run planned"]
+    numbers = {b.number for b in plan.batches}
+    done = folder.done_numbers() & numbers
+    done_ids = sum(len(b.ids) for b in plan.batches if b.number in done)
+    lines = [
+        f"{day}: run {plan.run_id} from {plan.source}",
+        f"  filters {json.dumps(plan.filters)}{' (refresh)' if plan.refresh else ''}",
+        f"  selected {plan.selected}, skipped {plan.skipped} already in Raw, planned {plan.planned}",
+        f"  batches done {len(done)}/{len(numbers)}, ids {done_ids}/{plan.planned}",
+    ]
+    manifest = folder.manifest()
+    if manifest is not None and manifest.get("run_id") == plan.run_id:
+        lines.append(
+            f"  complete: fetched {manifest['fetched']}, failed {manifest['failed']} "
+            f"{manifest['failed_by_reason']}, {manifest['duration_seconds']} s, "
+            f"{manifest['requests_per_second']} req/s"
+        )
+    else:
+        missing = sorted(numbers - done)
+        lines.append(f"  not complete; batches to do: {missing[:20]}{' ...' if len(missing) > 20 else ''}")
+    return lines
+
+
+def status_command(args: argparse.Namespace) -> int:
+    """Print the date's run progress."""
+    settings = Settings.from_env()
+    settings.require("lake_bucket")
+    day = args.date or datetime.now(UTC).date()
+    print("\n".join(status_lines(aws.client("s3", settings), settings.lake_bucket, day)))
+    return 0

@@ -1,0 +1,466 @@
+"""The async TMDB client: every film asked for comes back as exactly one ``Outcome``.
+
+``fetch_movies`` paces itself with a small leaky bucket (``aiolimiter``, see
+``pacing_limiter``) so no one-second window ever holds more than ``rate`` requests: they
+leave evenly spaced, never in a burst that a sliding one-second window upstream would
+reject. A 429 sets a shared "not before" time from its ``Retry-After``, so every worker
+backs off together instead of hammering the limit. 429,
+5xx, timeouts, connection errors and broken bodies are retried with exponential backoff and
+full jitter, up to ``max_attempts`` tries per request; each retry takes a limiter slot like
+any request. 404 is permanent. 401/403 stop the whole run with ``TmdbAuthError``.
+
+Lookup: the CSVs carry IMDb ids. With ``lookup="movie"`` the client asks
+``/3/movie/{imdb_id}`` (undocumented but what TMDB answers in practice) and, only when that
+answers 404, asks the documented ``/3/find/{imdb_id}`` once before recording ``not_found``.
+With ``lookup="find"`` it resolves through ``/3/find`` first, then ``/3/movie/{tmdb_id}``.
+
+The credentials are attached by a transport wrapper below httpx's own request logging, so no
+log line, URL or exception message the client produces contains the key.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import random
+import re
+import time
+from collections.abc import AsyncIterator, Iterable, Iterator
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import httpx
+from aiolimiter import AsyncLimiter
+
+from movielake.config import ConfigError, Settings
+
+log = logging.getLogger(__name__)
+
+LOOKUPS = ("movie", "find")
+IMDB_ID = re.compile(r"tt\d+")
+# A Retry-After longer than this is treated as this: a Lambda must not sleep out its timeout.
+MAX_RETRY_AFTER = 60.0
+# Seconds of arrival jitter (network, scheduling) every one-second window of requests keeps as slack.
+WINDOW_MARGIN = 0.025
+# Seconds of event-loop wake-up lateness the limiter lets the next request make up.
+LATENESS_CREDIT = 0.002
+# Seconds the other workers wait for the run's first answer before going ahead regardless.
+PROBE_WAIT = 2.0
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """A TMDB v3 API key or a v4 read access token (used first when both are given).
+
+    ``repr`` never shows either.
+    """
+
+    api_key: str | None = field(default=None, repr=False)
+    bearer_token: str | None = field(default=None, repr=False)
+
+
+def credentials_from_secret(secret_string: str) -> Credentials:
+    """Parse the TMDB secret: JSON ``{"api_key": ...}`` or ``{"bearer_token": ...}``.
+
+    The error messages name what is wrong with the secret, never its value.
+    """
+    try:
+        document = json.loads(secret_string)
+    except ValueError:
+        raise ConfigError(
+            'the TMDB secret is not JSON: store {"api_key": "<v3 key>"} or {"bearer_token": "<v4 token>"}'
+        ) from None
+    if not isinstance(document, dict):
+        raise ConfigError('the TMDB secret must be a JSON object with "api_key" or "bearer_token"')
+    api_key, token = document.get("api_key"), document.get("bearer_token")
+    if not (isinstance(api_key, str) and api_key) and not (isinstance(token, str) and token):
+        raise ConfigError(
+            'the TMDB secret has neither a non-empty "api_key" nor "bearer_token" string '
+            f"(keys present: {sorted(document)})"
+        )
+    return Credentials(
+        api_key=api_key if isinstance(api_key, str) and api_key else None,
+        bearer_token=token if isinstance(token, str) and token else None,
+    )
+
+
+def load_credentials(settings: Settings, secrets_client: Any) -> Credentials:
+    """The key from ``MOVIELAKE_TMDB_API_KEY`` (local only), else from Secrets Manager."""
+    if settings.tmdb_api_key:
+        return Credentials(api_key=settings.tmdb_api_key)
+    if not settings.tmdb_secret_id:
+        raise ConfigError(
+            "no TMDB credentials: set MOVIELAKE_TMDB_SECRET_ID to the Secrets Manager secret holding "
+            '{"api_key": ...} or {"bearer_token": ...} (or MOVIELAKE_TMDB_API_KEY for local development)'
+        )
+    try:
+        secret = secrets_client.get_secret_value(SecretId=settings.tmdb_secret_id)
+    except Exception as exc:  # botocore's errors; the message names the secret id, not its value
+        raise ConfigError(
+            f"cannot read the TMDB secret {settings.tmdb_secret_id!r} ({type(exc).__name__}: {exc}); "
+            "check that it exists and that this role may call secretsmanager:GetSecretValue on it"
+        ) from exc
+    if "SecretString" not in secret:
+        raise ConfigError(f"the TMDB secret {settings.tmdb_secret_id!r} has no SecretString")
+    return credentials_from_secret(secret["SecretString"])
+
+
+class TmdbAuthError(RuntimeError):
+    """TMDB refused the credentials (401/403): a configuration error for the whole run."""
+
+
+@dataclass(frozen=True)
+class ClientOptions:
+    """How to reach TMDB and how hard to push it."""
+
+    base_url: str
+    language: str = "pt-BR"
+    lookup: str = "movie"  # "movie" | "find", see the module docstring
+    rate: float = 40.0  # requests per second, retries included
+    concurrency: int = 20  # simultaneous requests (and pooled connections)
+    max_attempts: int = 6  # tries per request, the first included
+    timeout: float = 10.0  # seconds, per connect / read / write
+    backoff_base: float = 0.5  # seconds: the first retry waits up to this, doubling after
+    backoff_cap: float = 8.0  # seconds: no single backoff waits longer
+
+    def __post_init__(self) -> None:
+        """Reject settings that would make the client hang or hammer TMDB."""
+        if self.lookup not in LOOKUPS:
+            raise ConfigError(f"MOVIELAKE_TMDB_LOOKUP={self.lookup!r}: use one of {', '.join(LOOKUPS)}")
+        if self.rate <= 0 or self.concurrency < 1 or self.max_attempts < 1 or self.timeout <= 0:
+            raise ConfigError(
+                "MOVIELAKE_TMDB_RATE and MOVIELAKE_TMDB_TIMEOUT must be > 0, "
+                "MOVIELAKE_TMDB_CONCURRENCY and MOVIELAKE_TMDB_MAX_ATTEMPTS >= 1"
+            )
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ClientOptions:
+        """The options the deployment configured (``MOVIELAKE_TMDB_*``)."""
+        return cls(
+            base_url=settings.tmdb_base_url,
+            language=settings.tmdb_language,
+            lookup=settings.tmdb_lookup,
+            rate=settings.tmdb_rate,
+            concurrency=settings.tmdb_concurrency,
+            max_attempts=settings.tmdb_max_attempts,
+            timeout=settings.tmdb_timeout,
+        )
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one requested id: its TMDB body, or why there is none."""
+
+    requested_id: str
+    payload: dict | None  # the /3/movie body with credits, when fetched
+    # None when fetched; else not_found | rate_limited | server_error | timeout | connection |
+    # invalid_body | http_<status>
+    reason: str | None
+    http_status: int | None  # the last HTTP status seen; None after a timeout or connection error
+    attempts: int  # HTTP requests made for this id, retries and the find lookup included
+
+    @property
+    def ok(self) -> bool:
+        """Whether the film was fetched."""
+        return self.reason is None
+
+
+class _CredentialTransport(httpx.AsyncBaseTransport):
+    """Signs each request on its way to the wire, after httpx has logged its key-free URL."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport, credentials: Credentials) -> None:
+        if not credentials.bearer_token and not credentials.api_key:
+            raise ConfigError("TMDB credentials are empty: give an api_key or a bearer_token")
+        self._inner = inner
+        self._credentials = credentials
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        """Forward a signed copy: the request httpx logs and attaches to errors stays unsigned."""
+        headers = request.headers.copy()
+        url = request.url
+        if self._credentials.bearer_token:
+            headers["Authorization"] = f"Bearer {self._credentials.bearer_token}"
+        else:
+            url = url.copy_merge_params({"api_key": self._credentials.api_key})
+        signed = httpx.Request(request.method, url, headers=headers, extensions=request.extensions)
+        return await self._inner.handle_async_request(signed)
+
+    async def aclose(self) -> None:
+        """Close the wrapped transport's connections."""
+        await self._inner.aclose()
+
+
+@dataclass(frozen=True)
+class _Step:
+    """The result of one logical GET after its retries."""
+
+    body: dict | None
+    reason: str | None
+    http_status: int | None
+    attempts: int
+
+
+def _movie_body(body: Any) -> bool:
+    """A movie body is an object with an ``id``."""
+    return isinstance(body, dict) and "id" in body
+
+
+def _find_body(body: Any) -> bool:
+    """A find body is an object with a ``movie_results`` list."""
+    return isinstance(body, dict) and isinstance(body.get("movie_results"), list)
+
+
+def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header (delay-seconds or HTTP-date), capped."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            seconds = parsedate_to_datetime(value).timestamp() - (time.time() if now is None else now)
+        except (TypeError, ValueError):
+            return None
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER)
+
+
+def pacing_limiter(rate: float) -> AsyncLimiter:
+    """A limiter whose every one-second window holds at most ``rate`` requests, with slack.
+
+    A leaky bucket of capacity ``c`` draining ``d`` per second admits at most
+    ``c + d * T`` acquisitions in any ``T`` seconds, so ``rate + 1`` of them span at least
+    ``(rate + 1 - c) / d`` seconds. aiolimiter's usual ``AsyncLimiter(rate, 1)`` has
+    ``c = rate``: it lets ``rate`` through at once and ``2 * rate`` in the first second, which
+    a sliding one-second window upstream answers with 429s. Here ``c`` is one request plus
+    ``LATENESS_CREDIT`` seconds' worth, so a request that the event loop woke a millisecond
+    late is made up by the next one instead of lost, and ``d`` is chosen so ``rate + 1``
+    requests span at least ``1 + WINDOW_MARGIN`` seconds: arrival jitter of up to that margin
+    cannot push a window over ``rate``. The cost is about 2.7% of the rate.
+    """
+    credit = LATENESS_CREDIT * rate
+    drain = (rate - credit) / (1 + WINDOW_MARGIN)
+    return AsyncLimiter(1 + credit, (1 + credit) / drain)
+
+
+class _Fetcher:
+    """One run's shared state: the HTTP client, the limiter and the shared back-off time."""
+
+    def __init__(self, client: httpx.AsyncClient, options: ClientOptions) -> None:
+        self._client = client
+        self._options = options
+        self._limiter = pacing_limiter(options.rate)
+        self._not_before = 0.0  # loop time before which no request may leave (after a 429)
+        self._probe_sent = False
+        self._probed = asyncio.Event()  # set once the run's first request has an answer (or failed)
+        self.fatal: TmdbAuthError | None = None
+
+    async def fetch(self, requested_id: str) -> Outcome:
+        """Fetch one film by IMDb or TMDB id, following the configured lookup."""
+        imdb = IMDB_ID.fullmatch(requested_id) is not None
+        attempts = 0
+        movie_id = requested_id
+        if imdb and self._options.lookup == "find":
+            found = await self._find(requested_id)
+            attempts += found.attempts
+            if found.body is None:
+                return Outcome(requested_id, None, found.reason, found.http_status, attempts)
+            movie_id = str(found.body["id"])
+        step = await self._movie(movie_id)
+        attempts += step.attempts
+        if step.reason == "not_found" and imdb and self._options.lookup == "movie":
+            found = await self._find(requested_id)
+            attempts += found.attempts
+            if found.body is None:
+                return Outcome(requested_id, None, found.reason, found.http_status, attempts)
+            step = await self._movie(str(found.body["id"]))
+            attempts += step.attempts
+        return Outcome(requested_id, step.body, step.reason, step.http_status, attempts)
+
+    async def _movie(self, movie_id: str) -> _Step:
+        """``/3/movie/{id}`` with credits."""
+        params = {"language": self._options.language, "append_to_response": "credits"}
+        return await self._get(f"/3/movie/{movie_id}", params, _movie_body)
+
+    async def _find(self, imdb_id: str) -> _Step:
+        """``/3/find/{imdb_id}``; its first movie result becomes the body, none is ``not_found``."""
+        params = {"external_source": "imdb_id", "language": self._options.language}
+        step = await self._get(f"/3/find/{imdb_id}", params, _find_body)
+        if step.body is None:
+            return step
+        results = step.body["movie_results"]
+        if not results or not isinstance(results[0], dict) or "id" not in results[0]:
+            return _Step(None, "not_found", step.http_status, step.attempts)
+        return _Step(results[0], None, step.http_status, step.attempts)
+
+    async def _get(self, path: str, params: dict[str, str], valid: Any) -> _Step:
+        """GET with pacing and bounded retries; raises ``TmdbAuthError`` on 401/403."""
+        reason: str | None = None
+        status: int | None = None
+        for attempt in range(1, self._options.max_attempts + 1):
+            retry_after: float | None = None
+            response = await self._send(path, params)
+            if isinstance(response, str):
+                reason, status = response, None
+            else:
+                status = response.status_code
+                if status == 200:
+                    body = _json(response.content)
+                    if valid(body):
+                        return _Step(body, None, status, attempt)
+                    reason = "invalid_body"
+                elif status == 404:
+                    return _Step(None, "not_found", status, attempt)
+                elif status in (401, 403):
+                    self.fatal = _auth_error(status, path, response.content)
+                    raise self.fatal
+                elif status == 429:
+                    reason = "rate_limited"
+                    retry_after = retry_after_seconds(response.headers.get("Retry-After"))
+                elif status >= 500:
+                    reason = "server_error"
+                else:
+                    return _Step(None, f"http_{status}", status, attempt)
+            if attempt < self._options.max_attempts:
+                log.debug(
+                    "tmdb retry", extra={"fields": {"path": path, "reason": reason, "attempt": attempt}}
+                )
+                await self._back_off(attempt, retry_after)
+        return _Step(None, reason, status, self._options.max_attempts)
+
+    async def _send(self, path: str, params: dict[str, str]) -> httpx.Response | str:
+        """One paced GET: its response, or ``"timeout"`` / ``"connection"`` when none came.
+
+        Returning to ``_get`` does not yield to the event loop, so a 401 probe has set ``fatal``
+        before the workers its answer wakes can run.
+        """
+        await self._pace()
+        try:
+            return await self._client.get(path, params=params)
+        except httpx.TimeoutException:
+            return "timeout"
+        except httpx.TransportError:
+            return "connection"
+        finally:
+            self._probed.set()
+
+    async def _pace(self) -> None:
+        """Wait for the probe, any shared back-off, then a limiter slot; a retry pays like a request.
+
+        The run's first request goes alone (the probe): it checks the credentials before any other
+        request leaves, and it pays the cold start (imports, first connection) on its own, so that
+        start-up latency cannot bunch the following requests into one upstream window.
+        """
+        if self._probe_sent and not self._probed.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._probed.wait(), PROBE_WAIT)
+        self._probe_sent = True
+        if self.fatal is not None:
+            raise self.fatal
+        loop = asyncio.get_running_loop()
+        while True:
+            delay = self._not_before - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+                continue
+            await self._limiter.acquire()
+            if self._not_before <= loop.time():
+                return
+
+    async def _back_off(self, attempt: int, retry_after: float | None) -> None:
+        """Honour Retry-After for every worker at once; otherwise exponential backoff, full jitter."""
+        if retry_after is not None:
+            now = asyncio.get_running_loop().time()
+            if self._not_before <= now:  # one line per pause, not one per worker
+                log.warning("tmdb rate limited", extra={"fields": {"retry_after": retry_after}})
+            self._not_before = max(self._not_before, now + retry_after)
+            return  # _pace() waits for the shared time
+        ceiling = min(self._options.backoff_cap, self._options.backoff_base * 2 ** (attempt - 1))
+        await asyncio.sleep(random.uniform(0, ceiling))
+
+
+def _json(content: bytes) -> Any:
+    """The decoded body, or None when it is not JSON (a truncated or garbled answer)."""
+    try:
+        return json.loads(content)
+    except ValueError:
+        return None
+
+
+def _auth_error(status: int, path: str, content: bytes) -> TmdbAuthError:
+    """The run-stopping error, with TMDB's own message and what to do about it."""
+    body = _json(content)
+    message = body.get("status_message") if isinstance(body, dict) else None
+    return TmdbAuthError(
+        f"TMDB answered HTTP {status} to GET {path} ({message or 'no message'}): the credentials are "
+        'wrong, expired or not allowed. Store a valid v3 key as {"api_key": ...} or a v4 read access '
+        'token as {"bearer_token": ...} in the secret named by MOVIELAKE_TMDB_SECRET_ID '
+        "(or MOVIELAKE_TMDB_API_KEY locally), then run again; no film was marked failed for this."
+    )
+
+
+_DONE = object()
+
+
+async def _work(fetcher: _Fetcher, source: Iterator[str], queue: asyncio.Queue[Any]) -> None:
+    """Take ids from the shared iterator until it is empty, then report ``_DONE``.
+
+    An exception (``TmdbAuthError``, or a bug) is handed to the consumer, which raises it:
+    a worker never dies silently with ids unanswered.
+    """
+    try:
+        for requested_id in source:
+            await queue.put(await fetcher.fetch(str(requested_id)))
+    except Exception as exc:
+        await queue.put(exc)
+    else:
+        await queue.put(_DONE)
+
+
+async def fetch_movies(
+    ids: Iterable[str],
+    credentials: Credentials,
+    options: ClientOptions,
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> AsyncIterator[Outcome]:
+    """Yield exactly one ``Outcome`` per id, in completion order.
+
+    Raises ``TmdbAuthError`` at the first 401/403 and stops at once; no id is reported failed
+    for it. ``transport`` replaces the pooled HTTP transport (its own limits then apply).
+    """
+    inner = transport or httpx.AsyncHTTPTransport(
+        limits=httpx.Limits(
+            max_connections=options.concurrency, max_keepalive_connections=options.concurrency
+        )
+    )
+    client = httpx.AsyncClient(
+        base_url=options.base_url,
+        transport=_CredentialTransport(inner, credentials),
+        timeout=httpx.Timeout(options.timeout),
+        headers={"Accept": "application/json"},
+    )
+    fetcher = _Fetcher(client, options)
+    queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=options.concurrency)
+    source = iter(ids)
+    workers = [asyncio.create_task(_work(fetcher, source, queue)) for _ in range(options.concurrency)]
+    try:
+        finished = 0
+        while finished < len(workers):
+            item = await queue.get()
+            if fetcher.fatal is not None:  # before any outcome still queued: stop at once
+                raise fetcher.fatal
+            if isinstance(item, Exception):
+                raise item
+            if item is _DONE:
+                finished += 1
+            else:
+                yield item
+    finally:
+        for worker in workers:
+            worker.cancel()
+        await asyncio.gather(*workers, return_exceptions=True)
+        await client.aclose()

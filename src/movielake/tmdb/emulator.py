@@ -1,0 +1,414 @@
+"""A local TMDB stand-in for development, tests and benchmarks (never shipped in a Lambda zip).
+
+It serves ``/3/movie/{id}`` (TMDB numeric id or IMDb id) and
+``/3/find/{imdb_id}?external_source=imdb_id`` from fixture payloads, checks the key like TMDB
+(``api_key`` parameter or ``Authorization: Bearer``), answers TMDB's own error bodies (401
+code 7, 404 code 34, 429 code 25 with ``Retry-After``), enforces a request rate over a
+sliding one-second window, and can break the first attempt(s) of a deterministic share of ids
+(5xx, hangs, truncated bodies, connection resets) so clients can prove they recover.
+
+Every request is logged with its time, so ``stats()`` (or ``GET /__stats``) shows what a
+client really did: how many requests were accepted, how fast, and when each retry came.
+
+    python -m movielake.tmdb.emulator --port 8765 --api-key dev --synthetic 2000 --rate 40
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import math
+import signal
+import socket
+import struct
+import threading
+import time
+from collections import deque
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from movielake import synthetic
+
+UNAUTHORIZED = {
+    "success": False,
+    "status_code": 7,
+    "status_message": "Invalid API key: You must be granted a valid key.",
+}
+NOT_FOUND = {
+    "success": False,
+    "status_code": 34,
+    "status_message": "The resource you requested could not be found.",
+}
+RATE_LIMITED = {
+    "success": False,
+    "status_code": 25,
+    "status_message": "Your request count (#) is over the allowed limit of (40).",
+}
+SERVER_ERROR = {
+    "success": False,
+    "status_code": 11,
+    "status_message": "Internal error: Something went wrong.",
+}
+# The fields /3/find reports for each movie result.
+FIND_FIELDS = (
+    "adult",
+    "id",
+    "title",
+    "original_title",
+    "original_language",
+    "overview",
+    "popularity",
+    "release_date",
+    "vote_average",
+    "vote_count",
+)
+FAULT_KINDS = ("500", "502", "503", "hang", "truncate", "reset")
+# "429" is not in the default mix (the rate limit produces real ones) but can be forced.
+ALL_FAULT_KINDS = (*FAULT_KINDS, "429")
+
+
+@dataclass(frozen=True)
+class FaultPlan:
+    """Which requests fail and how: the first ``failures_per_id`` attempts of chosen ids.
+
+    An id is chosen when a hash of it falls under ``share`` (the same ids every run), or when
+    it is in ``forced`` (id -> kind); the kind of a hashed id is drawn from ``kinds`` by
+    another hash. Attempts are counted per path id, so ``/3/find/tt1`` and ``/3/movie/tt1``
+    are counted together. A large ``failures_per_id`` makes the fault permanent.
+    """
+
+    share: float = 0.0
+    kinds: tuple[str, ...] = FAULT_KINDS
+    forced: Mapping[str, str] = field(default_factory=dict)
+    failures_per_id: int = 1
+    hang_seconds: float = 3.0  # a hang drops the connection after this long; keep it > client timeout
+    retry_after: int = 1  # seconds, for forced 429s
+    seed: str = "faults"
+
+    def __post_init__(self) -> None:
+        """Refuse kinds the emulator cannot produce."""
+        unknown = {*self.kinds, *self.forced.values()} - set(ALL_FAULT_KINDS)
+        if unknown:
+            raise ValueError(f"unknown fault kinds {sorted(unknown)}; use {', '.join(ALL_FAULT_KINDS)}")
+
+    def kind_for(self, key: str) -> str | None:
+        """The fault this id suffers on its failing attempts, or None."""
+        if key in self.forced:
+            return self.forced[key]
+        if self.share <= 0 or not self.kinds or _unit(f"{self.seed}:{key}") >= self.share:
+            return None
+        return self.kinds[int(_unit(f"{self.seed}:kind:{key}") * len(self.kinds))]
+
+
+def _unit(text: str) -> float:
+    """A uniform number in [0, 1) fixed by the text."""
+    digest = hashlib.blake2b(text.encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") / 2**64
+
+
+def synthetic_fixtures(count: int, seed: int = 7) -> dict[str, dict]:
+    """Payloads of the films of ``synthetic.films(count, seed)`` that TMDB knows, by IMDb id."""
+    return {
+        film.imdb_id: synthetic.tmdb_payload(film)
+        for film in synthetic.films(count, seed)
+        if synthetic.known_to_tmdb(film)
+    }
+
+
+def load_fixtures(path: str | Path) -> dict[str, dict]:
+    """TMDB payloads from an NDJSON file (one ``/3/movie`` body with credits per line)."""
+    payloads: dict[str, dict] = {}
+    with Path(path).open(encoding="utf-8") as lines:
+        for number, line in enumerate(lines, 1):
+            if not line.strip():
+                continue
+            try:
+                payload = json.loads(line)
+            except ValueError as exc:
+                raise ValueError(f"{path}:{number}: not JSON ({exc})") from None
+            payloads[str(payload.get("imdb_id") or payload["id"])] = payload
+    return payloads
+
+
+class _RateWindow:
+    """At most ``rate`` accepted requests in any sliding one-second window."""
+
+    def __init__(self, rate: float) -> None:
+        self._rate = rate
+        self._times: deque[float] = deque()
+        self._lock = threading.Lock()
+
+    def admit(self, now: float) -> int | None:
+        """Record an accepted request and return None, or return the Retry-After in seconds."""
+        with self._lock:
+            while self._times and self._times[0] <= now - 1.0:
+                self._times.popleft()
+            if len(self._times) >= self._rate:
+                return max(1, math.ceil(self._times[0] + 1.0 - now))
+            self._times.append(now)
+            return None
+
+
+class _Server(ThreadingHTTPServer):
+    """One thread per connection; hung requests must not keep the process alive."""
+
+    daemon_threads = True
+    request_queue_size = 128  # a client's whole pool of connections opens at once
+
+
+class Emulator:
+    """The emulator server; ``with Emulator(...) as emu:`` starts it on ``emu.url``."""
+
+    def __init__(
+        self,
+        fixtures: Mapping[str, dict] | str | Path,
+        api_key: str,
+        rate: float | None = None,
+        faults: FaultPlan | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        bearer_token: str | None = None,
+        imdb_on_movie_route: bool = True,
+    ) -> None:
+        payloads = load_fixtures(fixtures) if isinstance(fixtures, str | Path) else fixtures
+        self._by_id: dict[str, dict] = {}
+        for key, payload in payloads.items():
+            for alias in {key, payload.get("id"), payload.get("imdb_id")} - {None}:
+                self._by_id[str(alias)] = payload
+        self._by_imdb = {p["imdb_id"]: p for p in payloads.values() if p.get("imdb_id")}
+        self.api_key = api_key
+        self.bearer_token = bearer_token
+        self.faults = faults or FaultPlan()
+        self.imdb_on_movie_route = imdb_on_movie_route
+        self._window = _RateWindow(rate) if rate else None
+        self._lock = threading.Lock()
+        self._attempts: dict[str, int] = {}
+        self._log: list[dict[str, Any]] = []
+        self._bodies: dict[tuple[int, bool], bytes] = {}
+        self._started = time.monotonic()
+        self._server = _Server((host, port), _handler_for(self))
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        """``http://host:port``, the base URL a client should use."""
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> Emulator:
+        """Serve in a background thread."""
+        self._started = time.monotonic()
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.05,), name="tmdb-emulator", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and release the port (hung requests are daemon threads, left to die)."""
+        if self._thread is not None:
+            self._server.shutdown()
+            self._thread.join()
+            self._thread = None
+        self._server.server_close()
+
+    def __enter__(self) -> Emulator:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def stats(self) -> dict[str, Any]:
+        """Totals and the request log: ``t`` (seconds since start), ``route``, ``id``, ``status``.
+
+        ``status`` 0 means the connection was dropped without an answer; ``accepted`` counts the
+        requests the rate limit let through (everything but 429s).
+        """
+        with self._lock:
+            log = list(self._log)
+        by_status: dict[str, int] = {}
+        for entry in log:
+            by_status[str(entry["status"])] = by_status.get(str(entry["status"]), 0) + 1
+        accepted = [entry["t"] for entry in log if entry["status"] != 429]
+        return {"requests": len(log), "by_status": by_status, "accepted": len(accepted), "log": log}
+
+    def record(self, arrived: float, route: str, key: str, status: int, fault: str | None) -> None:
+        """Append one request to the log, timed by its arrival (``time.monotonic()``)."""
+        entry = {"t": arrived - self._started, "route": route, "id": key, "status": status}
+        if fault:
+            entry["fault"] = fault
+        with self._lock:
+            self._log.append(entry)
+
+    def _attempt(self, key: str) -> int:
+        """Count a request for a faulty path id and return its number (1 = first)."""
+        with self._lock:
+            self._attempts[key] = self._attempts.get(key, 0) + 1
+            return self._attempts[key]
+
+    def authorised(self, query: dict[str, list[str]], authorization: str | None) -> bool:
+        """Whether the request carries the emulator's key or token."""
+        if query.get("api_key", [None])[0] == self.api_key:
+            return True
+        expected = self.bearer_token or self.api_key
+        return authorization == f"Bearer {expected}"
+
+    def admit(self, arrived: float) -> int | None:
+        """None when the rate limit lets a request through, else its Retry-After."""
+        return self._window.admit(arrived) if self._window else None
+
+    def fault(self, key: str) -> str | None:
+        """The fault to inject into this request, if it is one of the id's failing attempts."""
+        kind = self.faults.kind_for(key)
+        if kind is None:
+            return None
+        return kind if self._attempt(key) <= self.faults.failures_per_id else None
+
+    def movie_body(self, key: str, credits: bool) -> bytes | None:
+        """The serialized ``/3/movie`` body for an id, with or without credits."""
+        payload = self._by_id.get(key)
+        if payload is None or (key.startswith("tt") and not self.imdb_on_movie_route):
+            return None
+        cache_key = (id(payload), credits)
+        body = self._bodies.get(cache_key)
+        if body is None:
+            shown = payload if credits else {k: v for k, v in payload.items() if k != "credits"}
+            body = self._bodies[cache_key] = json.dumps(shown).encode()
+        return body
+
+    def find_body(self, imdb_id: str) -> bytes:
+        """The ``/3/find`` body: the film as a movie result, or empty lists."""
+        payload = self._by_imdb.get(imdb_id)
+        movies = [{**{k: payload.get(k) for k in FIND_FIELDS}, "media_type": "movie"}] if payload else []
+        empty: list[Any] = []
+        return json.dumps(
+            {
+                "movie_results": movies,
+                "person_results": empty,
+                "tv_results": empty,
+                "tv_episode_results": empty,
+                "tv_season_results": empty,
+            }
+        ).encode()
+
+
+def _handler_for(emulator: Emulator) -> type[BaseHTTPRequestHandler]:
+    """A request handler class bound to one emulator."""
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keep-alive, as TMDB and pooled clients expect
+        server_version = "movielake-tmdb-emulator"
+        timeout = 60  # seconds an idle keep-alive connection may hold its thread
+
+        def log_message(self, format: str, *args: Any) -> None:
+            """Silence the per-request stderr line: the request log is in ``stats()``."""
+
+        def handle(self) -> None:
+            """Serve the connection; a client that hung up is not the emulator's error."""
+            try:
+                super().handle()
+            except (ConnectionError, TimeoutError):
+                self.close_connection = True
+
+        def do_GET(self) -> None:
+            """Route one request."""
+            arrived = time.monotonic()
+            parts = urlsplit(self.path)
+            if parts.path == "/__stats":
+                self._send(200, json.dumps(emulator.stats()).encode())
+                return
+            segments = parts.path.strip("/").split("/")
+            if len(segments) != 3 or segments[0] != "3" or segments[1] not in ("movie", "find"):
+                self._send(404, json.dumps(NOT_FOUND).encode())  # health checks land here: not logged
+                return
+            route, key = segments[1], segments[2]
+            query = parse_qs(parts.query)
+            retry_after = emulator.admit(arrived)
+            if retry_after is not None:
+                emulator.record(arrived, route, key, 429, None)
+                self._send(429, json.dumps(RATE_LIMITED).encode(), {"Retry-After": str(retry_after)})
+                return
+            if not emulator.authorised(query, self.headers.get("Authorization")):
+                emulator.record(arrived, route, key, 401, None)
+                self._send(401, json.dumps(UNAUTHORIZED).encode())
+                return
+            fault = emulator.fault(key)
+            if fault in ("reset", "hang"):
+                emulator.record(arrived, route, key, 0, fault)
+                if fault == "hang":
+                    time.sleep(emulator.faults.hang_seconds)
+                self._reset()
+                return
+            if fault in ("500", "502", "503", "429"):
+                status = int(fault)
+                emulator.record(arrived, route, key, status, fault)
+                headers = {"Retry-After": str(emulator.faults.retry_after)} if status == 429 else {}
+                self._send(
+                    status, json.dumps(RATE_LIMITED if status == 429 else SERVER_ERROR).encode(), headers
+                )
+                return
+            if route == "find":
+                body: bytes | None = emulator.find_body(key)
+            else:
+                credits = "credits" in query.get("append_to_response", [""])[0].split(",")
+                body = emulator.movie_body(key, credits)
+            if body is None:
+                emulator.record(arrived, route, key, 404, fault)
+                self._send(404, json.dumps(NOT_FOUND).encode())
+                return
+            emulator.record(arrived, route, key, 200, fault)
+            self._send(200, body[: len(body) // 2] if fault == "truncate" else body)
+
+        def _send(self, status: int, body: bytes, headers: Mapping[str, str] | None = None) -> None:
+            """Answer with a JSON body and its length (so the connection can be reused)."""
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json;charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(body)
+
+        def _reset(self) -> None:
+            """Drop the connection with a TCP reset and no answer (a reset, or the end of a hang)."""
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.close_connection = True
+
+    return Handler
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the emulator until SIGTERM or Ctrl-C; prints ``listening on <url>`` once started."""
+    parser = argparse.ArgumentParser(prog="python -m movielake.tmdb.emulator", description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    parser.add_argument("--api-key", required=True, help="the key (or Bearer token) clients must send")
+    parser.add_argument("--fixtures", type=Path, help="NDJSON of TMDB /3/movie payloads with credits")
+    parser.add_argument("--synthetic", type=int, default=0, help="also serve synthetic.films(N)")
+    parser.add_argument("--rate", type=float, help="accepted requests per sliding second (default: no limit)")
+    parser.add_argument("--fault-share", type=float, default=0.0, help="share of ids whose first try fails")
+    parser.add_argument("--hang-seconds", type=float, default=FaultPlan.hang_seconds)
+    args = parser.parse_args(argv)
+    if not args.fixtures and not args.synthetic:
+        parser.error("give --fixtures FILE, --synthetic N, or both")
+    fixtures: dict[str, dict] = synthetic_fixtures(args.synthetic) if args.synthetic else {}
+    if args.fixtures:
+        fixtures.update(load_fixtures(args.fixtures))
+    faults = FaultPlan(share=args.fault_share, hang_seconds=args.hang_seconds)
+    emulator = Emulator(fixtures, args.api_key, rate=args.rate, faults=faults, host=args.host, port=args.port)
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    signal.signal(signal.SIGINT, lambda *_: stopping.set())
+    with emulator:
+        print(f"listening on {emulator.url}", flush=True)
+        stopping.wait()
+
+
+if __name__ == "__main__":
+    main()

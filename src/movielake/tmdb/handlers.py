@@ -1,0 +1,197 @@
+"""The TMDB Lambdas: ``plan`` (planner) and ``work`` (SQS worker), over ``movielake.tmdb.run``.
+
+The planner selects, detects gaps and writes the plan. A small plan that fits in the time
+left runs in the same invocation; a larger one goes out as SQS messages of up to
+``tmdb_ids_per_message`` ids each, whole batches only. Each worker invocation fetches the
+batches of its messages that are not done yet (a redelivered message rewrites nothing) and
+completes the run when it finds every batch done. Failed messages are reported back to SQS
+(``batchItemFailures``) so only they are retried; the dead-letter queue after N receives is
+Terraform's.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime
+from typing import Any
+
+from movielake import aws
+from movielake.config import Settings
+from movielake.log import event, lambda_logger
+from movielake.tmdb import run
+from movielake.tmdb.client import ClientOptions, Credentials, TmdbAuthError, load_credentials
+
+log = lambda_logger(__name__)
+
+# Seconds kept free at the end of an inline run (completion, crawler, slow S3) and the
+# factor on the paced fetch time for retries and the tail of the stream.
+INLINE_MARGIN_SECONDS = 60.0
+INLINE_SLOWDOWN = 1.5
+SQS_BATCH_LIMIT = 10
+
+
+def run_date(value: str | None) -> date:
+    """The event's ``date`` (YYYY-MM-DD), else today in UTC."""
+    if not value:
+        return datetime.now(UTC).date()
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"date {value!r} is not YYYY-MM-DD") from None
+
+
+def fits_inline(ids: int, settings: Settings, context: Any) -> bool:
+    """Whether ``ids`` are few enough, and the invocation has time enough, to fetch them here."""
+    if ids > settings.tmdb_ids_per_message:
+        return False
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    if remaining is None:
+        return True
+    needed = ids / settings.tmdb_rate * INLINE_SLOWDOWN + INLINE_MARGIN_SECONDS
+    return remaining() / 1000 >= needed
+
+
+def messages(plan: run.Plan, batches: list[run.Batch], ids_per_message: int) -> list[dict[str, Any]]:
+    """Group whole batches into message bodies of at most ``ids_per_message`` ids (one batch
+    at least)."""
+    groups: list[list[run.Batch]] = []
+    for batch in batches:
+        if groups and sum(len(b.ids) for b in groups[-1]) + len(batch.ids) <= ids_per_message:
+            groups[-1].append(batch)
+        else:
+            groups.append([batch])
+    return [
+        {
+            "run_date": plan.run_date.isoformat(),
+            "run_id": plan.run_id,
+            "batches": [{"number": b.number, "ids": list(b.ids)} for b in group],
+        }
+        for group in groups
+    ]
+
+
+def enqueue(sqs: Any, queue_url: str, bodies: list[dict[str, Any]]) -> int:
+    """Send the message bodies, ten per call; raises naming the batches SQS refused."""
+    for start in range(0, len(bodies), SQS_BATCH_LIMIT):
+        chunk = bodies[start : start + SQS_BATCH_LIMIT]
+        entries = [{"Id": str(n), "MessageBody": json.dumps(body)} for n, body in enumerate(chunk)]
+        answer = sqs.send_message_batch(QueueUrl=queue_url, Entries=entries)
+        if answer.get("Failed"):
+            refused = [
+                [b["number"] for b in chunk[int(f["Id"])]["batches"]] + [f.get("Message", f.get("Code"))]
+                for f in answer["Failed"]
+            ]
+            raise RuntimeError(f"SQS refused messages for batches {refused}")
+    return len(bodies)
+
+
+def start(
+    settings: Settings, day: date, *, refresh: bool, inline: bool | None, context: Any = None
+) -> dict[str, Any]:
+    """Plan (or resume) ``day``'s run, then fetch inline or fan out; a summary of what was done.
+
+    ``inline=None`` decides: inline when no queue is configured or the ids fit this invocation.
+    """
+    s3 = aws.client("s3", settings)
+    glue = _glue(settings)
+    the_plan = run.prepare(s3, settings, day, refresh=refresh)
+    todo = run.pending(run.RunFolder(s3, settings.lake_bucket, day), the_plan.batches)
+    ids = sum(len(b.ids) for b in todo)
+    if inline is None:
+        inline = not settings.tmdb_queue_url or fits_inline(ids, settings, context)
+    summary: dict[str, Any] = {
+        "run_date": day.isoformat(),
+        "run_id": the_plan.run_id,
+        "selected": the_plan.selected,
+        "skipped": the_plan.skipped,
+        "pending_batches": len(todo),
+        "pending_ids": ids,
+        "mode": "inline" if inline else "queue",
+    }
+    if inline:
+        event(log, "running inline", **summary)
+        run.execute(
+            s3, settings, the_plan, todo, _credentials(settings), ClientOptions.from_settings(settings)
+        )
+    elif todo:
+        settings.require("tmdb_queue_url")
+        bodies = messages(the_plan, todo, settings.tmdb_ids_per_message)
+        summary["messages"] = enqueue(aws.client("sqs", settings), settings.tmdb_queue_url, bodies)
+        event(log, "fanned out", **summary)
+    summary["manifest"] = run.complete(s3, settings, the_plan, glue=glue)
+    return summary
+
+
+def plan(event_: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Planner Lambda: select + gap detection + plan, then run inline or fan out through SQS.
+
+    Event overrides: ``{"date": "YYYY-MM-DD", "refresh": bool, "inline": bool}``.
+    """
+    event_ = event_ or {}
+    settings = Settings.from_env()
+    settings.require("lake_bucket")
+    day = run_date(event_.get("date"))
+    return start(
+        settings,
+        day,
+        refresh=bool(event_.get("refresh", False)),
+        inline=event_.get("inline"),
+        context=context,
+    )
+
+
+def _glue(settings: Settings) -> Any:
+    """A Glue client when a crawler is configured, else None (nothing to start)."""
+    return aws.client("glue", settings) if settings.tmdb_crawler else None
+
+
+def _credentials(settings: Settings) -> Credentials:
+    """The TMDB credentials, from Secrets Manager unless a local key is set."""
+    secrets = None if settings.tmdb_api_key else aws.client("secretsmanager", settings)
+    return load_credentials(settings, secrets)
+
+
+def work_message(
+    s3: Any, settings: Settings, body: dict[str, Any], credentials: Credentials, glue: Any
+) -> None:
+    """Fetch and write the message's batches that are not done, then try to complete the run."""
+    day = date.fromisoformat(body["run_date"])
+    the_plan = run.load_plan(s3, settings.lake_bucket, day)
+    if the_plan is None:
+        raise run.RunError(
+            f"no plan for {day}: the message for batches {[b['number'] for b in body['batches']]}"
+        )
+    batches = [run.Batch(int(b["number"]), tuple(b["ids"])) for b in body["batches"]]
+    todo = run.pending(run.RunFolder(s3, settings.lake_bucket, day), batches)
+    event(log, "message", run_date=day.isoformat(), batches=len(batches), pending=len(todo))
+    run.execute(s3, settings, the_plan, todo, credentials, ClientOptions.from_settings(settings))
+    run.complete(s3, settings, the_plan, glue=glue)
+
+
+def work(event_: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Worker: one SQS event; reports the messages that failed so SQS retries only them.
+
+    A 401/403 fails the message in hand and every one after it without trying them.
+    """
+    settings = Settings.from_env()
+    settings.require("lake_bucket")
+    s3 = aws.client("s3", settings)
+    glue = _glue(settings)
+    credentials: Credentials | None = None
+    failures: list[dict[str, str]] = []
+    records = event_.get("Records", [])
+    for position, record in enumerate(records):
+        message_id = record.get("messageId", str(position))
+        try:
+            credentials = credentials or _credentials(settings)
+            work_message(s3, settings, json.loads(record["body"]), credentials, glue)
+        except TmdbAuthError as exc:
+            log.error("TMDB refused the credentials; stopping", extra={"fields": {"error": str(exc)}})
+            failures.extend(
+                {"itemIdentifier": r.get("messageId", str(n))} for n, r in enumerate(records) if n >= position
+            )
+            break
+        except Exception:
+            log.exception("message failed", extra={"fields": {"message_id": message_id}})
+            failures.append({"itemIdentifier": message_id})
+    return {"batchItemFailures": failures}

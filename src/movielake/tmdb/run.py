@@ -1,0 +1,467 @@
+"""A TMDB run: plan -> fetch -> write -> complete, shared by the CLI and both Lambdas.
+
+* **plan**: select films from the newest movies CSV, skip the ids already in Raw (any date)
+  unless ``refresh``, split the rest into numbered batches continuing after the date folder's
+  highest batch number, and write ``_run/plan.json`` first. An unfinished plan of the same
+  date is resumed instead of replaced.
+* **fetch/write**: one ``fetch_movies`` stream over the ids of the batches to do; as soon as a
+  batch has all its outcomes it is written (``lote_N.json``, error part, done marker last)
+  while the others are still being fetched. A batch with a done marker is never fetched again.
+* **complete**: once every planned batch is done, merge the error parts into
+  ``erros_geral.json``, check that every selected id is accounted for exactly once
+  (selected = skipped + fetched + failed), write the manifest, start the crawler.
+
+A 401/403 (``TmdbAuthError``) stops everything at once: the batch in flight is not written,
+so no id is recorded as failed, and a rerun picks the batch up again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from movielake import keys
+from movielake.config import Settings
+from movielake.log import event
+from movielake.tmdb import records
+from movielake.tmdb.client import ClientOptions, Credentials, Outcome, fetch_movies
+from movielake.tmdb.selection import Filters, Selection, select_from_s3
+from movielake.tmdb.writer import RunFolder, fetched_ids
+
+log = logging.getLogger(__name__)
+
+FetchFunction = Callable[[Iterable[str], Credentials, ClientOptions], AsyncIterator[Outcome]]
+
+
+class RunError(RuntimeError):
+    """The run cannot go on or does not add up; the message says which batch or id."""
+
+
+@dataclass(frozen=True)
+class Batch:
+    """One ``lote_<number>.json`` to be: its number and the ids it asks for."""
+
+    number: int
+    ids: tuple[str, ...]
+
+
+@dataclass
+class Plan:
+    """What a run will fetch, written to ``_run/plan.json`` before any fetch."""
+
+    run_date: date
+    run_id: str
+    source: str
+    filters: dict[str, Any]
+    selected: int
+    skipped: int
+    refresh: bool
+    batches: list[Batch] = field(default_factory=list)
+
+    @property
+    def planned(self) -> int:
+        """How many ids the batches hold (selected minus skipped)."""
+        return sum(len(b.ids) for b in self.batches)
+
+    def to_json(self) -> dict[str, Any]:
+        """The plan document."""
+        document = asdict(self)
+        document["run_date"] = self.run_date.isoformat()
+        document["planned"] = self.planned
+        document["batches"] = [{"number": b.number, "ids": list(b.ids)} for b in self.batches]
+        return document
+
+    @classmethod
+    def from_json(cls, document: dict[str, Any]) -> Plan:
+        """Read a plan document back."""
+        return cls(
+            run_date=date.fromisoformat(document["run_date"]),
+            run_id=document["run_id"],
+            source=document["source"],
+            filters=document["filters"],
+            selected=document["selected"],
+            skipped=document["skipped"],
+            refresh=document["refresh"],
+            batches=[Batch(b["number"], tuple(b["ids"])) for b in document["batches"]],
+        )
+
+
+@dataclass
+class FetchReport:
+    """What one fetch pass did."""
+
+    batches: int = 0
+    fetched: int = 0
+    failed: int = 0
+    requests: int = 0
+    seconds: float = 0.0
+
+
+def make_plan(
+    selection: Selection,
+    already: set[str],
+    *,
+    day: date,
+    first_number: int,
+    batch_size: int,
+    filters: Filters,
+    refresh: bool,
+) -> Plan:
+    """Split the selected ids not ``already`` fetched into batches numbered from ``first_number``."""
+    todo = [i for i in selection.ids if i not in already]
+    batches = [
+        Batch(first_number + n, tuple(todo[start : start + batch_size]))
+        for n, start in enumerate(range(0, len(todo), batch_size))
+    ]
+    run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    return Plan(
+        run_date=day,
+        run_id=run_id,
+        source=selection.source,
+        filters=filters.as_dict(),
+        selected=len(selection.ids),
+        skipped=len(selection.ids) - len(todo),
+        refresh=refresh,
+        batches=batches,
+    )
+
+
+def load_plan(s3: Any, bucket: str, day: date) -> Plan | None:
+    """The latest plan of a date, if any."""
+    folder = RunFolder(s3, bucket, day)
+    document = folder.get_json(folder.plan_key)
+    return None if document is None else Plan.from_json(document)
+
+
+def is_complete(folder: RunFolder, plan: Plan) -> bool:
+    """Whether this plan's run was completed (its manifest was written)."""
+    manifest = folder.manifest()
+    return manifest is not None and manifest.get("run_id") == plan.run_id
+
+
+def prepare(s3: Any, settings: Settings, day: date, *, refresh: bool = False) -> Plan:
+    """The plan to work on for ``day``: the unfinished one, or a new one written first."""
+    folder = RunFolder(s3, settings.lake_bucket, day)
+    plan = load_plan(s3, settings.lake_bucket, day)
+    if plan is not None and not is_complete(folder, plan):
+        done = folder.done_numbers()
+        event(
+            log,
+            "resuming unfinished plan",
+            run_date=day.isoformat(),
+            run_id=plan.run_id,
+            batches=len(plan.batches),
+            done=len(done & {b.number for b in plan.batches}),
+        )
+        return plan
+    filters = Filters.from_settings(settings)
+    selection = select_from_s3(s3, settings.lake_bucket, filters)
+    already = set() if refresh else fetched_ids(s3, settings.lake_bucket)
+    first = max(folder.batch_numbers() | folder.done_numbers(), default=0) + 1
+    plan = make_plan(
+        selection,
+        already,
+        day=day,
+        first_number=first,
+        batch_size=settings.tmdb_batch_size,
+        filters=filters,
+        refresh=refresh,
+    )
+    folder.put_json(folder.plan_key, plan.to_json())
+    event(
+        log,
+        "plan written",
+        run_date=day.isoformat(),
+        run_id=plan.run_id,
+        source=plan.source,
+        source_bytes=selection.bytes_read,
+        selected=plan.selected,
+        skipped_already_fetched=plan.skipped,
+        planned=plan.planned,
+        batches=len(plan.batches),
+        first_batch=first,
+        filters=plan.filters,
+    )
+    return plan
+
+
+def pending(folder: RunFolder, batches: Iterable[Batch]) -> list[Batch]:
+    """The batches that have no done marker yet."""
+    done = folder.done_numbers()
+    return [b for b in batches if b.number not in done]
+
+
+class _BatchAssembler:
+    """Routes outcomes (in completion order) to their batches and says when one is whole."""
+
+    def __init__(self, batches: Iterable[Batch]) -> None:
+        self.batch_of: dict[str, Batch] = {}
+        for batch in batches:
+            for requested_id in batch.ids:
+                if requested_id in self.batch_of:
+                    first = self.batch_of[requested_id].number
+                    raise RunError(f"id {requested_id} is planned twice (batches {first} and {batch.number})")
+                self.batch_of[requested_id] = batch
+        self.outcomes: dict[int, dict[str, Outcome]] = {}
+        self.incomplete = {batch.number: batch for batch in self.batch_of.values()}
+
+    def add(self, outcome: Outcome) -> tuple[Batch, list[Outcome]] | None:
+        """File one outcome; the batch and its outcomes once the batch has all of them."""
+        batch = self.batch_of.get(outcome.requested_id)
+        if batch is None:
+            raise RunError(f"the client answered for id {outcome.requested_id}, which no batch asked for")
+        got = self.outcomes.setdefault(batch.number, {})
+        if outcome.requested_id in got:
+            raise RunError(f"the client answered twice for id {outcome.requested_id} (batch {batch.number})")
+        got[outcome.requested_id] = outcome
+        if len(got) < len(batch.ids):
+            return None
+        del self.outcomes[batch.number], self.incomplete[batch.number]
+        return batch, [got[i] for i in batch.ids]
+
+    def unfinished(self) -> dict[int, int]:
+        """Batch number -> how many of its ids got no outcome."""
+        return {n: len(b.ids) - len(self.outcomes.get(n, {})) for n, b in self.incomplete.items()}
+
+
+def batch_documents(outcomes: list[Outcome]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The Raw records and the error lines of one batch's outcomes."""
+    fetched, failed = [], []
+    for outcome in outcomes:
+        stamp = records.utc_timestamp()
+        if not outcome.ok:
+            failed.append(
+                records.error_record(
+                    outcome.requested_id, str(outcome.reason), outcome.http_status, outcome.attempts, stamp
+                )
+            )
+        elif outcome.payload is None:
+            raise RunError(f"the client reported id {outcome.requested_id} fetched but gave no body")
+        else:
+            fetched.append(records.to_record(outcome.payload, outcome.requested_id, stamp))
+    return fetched, failed
+
+
+async def fetch_batches(
+    folder: RunFolder,
+    batches: list[Batch],
+    credentials: Credentials,
+    options: ClientOptions,
+    *,
+    fetch: FetchFunction = fetch_movies,
+    on_outcome: Callable[[Outcome], None] | None = None,
+) -> FetchReport:
+    """Fetch every id of ``batches`` in one stream and write each batch as soon as it is whole.
+
+    Writes run in threads so fetching never waits for S3. If the stream fails (or is
+    cancelled), the batches already whole are still written before the error propagates.
+    """
+    assembler = _BatchAssembler(batches)
+    report = FetchReport()
+    writes: list[asyncio.Task[None]] = []
+    started = time.monotonic()
+    ids = [i for b in batches for i in b.ids]
+    try:
+        async for outcome in fetch(ids, credentials, options):
+            if on_outcome is not None:
+                on_outcome(outcome)
+            report.requests += outcome.attempts
+            whole = assembler.add(outcome)
+            if whole is None:
+                continue
+            batch, outcomes = whole
+            fetched, failed = batch_documents(outcomes)
+            done = {
+                "number": batch.number,
+                "ids": len(batch.ids),
+                "fetched": len(fetched),
+                "failed": len(failed),
+                "requests": sum(o.attempts for o in outcomes),
+                "written_at": records.utc_timestamp(),
+            }
+            writes.append(
+                asyncio.create_task(
+                    asyncio.to_thread(folder.write_batch, batch.number, fetched, failed, done)
+                )
+            )
+            report.batches += 1
+            report.fetched += len(fetched)
+            report.failed += len(failed)
+    finally:
+        results = await asyncio.gather(*writes, return_exceptions=True)
+        report.seconds = time.monotonic() - started
+    errors = [r for r in results if isinstance(r, BaseException)]
+    if errors:
+        raise RunError(f"{len(errors)} batch write(s) failed; first: {errors[0]!r}") from errors[0]
+    unfinished = assembler.unfinished()
+    if unfinished:
+        raise RunError(
+            f"the client gave no outcome for some ids of batches {sorted(unfinished)}: {unfinished}"
+        )
+    return report
+
+
+def execute(
+    s3: Any,
+    settings: Settings,
+    plan: Plan,
+    batches: list[Batch],
+    credentials: Credentials,
+    options: ClientOptions,
+    *,
+    fetch: FetchFunction = fetch_movies,
+    on_outcome: Callable[[Outcome], None] | None = None,
+) -> FetchReport:
+    """Fetch and write ``batches`` of ``plan`` (sync entry point; see ``pending``)."""
+    folder = RunFolder(s3, settings.lake_bucket, plan.run_date)
+    todo = list(batches)
+    if not todo:
+        return FetchReport()
+    event(log, "fetching", run_id=plan.run_id, batches=len(todo), ids=sum(len(b.ids) for b in todo))
+    report = asyncio.run(
+        fetch_batches(folder, todo, credentials, options, fetch=fetch, on_outcome=on_outcome)
+    )
+    event(
+        log,
+        "fetched",
+        run_id=plan.run_id,
+        batches=report.batches,
+        fetched=report.fetched,
+        failed=report.failed,
+        requests=report.requests,
+        seconds=round(report.seconds, 3),
+        requests_per_second=round(report.requests / report.seconds, 2) if report.seconds else None,
+    )
+    return report
+
+
+def manifest_for(
+    plan: Plan, markers: dict[int, dict[str, Any]], errors: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """The completion report; raises ``RunError`` when the counts do not add up."""
+    fetched = sum(m["fetched"] for m in markers.values())
+    failed = len(errors)
+    marked_failed = sum(m["failed"] for m in markers.values())
+    failed_ids = [e["requested_id"] for e in errors]
+    problems = []
+    if plan.selected != plan.skipped + fetched + failed:
+        problems.append(
+            f"selected {plan.selected} != skipped {plan.skipped} + fetched {fetched} + failed {failed}"
+        )
+    if marked_failed != failed:
+        problems.append(f"done markers count {marked_failed} failures, the error parts hold {failed}")
+    if len(set(failed_ids)) != failed:
+        repeated = [i for i, n in Counter(failed_ids).items() if n > 1]
+        problems.append(f"ids failed more than once: {repeated[:10]}")
+    if problems:
+        raise RunError(f"run {plan.run_id} of {plan.run_date} does not add up: " + "; ".join(problems))
+    started = datetime.strptime(plan.run_id, "%Y%m%dT%H%M%S%fZ").replace(tzinfo=UTC)
+    finished = datetime.now(UTC)
+    duration = (finished - started).total_seconds()
+    requests = sum(m["requests"] for m in markers.values())
+    return {
+        "run_id": plan.run_id,
+        "run_date": plan.run_date.isoformat(),
+        "source": plan.source,
+        "filters": plan.filters,
+        "refresh": plan.refresh,
+        "selected": plan.selected,
+        "skipped": plan.skipped,
+        "fetched": fetched,
+        "failed": failed,
+        "failed_by_reason": dict(sorted(Counter(e["reason"] for e in errors).items())),
+        "batches": sorted(markers),
+        "batch_count": len(markers),
+        "requests": requests,
+        "started_at": records.utc_timestamp(started),
+        "completed_at": records.utc_timestamp(finished),
+        "duration_seconds": round(duration, 3),
+        "requests_per_second": round(requests / duration, 2) if duration > 0 else None,
+    }
+
+
+def complete(s3: Any, settings: Settings, plan: Plan, *, glue: Any = None) -> dict[str, Any] | None:
+    """Finish the run if every planned batch is done; the manifest, or None if not yet.
+
+    Workers finishing together may both write the (same) errors file and manifest; only the
+    one that creates ``_run/completed/<run id>.json`` (an S3 conditional write) logs the
+    completion and starts the crawler.
+    """
+    folder = RunFolder(s3, settings.lake_bucket, plan.run_date)
+    numbers = [b.number for b in plan.batches]
+    if set(numbers) - folder.done_numbers():
+        return None
+    if is_complete(folder, plan):
+        return folder.manifest()
+    markers = folder.done_markers(numbers)
+    errors = sorted(
+        folder.error_lines([n for n, m in markers.items() if m["failed"]]), key=lambda e: e["requested_id"]
+    )
+    try:
+        manifest = manifest_for(plan, markers, errors)
+    except RunError:
+        log.exception("conservation check failed")
+        raise
+    manifest["errors_key"] = folder.write_errors(errors)
+    manifest["manifest_key"] = keys.tmdb_manifest_key(plan.run_date)
+    folder.write_manifest(manifest)
+    if not folder.put_once(folder.completed_key(plan.run_id), {"completed_at": manifest["completed_at"]}):
+        return manifest
+    event(log, "run complete", **{k: v for k, v in manifest.items() if k != "batches"})
+    if settings.tmdb_crawler and glue is not None:
+        start_crawler(glue, settings.tmdb_crawler)
+    return manifest
+
+
+def start_crawler(glue: Any, name: str) -> None:
+    """Start the TMDB crawler; one already running will pick the new folder up anyway."""
+    try:
+        glue.start_crawler(Name=name)
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") != "CrawlerRunningException":
+            raise
+        event(log, "crawler already running", crawler=name)
+        return
+    event(log, "crawler started", crawler=name)
+
+
+def run(
+    s3: Any,
+    settings: Settings,
+    day: date,
+    credentials: Credentials,
+    *,
+    refresh: bool = False,
+    glue: Any = None,
+    fetch: FetchFunction = fetch_movies,
+    on_plan: Callable[[Plan, list[Batch]], None] | None = None,
+    on_outcome: Callable[[Outcome], None] | None = None,
+) -> dict[str, Any]:
+    """The whole run in this process: plan (or resume), fetch what is not done, complete."""
+    plan = prepare(s3, settings, day, refresh=refresh)
+    folder = RunFolder(s3, settings.lake_bucket, day)
+    todo = pending(folder, plan.batches)
+    if on_plan is not None:
+        on_plan(plan, todo)
+    execute(
+        s3,
+        settings,
+        plan,
+        todo,
+        credentials,
+        ClientOptions.from_settings(settings),
+        fetch=fetch,
+        on_outcome=on_outcome,
+    )
+    manifest = complete(s3, settings, plan, glue=glue)
+    if manifest is None:
+        raise RunError(f"run {plan.run_id} of {day} has batches without a done marker after fetching")
+    return manifest

@@ -1,0 +1,198 @@
+"""A TMDB run's objects in the lake: batches, error parts, done markers, plan, errors, manifest.
+
+Every key is deterministic (``movielake.keys``), so a retried batch overwrites what an earlier
+attempt wrote instead of adding to it. A batch is committed by its done marker, written last:
+a batch without one is refetched and rewritten whole.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from movielake import keys
+
+DONE_FOLDER = "done"
+ERRORS_FOLDER = "errors"
+PLAN_FILE = "plan.json"
+# S3 reads of many small objects are latency-bound: a few at a time.
+READ_THREADS = 16
+# A batch directly in a date folder; not the same-named done markers and error parts in _run/.
+BATCH_KEY = re.compile(re.escape(keys.TMDB_MOVIES_PREFIX) + r"\d{4}/\d{2}/\d{2}/lote_\d+\.json$")
+
+
+def ndjson(items: Iterable[dict[str, Any]]) -> bytes:
+    """One compact JSON object per line, UTF-8, each line ending in a newline."""
+    return "".join(
+        json.dumps(item, ensure_ascii=False, separators=(",", ":")) + "\n" for item in items
+    ).encode()
+
+
+def _missing(error: ClientError) -> bool:
+    return error.response.get("Error", {}).get("Code") in {"NoSuchKey", "404"}
+
+
+class RunFolder:
+    """The TMDB folder of one run date, ``Raw/TMDB/JSON/Movies/<YYYY>/<MM>/<DD>/``."""
+
+    def __init__(self, s3: Any, bucket: str, day: date) -> None:
+        self.s3 = s3
+        self.bucket = bucket
+        self.day = day
+
+    # -- plain objects ---------------------------------------------------------------------
+
+    def put(self, key: str, body: bytes, content_type: str = "application/json") -> None:
+        """Write (or overwrite) one object."""
+        self.s3.put_object(Bucket=self.bucket, Key=key, Body=body, ContentType=content_type)
+
+    def put_json(self, key: str, value: Any) -> None:
+        """Write one JSON document."""
+        self.put(key, json.dumps(value, ensure_ascii=False, indent=1).encode())
+
+    def get_json(self, key: str) -> Any | None:
+        """One JSON document, or None when the key does not exist."""
+        try:
+            body = self.s3.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+        except ClientError as exc:
+            if _missing(exc):
+                return None
+            raise
+        try:
+            return json.loads(body)
+        except ValueError as exc:
+            raise ValueError(f"s3://{self.bucket}/{key} is not valid JSON: {exc}") from exc
+
+    def put_once(self, key: str, value: Any) -> bool:
+        """Create a JSON document unless it exists (S3 conditional write); True if created here."""
+        try:
+            self.s3.put_object(Bucket=self.bucket, Key=key, Body=json.dumps(value).encode(), IfNoneMatch="*")
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in {
+                "PreconditionFailed",
+                "ConditionalRequestConflict",
+            }:
+                return False
+            raise
+        return True
+
+    def keys_under(self, prefix: str, delimiter: str = "") -> Iterator[str]:
+        """Every key under ``prefix`` (only its direct children with ``delimiter="/"``)."""
+        options = {"Bucket": self.bucket, "Prefix": prefix}
+        if delimiter:
+            options["Delimiter"] = delimiter
+        for page in self.s3.get_paginator("list_objects_v2").paginate(**options):
+            for item in page.get("Contents", []):
+                yield item["Key"]
+
+    # -- one batch -------------------------------------------------------------------------
+
+    def done_key(self, number: int) -> str:
+        """``_run/done/lote_<N>.json``: the batch is finished; its counts."""
+        return keys.tmdb_run_key(self.day, f"{DONE_FOLDER}/lote_{number}.json")
+
+    def error_part_key(self, number: int) -> str:
+        """``_run/errors/lote_<N>.json``: the batch's failed ids, NDJSON."""
+        return keys.tmdb_run_key(self.day, f"{ERRORS_FOLDER}/lote_{number}.json")
+
+    def write_batch(
+        self, number: int, records: list[dict[str, Any]], errors: list[dict[str, Any]], done: dict[str, Any]
+    ) -> None:
+        """Write a finished batch: ``lote_N.json`` (removed when it has no record), its error
+        part, then its done marker, so a marker always means the other two are in place."""
+        batch_key = keys.tmdb_batch_key(self.day, number)
+        if records:
+            self.put(batch_key, ndjson(records), "application/x-ndjson")
+        else:
+            self.s3.delete_object(Bucket=self.bucket, Key=batch_key)
+        self.put(self.error_part_key(number), ndjson(errors), "application/x-ndjson")
+        self.put_json(self.done_key(number), done)
+
+    def done_numbers(self) -> set[int]:
+        """The batch numbers of this date that have a done marker."""
+        prefix = keys.tmdb_run_key(self.day, f"{DONE_FOLDER}/")
+        return {n for key in self.keys_under(prefix) if (n := keys.batch_number(key)) is not None}
+
+    def batch_numbers(self) -> set[int]:
+        """The N of every ``lote_N.json`` directly in this date folder."""
+        found = self.keys_under(keys.tmdb_folder(self.day), delimiter="/")
+        return {n for key in found if (n := keys.batch_number(key)) is not None}
+
+    def done_markers(self, numbers: Iterable[int]) -> dict[int, dict[str, Any]]:
+        """The done markers of ``numbers`` (all must exist), read a few at a time."""
+        wanted = sorted(numbers)
+        with ThreadPoolExecutor(READ_THREADS) as pool:
+            markers = list(pool.map(lambda n: self.get_json(self.done_key(n)), wanted))
+        lost = [n for n, marker in zip(wanted, markers, strict=True) if marker is None]
+        if lost:
+            raise FileNotFoundError(f"done markers vanished for batches {lost} of {self.day}")
+        return dict(zip(wanted, markers, strict=True))
+
+    def error_lines(self, numbers: Iterable[int]) -> list[dict[str, Any]]:
+        """The error lines of the error parts of ``numbers``."""
+
+        def read(number: int) -> list[dict[str, Any]]:
+            key = self.error_part_key(number)
+            body = self.s3.get_object(Bucket=self.bucket, Key=key)["Body"]
+            return [json.loads(line) for line in body.iter_lines() if line.strip()]
+
+        with ThreadPoolExecutor(READ_THREADS) as pool:
+            return [line for part in pool.map(read, sorted(numbers)) for line in part]
+
+    # -- the run ---------------------------------------------------------------------------
+
+    @property
+    def plan_key(self) -> str:
+        """``_run/plan.json``: the latest run of this date."""
+        return keys.tmdb_run_key(self.day, PLAN_FILE)
+
+    def completed_key(self, run_id: str) -> str:
+        """``_run/completed/<run id>.json``: created once, by whoever completes the run."""
+        return keys.tmdb_run_key(self.day, f"completed/{run_id}.json")
+
+    def write_errors(self, lines: list[dict[str, Any]]) -> str:
+        """``erros_geral.json`` (NDJSON, one line per failed id; empty when none failed)."""
+        key = keys.tmdb_errors_key(self.day)
+        self.put(key, ndjson(lines), "application/x-ndjson")
+        return key
+
+    def write_manifest(self, manifest: dict[str, Any]) -> None:
+        """``_manifest.json``, the run's completion report."""
+        self.put_json(keys.tmdb_manifest_key(self.day), manifest)
+
+    def manifest(self) -> dict[str, Any] | None:
+        """The latest completion report of this date, if any."""
+        return self.get_json(keys.tmdb_manifest_key(self.day))
+
+
+def fetched_ids(s3: Any, bucket: str) -> set[str]:
+    """Every ``requested_id`` already in a ``lote_*.json`` of Raw, any date, read streaming."""
+    batch_keys = [
+        item["Key"]
+        for page in s3.get_paginator("list_objects_v2").paginate(
+            Bucket=bucket, Prefix=keys.TMDB_MOVIES_PREFIX
+        )
+        for item in page.get("Contents", [])
+        if BATCH_KEY.match(item["Key"])
+    ]
+
+    def read(key: str) -> list[str]:
+        body = s3.get_object(Bucket=bucket, Key=key)["Body"]
+        ids = []
+        for number, line in enumerate(body.iter_lines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                ids.append(json.loads(line)["requested_id"])
+            except (ValueError, KeyError) as exc:
+                raise ValueError(f"s3://{bucket}/{key} line {number}: no requested_id ({exc})") from exc
+        return ids
+
+    with ThreadPoolExecutor(READ_THREADS) as pool:
+        return {film for ids in pool.map(read, batch_keys) for film in ids}

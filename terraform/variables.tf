@@ -1,0 +1,317 @@
+################################################################################
+# Naming and target
+################################################################################
+
+variable "project" {
+  description = "Project name; first part of every resource name (`<project>-<environment>`)."
+  type        = string
+  default     = "movielake"
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{1,20}$", var.project))
+    error_message = "project must be 2-21 lowercase letters, digits or dashes, starting with a letter (it ends up in S3 bucket names)."
+  }
+}
+
+variable "environment" {
+  description = "Deployment environment (dev, prod, local, ...); second part of every resource name."
+  type        = string
+  default     = "dev"
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{0,11}$", var.environment))
+    error_message = "environment must be 1-12 lowercase letters, digits or dashes, starting with a letter."
+  }
+}
+
+variable "aws_region" {
+  description = "AWS region to deploy into."
+  type        = string
+  default     = "us-east-1"
+
+  validation {
+    condition     = can(regex("^[a-z]{2}(-[a-z]+)+-[0-9]$", var.aws_region))
+    error_message = "aws_region must look like an AWS region name, e.g. us-east-1."
+  }
+}
+
+variable "aws_endpoint_url" {
+  description = "Single endpoint URL for every AWS service (the local moto stack, e.g. http://127.0.0.1:5000). Empty means real AWS."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.aws_endpoint_url == "" || can(regex("^https?://", var.aws_endpoint_url))
+    error_message = "aws_endpoint_url must be empty or an http(s) URL."
+  }
+}
+
+variable "tags" {
+  description = "Extra tags added to every resource (on top of project/environment/managed-by)."
+  type        = map(string)
+  default     = {}
+}
+
+################################################################################
+# Lambda packages and runtime
+################################################################################
+
+variable "csv_ingest_zip" {
+  description = "Path of the csv-ingest Lambda zip (built by scripts/build_lambdas.sh); relative paths are relative to this module."
+  type        = string
+  default     = "../build/csv_ingest.zip"
+}
+
+variable "tmdb_enrich_zip" {
+  description = "Path of the TMDB planner/worker Lambda zip (built by scripts/build_lambdas.sh); relative paths are relative to this module."
+  type        = string
+  default     = "../build/tmdb_enrich.zip"
+}
+
+variable "lambda_runtime" {
+  description = "Python runtime of the Lambdas; must match the Python the zips were built with."
+  type        = string
+  default     = "python3.11"
+
+  validation {
+    condition     = can(regex("^python3\\.(1[1-9])$", var.lambda_runtime))
+    error_message = "lambda_runtime must be python3.11 or newer."
+  }
+}
+
+variable "lambda_architecture" {
+  description = "Instruction set of the Lambdas (the zips are pure Python, so either works)."
+  type        = string
+  default     = "arm64"
+
+  validation {
+    condition     = contains(["arm64", "x86_64"], var.lambda_architecture)
+    error_message = "lambda_architecture must be arm64 or x86_64."
+  }
+}
+
+variable "log_level" {
+  description = "LOG_LEVEL of the Lambdas' JSON logs."
+  type        = string
+  default     = "INFO"
+
+  validation {
+    condition     = contains(["DEBUG", "INFO", "WARNING", "ERROR"], var.log_level)
+    error_message = "log_level must be DEBUG, INFO, WARNING or ERROR."
+  }
+}
+
+variable "log_retention_days" {
+  description = "Retention of the Lambda log groups, in days (a value CloudWatch Logs accepts)."
+  type        = number
+  default     = 365
+
+  validation {
+    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)
+    error_message = "log_retention_days must be one of the values CloudWatch Logs accepts (1, 3, 5, 7, 14, 30, ... 3653)."
+  }
+}
+
+################################################################################
+# TMDB enrichment
+################################################################################
+
+variable "tmdb_base_url" {
+  description = "Base URL of the TMDB API (MOVIELAKE_TMDB_BASE_URL)."
+  type        = string
+  default     = "https://api.themoviedb.org"
+
+  validation {
+    condition     = can(regex("^https?://", var.tmdb_base_url))
+    error_message = "tmdb_base_url must be an http(s) URL."
+  }
+}
+
+variable "tmdb_rate" {
+  description = "Total TMDB requests per second across all workers; each worker gets tmdb_rate / tmdb_worker_concurrency."
+  type        = number
+  default     = 40
+
+  validation {
+    condition     = var.tmdb_rate > 0 && var.tmdb_rate <= 50
+    error_message = "tmdb_rate must be > 0 and <= 50 (TMDB's documented limit is about 50 req/s per IP)."
+  }
+}
+
+variable "tmdb_http_concurrency" {
+  description = "In-flight TMDB requests per Lambda invocation (MOVIELAKE_TMDB_CONCURRENCY)."
+  type        = number
+  default     = 20
+
+  validation {
+    condition     = var.tmdb_http_concurrency >= 1 && var.tmdb_http_concurrency <= 100 && floor(var.tmdb_http_concurrency) == var.tmdb_http_concurrency
+    error_message = "tmdb_http_concurrency must be an integer between 1 and 100."
+  }
+}
+
+variable "tmdb_worker_concurrency" {
+  description = "Maximum concurrent tmdb-worker invocations (SQS event source maximum_concurrency, at least 2)."
+  type        = number
+  default     = 2
+
+  validation {
+    condition     = var.tmdb_worker_concurrency >= 2 && var.tmdb_worker_concurrency <= 1000 && floor(var.tmdb_worker_concurrency) == var.tmdb_worker_concurrency
+    error_message = "tmdb_worker_concurrency must be an integer between 2 and 1000 (AWS minimum for maximum_concurrency is 2)."
+  }
+}
+
+variable "tmdb_ids_per_message" {
+  description = "Film ids per SQS message of the fan-out path (MOVIELAKE_TMDB_IDS_PER_MESSAGE)."
+  type        = number
+  default     = 2000
+
+  validation {
+    condition     = var.tmdb_ids_per_message >= 1 && var.tmdb_ids_per_message <= 10000 && floor(var.tmdb_ids_per_message) == var.tmdb_ids_per_message
+    error_message = "tmdb_ids_per_message must be an integer between 1 and 10000 (one worker must finish a message within its timeout)."
+  }
+}
+
+variable "min_year" {
+  description = "Only films released in or after this year are enriched (MOVIELAKE_MIN_YEAR); null switches the filter off."
+  type        = number
+  default     = 1960
+  nullable    = true
+
+  validation {
+    condition     = var.min_year == null || try(var.min_year >= 1870 && var.min_year <= 2100, false)
+    error_message = "min_year must be null or a year between 1870 and 2100."
+  }
+}
+
+variable "min_votes" {
+  description = "Only films with at least this many votes are enriched (MOVIELAKE_MIN_VOTES); null switches the filter off."
+  type        = number
+  default     = 10000
+  nullable    = true
+
+  validation {
+    condition     = var.min_votes == null || try(var.min_votes >= 0, false)
+    error_message = "min_votes must be null or >= 0."
+  }
+}
+
+variable "genres" {
+  description = "Only films with one of these genres are enriched (MOVIELAKE_GENRES, case-insensitive); an empty list switches the filter off."
+  type        = list(string)
+  default     = ["crime", "war"]
+
+  validation {
+    condition     = alltrue([for g in var.genres : length(trimspace(g)) > 0 && !strcontains(g, ",")])
+    error_message = "genres must be non-empty names without commas."
+  }
+}
+
+variable "tmdb_schedule_expression" {
+  description = "EventBridge schedule that runs the TMDB planner, e.g. \"cron(0 6 * * ? *)\"; empty means no schedule."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.tmdb_schedule_expression == "" || can(regex("^(rate|cron)\\(.+\\)$", var.tmdb_schedule_expression))
+    error_message = "tmdb_schedule_expression must be empty, rate(...) or cron(...)."
+  }
+}
+
+variable "dlq_max_receive_count" {
+  description = "Deliveries of a TMDB batch message before it moves to the dead-letter queue."
+  type        = number
+  default     = 3
+
+  validation {
+    condition     = var.dlq_max_receive_count >= 1 && var.dlq_max_receive_count <= 1000
+    error_message = "dlq_max_receive_count must be between 1 and 1000."
+  }
+}
+
+variable "dlq_retention_seconds" {
+  description = "How long failed TMDB batch messages stay in the dead-letter queue (max 14 days)."
+  type        = number
+  default     = 1209600
+
+  validation {
+    condition     = var.dlq_retention_seconds >= 60 && var.dlq_retention_seconds <= 1209600
+    error_message = "dlq_retention_seconds must be between 60 and 1209600."
+  }
+}
+
+variable "alarm_actions" {
+  description = "ARNs (e.g. SNS topics) notified when the TMDB dead-letter queue holds messages."
+  type        = list(string)
+  default     = []
+}
+
+################################################################################
+# Storage, catalog and queries
+################################################################################
+
+variable "noncurrent_version_expiration_days" {
+  description = "Days after which non-current object versions in the lake and results buckets are deleted."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = var.noncurrent_version_expiration_days >= 1
+    error_message = "noncurrent_version_expiration_days must be >= 1."
+  }
+}
+
+variable "abort_incomplete_multipart_days" {
+  description = "Days after which incomplete multipart uploads are aborted."
+  type        = number
+  default     = 7
+
+  validation {
+    condition     = var.abort_incomplete_multipart_days >= 1
+    error_message = "abort_incomplete_multipart_days must be >= 1."
+  }
+}
+
+variable "athena_results_expiration_days" {
+  description = "Days after which Athena query results are deleted from the results bucket."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = var.athena_results_expiration_days >= 1
+    error_message = "athena_results_expiration_days must be >= 1."
+  }
+}
+
+variable "athena_bytes_scanned_cutoff" {
+  description = "Per-query scan limit of the Athena workgroup, in bytes (minimum 10 MB); queries scanning more are cancelled."
+  type        = number
+  default     = 10737418240
+
+  validation {
+    condition     = var.athena_bytes_scanned_cutoff >= 10485760
+    error_message = "athena_bytes_scanned_cutoff must be >= 10485760 (10 MB, the AWS minimum)."
+  }
+}
+
+variable "create_csv_classifier" {
+  description = "Create the Glue CSV classifier (delimiter |) used by the CSV crawler. Set false on moto, which does not implement glue:CreateClassifier."
+  type        = bool
+  default     = true
+}
+
+variable "kms_deletion_window_days" {
+  description = "Waiting period before the customer-managed KMS key is deleted after a destroy."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = var.kms_deletion_window_days >= 7 && var.kms_deletion_window_days <= 30
+    error_message = "kms_deletion_window_days must be between 7 and 30."
+  }
+}
+
+variable "force_destroy_buckets" {
+  description = "Allow `terraform destroy` to delete non-empty buckets (handy for throwaway environments, dangerous in prod)."
+  type        = bool
+  default     = false
+}

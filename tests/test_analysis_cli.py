@@ -1,0 +1,110 @@
+"""``movielake query``: argument handling and output formats, on a small lake in a moto server."""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+from datetime import date
+from pathlib import Path
+
+import boto3
+import pandas as pd
+import pytest
+from conftest import LAKE_BUCKET, NO_RETRY, REGION
+
+from movielake import synthetic
+from movielake.analysis import cli, sample_lake
+from movielake.analysis.queries import discover
+from movielake.cli import UserError
+from movielake.tmdb.records import to_record
+
+DATABASE = "movielake_cli_test_raw"
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="movielake")
+    cli.register(root.add_subparsers(dest="command", required=True))
+    return root
+
+
+@pytest.fixture
+def small_lake(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> list[dict]:
+    """Twenty synthetic films in the lake and the catalog; the environment points at them."""
+    s3 = boto3.client("s3", endpoint_url=moto_endpoint, region_name=REGION, config=NO_RETRY)
+    glue = boto3.client("glue", endpoint_url=moto_endpoint, region_name=REGION, config=NO_RETRY)
+    s3.create_bucket(Bucket=LAKE_BUCKET)
+    films = list(synthetic.films(20, seed=3))
+    records = [to_record(synthetic.tmdb_payload(f), f.imdb_id, "2026-02-01T00:00:00.000000Z") for f in films]
+    day = date(2026, 2, 1)
+    sample_lake.write_tmdb_batches(s3, LAKE_BUCKET, records, day)
+    sample_lake.write_csv(s3, LAKE_BUCKET, "movies.csv", synthetic.csv_text(films), day)
+    sample_lake.register_contract_tables(glue, DATABASE, LAKE_BUCKET)
+    sample_lake.register_all_partitions(glue, s3, DATABASE)
+    monkeypatch.setenv("MOVIELAKE_LAKE_BUCKET", LAKE_BUCKET)
+    monkeypatch.setenv("MOVIELAKE_GLUE_DATABASE", DATABASE)
+    return records
+
+
+def expected_roi_ids(records: list[dict]) -> list[str]:
+    frame = pd.DataFrame(records)
+    frame = frame[(frame.budget > 0) & (frame.revenue > 0)]
+    frame = frame.assign(roi=(frame.revenue - frame.budget) / frame.budget)
+    return frame.sort_values(["roi", "imdb_id"], ascending=[False, True]).imdb_id.tolist()
+
+
+def test_query_csv_to_a_file(small_lake: list[dict], tmp_path: Path) -> None:
+    out = tmp_path / "q1.csv"
+    args = parser().parse_args(["query", "q1", "--format", "csv", "--out", str(out)])
+    assert args.func(args) == 0
+    frame = pd.read_csv(out)
+    assert frame.imdb_id.tolist() == expected_roi_ids(small_lake)
+
+
+def test_query_all_as_json(small_lake: list[dict], monkeypatch: pytest.MonkeyPatch) -> None:
+    stdout = io.StringIO()
+    monkeypatch.setattr("sys.stdout", stdout)
+    args = parser().parse_args(["query", "--all", "--format", "json"])
+    assert args.func(args) == 0
+    document = json.loads(stdout.getvalue())
+    assert list(document) == list(discover())
+    assert [row["imdb_id"] for row in document["q1_roi"]] == expected_roi_ids(small_lake)
+    assert [row["month"] for row in document["q6_seasonality"]] == list(range(1, 13))
+
+
+def test_query_table_format_and_list(small_lake: list[dict], monkeypatch: pytest.MonkeyPatch) -> None:
+    stdout = io.StringIO()
+    monkeypatch.setattr("sys.stdout", stdout)
+    args = parser().parse_args(["query", "q5_critics_vs_popularity"])
+    args.func(args)
+    assert stdout.getvalue().startswith("== q5_critics_vs_popularity (1 rows)")
+    listing = parser().parse_args(["query", "--list"])
+    listing.func(listing)
+    assert "q7_hidden_gems: Hidden gems" in stdout.getvalue()
+
+
+def test_unknown_query_is_a_user_error(small_lake: list[dict]) -> None:
+    args = parser().parse_args(["query", "q42"])
+    with pytest.raises(UserError, match="q1_roi"):
+        args.func(args)
+
+
+def test_name_and_all_are_exclusive() -> None:
+    with pytest.raises(SystemExit):
+        parser().parse_args(["query", "q1", "--all"])
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "engine"),
+    [
+        ("http://127.0.0.1:5000", "duckdb"),
+        ("http://localhost:4566", "duckdb"),
+        ("", "athena"),
+        ("https://s3.eu-west-1.amazonaws.com", "athena"),
+    ],
+)
+def test_default_engine_follows_the_endpoint(endpoint: str, engine: str) -> None:
+    from movielake.analysis.engines import default_engine
+    from movielake.config import Settings
+
+    assert default_engine(Settings(endpoint_url=endpoint)) == engine

@@ -1,0 +1,461 @@
+"""The local crawl registers what the real Glue crawler would; the AWS path waits with a deadline."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from datetime import date
+
+import boto3
+import pytest
+from conftest import LAKE_BUCKET, NO_RETRY, REGION
+
+from movielake import keys, synthetic
+from movielake.catalog import cli as crawl_cli
+from movielake.catalog.crawl import (
+    BIGINT,
+    DOUBLE,
+    INT,
+    NULL,
+    STRING,
+    CrawlTimeoutError,
+    GlueType,
+    crawl_aws,
+    crawl_local,
+    glob_to_regex,
+    infer_csv_value_type,
+    infer_json_type,
+    is_excluded,
+    is_hidden,
+    merge_columns,
+    merge_types,
+    parse_type,
+    place_object,
+    render_type,
+    table_name,
+)
+from movielake.config import Settings
+from movielake.tmdb.records import error_record, to_record
+
+DATABASE = "movielake_test_raw"
+TMDB_CRAWLER = "movielake-test-raw-tmdb"
+CSV_CRAWLER = "movielake-test-raw-csv"
+DAY1 = date(2024, 1, 15)
+DAY2 = date(2024, 2, 1)
+INGESTED = "2024-01-15T10:00:00.000000Z"
+JSON_SERDE = "org.openx.data.jsonserde.JsonSerDe"
+LAZY_SERDE = "org.apache.hadoop.hive.serde2.lazy.LazySimpleSerDe"
+
+
+# ---------------------------------------------------------------------------------- pure rules
+
+
+def test_json_types_follow_the_crawler_rules() -> None:
+    assert infer_json_type(5) == INT
+    assert infer_json_type(2**31) == BIGINT
+    assert infer_json_type(-(2**31) - 1) == BIGINT
+    assert infer_json_type(1.5) == DOUBLE
+    assert render_type(infer_json_type(True)) == "boolean"
+    assert render_type(infer_json_type([{"Id": 1, "Name": "x"}, {"id": 2, "extra": None}])) == (
+        "array<struct<id:int,name:string,extra:string>>"
+    )
+    assert render_type(infer_json_type([])) == "array<string>"
+
+
+def test_merge_widens_and_nulls_do_not_decide() -> None:
+    assert merge_types(INT, BIGINT) == BIGINT
+    assert merge_types(BIGINT, DOUBLE) == DOUBLE
+    assert merge_types(NULL, INT) == INT
+    assert merge_types(INT, NULL) == INT
+    assert merge_types(INT, STRING) == STRING
+    nested = merge_types(infer_json_type({"a": 1}), infer_json_type({"a": 3_000_000_000, "b": "x"}))
+    assert render_type(nested) == "struct<a:bigint,b:string>"
+    assert merge_types(infer_json_type({"a": 1}), INT) == STRING
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["int", "bigint", "array<struct<id:int,name:string>>", "struct<a:array<double>,b:struct<c:boolean>>"],
+)
+def test_type_text_round_trips(text: str) -> None:
+    assert render_type(parse_type(text)) == text
+
+
+def test_merge_columns_keeps_old_columns_and_widens() -> None:
+    merged = merge_columns([("id", "int"), ("gone", "string")], [("id", "bigint"), ("new", "double")])
+    assert merged == [("id", "bigint"), ("gone", "string"), ("new", "double")]
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("tt0110912", STRING), ("1994", BIGINT), ("-3", BIGINT), ("8.9", DOUBLE), ("1e3", DOUBLE)],
+)
+def test_csv_cell_types(value: str, expected: GlueType) -> None:
+    assert infer_csv_value_type(value) == expected
+
+
+@pytest.mark.parametrize("value", [r"\N", "", "nan"])
+def test_csv_nulls_decide_nothing_and_nan_is_text(value: str) -> None:
+    assert infer_csv_value_type(value) == (STRING if value == "nan" else NULL)
+
+
+def test_exclusion_globs() -> None:
+    assert is_excluded("2024/01/15/erros_geral.json", ["**/erros_geral.json"])
+    assert not is_excluded("2024/01/15/lote_1.json", ["**/erros_geral.json"])
+    assert glob_to_regex("*.json").match("a.json")
+    assert not glob_to_regex("*.json").match("2024/a.json")  # one * stays within a folder
+    assert glob_to_regex("**.{csv,json}").match("2024/01/a.csv")
+    assert glob_to_regex("2024/0[1-3]/**").match("2024/02/15/x.json")
+    terraform_globs = ["**/erros_geral.json", "**/_*", "**/_*/**"]  # as terraform/glue.tf deploys them
+    assert is_excluded("2024/01/15/_run/plan.json", terraform_globs)
+    assert is_excluded("2024/01/15/_manifest.json", terraform_globs)
+    assert not is_excluded("2024/01/15/lote_12.json", terraform_globs)
+    assert is_hidden("2024/01/15/_manifest.json")
+    assert is_hidden("2024/01/15/_run/plan.json")
+    assert is_hidden("2024/01/15/.tmp")
+    assert not is_hidden("2024/01/15/lote_1.json")
+
+
+def test_tables_and_partitions_from_folders() -> None:
+    assert place_object("2024/01/15/lote_1.json").partition_values == ("2024", "01", "15")
+    assert place_object("2024/01/15/lote_1.json").table_folder == ""
+    series = place_object("Series/2024/01/15/series.csv")
+    assert (series.table_folder, series.partition_values) == ("Series/", ("2024", "01", "15"))
+    assert table_name("tmdb_", "Raw/TMDB/JSON/Movies/") == "tmdb_movies"
+    assert table_name("csv_", "Raw/Local/CSV/Series/") == "csv_series"
+
+
+def test_default_engine_rule() -> None:
+    assert crawl_cli.default_engine(Settings(endpoint_url="http://127.0.0.1:5000")) == "local"
+    assert crawl_cli.default_engine(Settings(endpoint_url="http://localhost:4566")) == "local"
+    assert crawl_cli.default_engine(Settings(endpoint_url="")) == "aws"
+    assert crawl_cli.default_engine(Settings(endpoint_url="https://glue.us-east-1.amazonaws.com")) == "aws"
+
+
+# ---------------------------------------------------------------------------------- moto catalog
+
+
+@pytest.fixture
+def glue(s3):
+    """A Glue client on the same in-process moto, with the database and crawlers as Terraform makes them."""
+    client = boto3.client("glue", region_name=REGION, config=NO_RETRY)
+    client.create_database(DatabaseInput={"Name": DATABASE})
+    create_crawlers(client, "UPDATE_IN_DATABASE")
+    return client
+
+
+def create_crawlers(client, update_behavior: str) -> None:
+    """The two crawlers, as the Terraform stack defines them."""
+    policy = {"UpdateBehavior": update_behavior, "DeleteBehavior": "DEPRECATE_IN_DATABASE"}
+    client.create_crawler(
+        Name=TMDB_CRAWLER,
+        Role="arn:aws:iam::123456789012:role/crawler",
+        DatabaseName=DATABASE,
+        TablePrefix="tmdb_",
+        SchemaChangePolicy=policy,
+        Targets={
+            "S3Targets": [
+                {
+                    "Path": f"s3://{LAKE_BUCKET}/{keys.TMDB_MOVIES_PREFIX}",
+                    "Exclusions": ["**/erros_geral.json"],
+                }
+            ]
+        },
+    )
+    client.create_crawler(
+        Name=CSV_CRAWLER,
+        Role="arn:aws:iam::123456789012:role/crawler",
+        DatabaseName=DATABASE,
+        TablePrefix="csv_",
+        SchemaChangePolicy=policy,
+        Targets={
+            "S3Targets": [
+                {"Path": f"s3://{LAKE_BUCKET}/{keys.raw_csv_prefix('Movies')}"},
+                {"Path": f"s3://{LAKE_BUCKET}/{keys.raw_csv_prefix('Series')}"},
+            ]
+        },
+    )
+
+
+def put_tmdb_day(s3, day: date, films: list[synthetic.Film], *, overrides: dict | None = None) -> list[dict]:
+    """A run's objects under the contract keys: two batches, errors, manifest and bookkeeping."""
+    records = [to_record(synthetic.tmdb_payload(f), f.imdb_id, INGESTED) | (overrides or {}) for f in films]
+    half = len(records) // 2
+    for number, chunk in ((1, records[:half]), (2, records[half:])):
+        body = "".join(json.dumps(r) + "\n" for r in chunk)
+        s3.put_object(Bucket=LAKE_BUCKET, Key=keys.tmdb_batch_key(day, number), Body=body.encode())
+    errors = json.dumps(error_record("tt9999999", "not_found", 404, 1, INGESTED)) + "\n"
+    s3.put_object(Bucket=LAKE_BUCKET, Key=keys.tmdb_errors_key(day), Body=errors.encode())
+    manifest = {"manifest_only_field": 1, "batches": 2}
+    s3.put_object(Bucket=LAKE_BUCKET, Key=keys.tmdb_manifest_key(day), Body=json.dumps(manifest).encode())
+    plan = {"plan_only_field": ["tt1"]}
+    s3.put_object(Bucket=LAKE_BUCKET, Key=keys.tmdb_run_key(day, "plan.json"), Body=json.dumps(plan).encode())
+    return records
+
+
+def put_csvs(s3, day: date) -> None:
+    movies = list(synthetic.films(20, seed=3))
+    series = list(synthetic.films(10, seed=4, series=True, first_id=900000))
+    body = "".join(synthetic.csv_text(movies)).encode()
+    s3.put_object(Bucket=LAKE_BUCKET, Key=keys.raw_csv_key("movies.csv", day), Body=body)
+    body = "".join(synthetic.csv_text(series, series=True)).encode()
+    s3.put_object(Bucket=LAKE_BUCKET, Key=keys.raw_csv_key("series.csv", day), Body=body)
+
+
+def columns_of(glue, table: str) -> dict[str, str]:
+    sd = glue.get_table(DatabaseName=DATABASE, Name=table)["Table"]["StorageDescriptor"]
+    return {c["Name"]: c["Type"] for c in sd["Columns"]}
+
+
+def partitions_of(glue, table: str) -> dict[tuple[str, ...], dict]:
+    found = glue.get_partitions(DatabaseName=DATABASE, TableName=table)["Partitions"]
+    return {tuple(p["Values"]): p for p in found}
+
+
+def expected_int_type(records: list[dict], name: str) -> str:
+    return "bigint" if any(abs(r[name]) > 2**31 - 1 for r in records) else "int"
+
+
+def test_tmdb_table_matches_the_contract(s3, glue) -> None:
+    records = put_tmdb_day(s3, DAY1, list(synthetic.films(30)))
+
+    summary = crawl_local(glue, s3, DATABASE, [TMDB_CRAWLER])
+
+    table = glue.get_table(DatabaseName=DATABASE, Name="tmdb_movies")["Table"]
+    sd = table["StorageDescriptor"]
+    assert sd["Location"] == f"s3://{LAKE_BUCKET}/Raw/TMDB/JSON/Movies/"
+    assert sd["InputFormat"] == "org.apache.hadoop.mapred.TextInputFormat"
+    assert sd["OutputFormat"] == "org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat"
+    assert sd["SerdeInfo"]["SerializationLibrary"] == JSON_SERDE
+    assert table["Parameters"]["classification"] == "json"
+    assert table["Parameters"]["UPDATED_BY_CRAWLER"] == TMDB_CRAWLER
+    assert table["TableType"] == "EXTERNAL_TABLE"
+    assert table["PartitionKeys"] == [{"Name": f"partition_{i}", "Type": "string"} for i in range(3)]
+    assert columns_of(glue, "tmdb_movies") == {
+        "id": "int",
+        "imdb_id": "string",
+        "title": "string",
+        "original_title": "string",
+        "runtime": "int",
+        "release_date": "string",
+        "budget": expected_int_type(records, "budget"),
+        "revenue": expected_int_type(records, "revenue"),
+        "popularity": "double",
+        "vote_average": "double",
+        "vote_count": "int",
+        "original_language": "string",
+        "genres": "array<struct<id:int,name:string>>",
+        "production_companies": "array<struct<id:int,name:string,origin_country:string>>",
+        "cast": "array<struct<name:string,character:string,order:int>>",
+        "crew": "array<struct<name:string,job:string>>",
+        "requested_id": "string",
+        "ingested_at": "string",
+    }
+    assert list(columns_of(glue, "tmdb_movies"))[:3] == ["id", "imdb_id", "title"]  # first-seen order
+    partitions = partitions_of(glue, "tmdb_movies")
+    assert list(partitions) == [("2024", "01", "15")]
+    location = partitions[("2024", "01", "15")]["StorageDescriptor"]["Location"]
+    assert location == f"s3://{LAKE_BUCKET}/Raw/TMDB/JSON/Movies/2024/01/15/"
+    (only,) = summary.tables
+    # Only the two batches are data: errors are excluded by glob, _manifest and _run are hidden.
+    assert (only.table, only.objects_read, only.partitions, only.action) == ("tmdb_movies", 2, 1, "created")
+
+
+def test_excluded_and_hidden_objects_contribute_no_columns(s3, glue) -> None:
+    put_tmdb_day(s3, DAY1, list(synthetic.films(6)))
+
+    crawl_local(glue, s3, DATABASE, [TMDB_CRAWLER])
+
+    columns = columns_of(glue, "tmdb_movies")
+    for foreign in ("reason", "http_status", "attempts", "manifest_only_field", "batches", "plan_only_field"):
+        assert foreign not in columns
+
+
+def test_csv_tables_match_the_contract(s3, glue) -> None:
+    put_csvs(s3, DAY1)
+
+    summary = crawl_local(glue, s3, DATABASE, [CSV_CRAWLER])
+
+    assert sorted(t.table for t in summary.tables) == ["csv_movies", "csv_series"]
+    table = glue.get_table(DatabaseName=DATABASE, Name="csv_movies")["Table"]
+    sd = table["StorageDescriptor"]
+    assert sd["SerdeInfo"]["SerializationLibrary"] == LAZY_SERDE
+    assert sd["SerdeInfo"]["Parameters"] == {"field.delim": "|", "serialization.null.format": "\\N"}
+    assert sd["Location"] == f"s3://{LAKE_BUCKET}/Raw/Local/CSV/Movies/"
+    params = table["Parameters"]
+    assert {k: params[k] for k in ("skip.header.line.count", "classification", "delimiter")} == {
+        "skip.header.line.count": "1",
+        "classification": "csv",
+        "delimiter": "|",
+    }
+    assert (params["areColumnsQuoted"], params["columnsOrdered"]) == ("false", "true")
+    movies = columns_of(glue, "csv_movies")
+    assert list(movies) == [c.lower() for c in synthetic.MOVIE_COLUMNS]
+    assert movies["id"] == "string"
+    assert movies["anolancamento"] == "bigint"
+    assert movies["notamedia"] == "double"
+    assert movies["numerovotos"] == "bigint"
+    assert movies["anofalecimento"] == "bigint"  # \N cells do not make it a string
+    assert movies["personagem"] == "string"
+    series = columns_of(glue, "csv_series")
+    assert list(series) == [c.lower() for c in synthetic.SERIES_COLUMNS]
+    assert series["anotermino"] == "bigint"
+    assert list(partitions_of(glue, "csv_series")) == [("2024", "01", "15")]
+    assert int(params["recordCount"]) == sum(len(f.cast) for f in synthetic.films(20, seed=3))
+
+
+def test_recrawl_adds_new_partition_and_keeps_old_ones(s3, glue) -> None:
+    put_tmdb_day(s3, DAY1, list(synthetic.films(10)))
+    crawl_local(glue, s3, DATABASE, [TMDB_CRAWLER])
+    before = partitions_of(glue, "tmdb_movies")[("2024", "01", "15")]
+
+    put_tmdb_day(s3, DAY2, list(synthetic.films(10, seed=8, first_id=500000)))
+    summary = crawl_local(glue, s3, DATABASE, [TMDB_CRAWLER])
+
+    partitions = partitions_of(glue, "tmdb_movies")
+    assert sorted(partitions) == [("2024", "01", "15"), ("2024", "02", "01")]
+    assert (
+        partitions[("2024", "01", "15")]["StorageDescriptor"]["Location"]
+        == (before["StorageDescriptor"]["Location"])
+    )
+    assert partitions[("2024", "02", "01")]["StorageDescriptor"]["Location"].endswith("/Movies/2024/02/01/")
+    (only,) = summary.tables
+    assert (only.action, only.partitions, only.partitions_added, only.objects_read) == ("updated", 2, 1, 4)
+    # A third crawl with nothing new adds nothing and fails on nothing.
+    (again,) = crawl_local(glue, s3, DATABASE, [TMDB_CRAWLER]).tables
+    assert (again.partitions, again.partitions_added) == (2, 0)
+
+
+def test_recrawl_widens_int_to_bigint_everywhere(s3, glue) -> None:
+    put_tmdb_day(s3, DAY1, list(synthetic.films(4)), overrides={"revenue": 1000, "budget": 10})
+    crawl_local(glue, s3, DATABASE, [TMDB_CRAWLER])
+    assert columns_of(glue, "tmdb_movies")["revenue"] == "int"
+
+    put_tmdb_day(s3, DAY2, list(synthetic.films(4, seed=9)), overrides={"revenue": 2_900_000_000})
+    crawl_local(glue, s3, DATABASE, [TMDB_CRAWLER])
+
+    assert columns_of(glue, "tmdb_movies")["revenue"] == "bigint"
+    assert columns_of(glue, "tmdb_movies")["budget"] == "int"
+    for partition in partitions_of(glue, "tmdb_movies").values():
+        types = {c["Name"]: c["Type"] for c in partition["StorageDescriptor"]["Columns"]}
+        assert types["revenue"] == "bigint"
+
+
+def test_large_objects_are_sampled_by_their_first_lines(s3, glue) -> None:
+    lines = [{"id": 1, "title": "a"}, {"id": 2, "title": "b", "late_field": True}]
+    body = "".join(json.dumps(r) + "\n" for r in lines).encode()
+    s3.put_object(Bucket=LAKE_BUCKET, Key=keys.tmdb_batch_key(DAY1, 1), Body=body)
+
+    crawl_local(glue, s3, DATABASE, [TMDB_CRAWLER], sample_lines=1, whole_object_bytes=10)
+    assert "late_field" not in columns_of(glue, "tmdb_movies")
+
+    crawl_local(glue, s3, DATABASE, [TMDB_CRAWLER])  # small enough to read whole by default
+    assert columns_of(glue, "tmdb_movies")["late_field"] == "boolean"
+
+
+def test_schema_change_policy_log_keeps_the_table(s3, glue) -> None:
+    for name in (TMDB_CRAWLER, CSV_CRAWLER):
+        glue.delete_crawler(Name=name)  # moto has no update_crawler
+    create_crawlers(glue, "LOG")
+    put_tmdb_day(s3, DAY1, list(synthetic.films(4)), overrides={"revenue": 5})
+    crawl_local(glue, s3, DATABASE, [TMDB_CRAWLER])
+    put_tmdb_day(s3, DAY2, list(synthetic.films(4)), overrides={"revenue": 2**40})
+
+    (table,) = crawl_local(glue, s3, DATABASE, [TMDB_CRAWLER]).tables
+
+    assert table.action == "unchanged"
+    assert columns_of(glue, "tmdb_movies")["revenue"] == "int"
+    assert table.partitions_added == 1
+
+
+def test_local_crawl_records_the_run_in_moto(s3, glue) -> None:
+    put_csvs(s3, DAY1)
+    summary = crawl_local(glue, s3, DATABASE)  # every crawler of the database
+    crawler = glue.get_crawler(Name=CSV_CRAWLER)["Crawler"]
+    assert crawler["State"] == "READY"
+    assert crawler["LastCrawl"]["Status"] == summary.crawler_status[CSV_CRAWLER] == "COMPLETED"
+
+
+def test_missing_crawler_and_database_are_clear_errors(s3, glue) -> None:
+    with pytest.raises(LookupError, match="not deployed"):
+        crawl_local(glue, s3, DATABASE, ["nope"])
+    glue.delete_database(Name=DATABASE)
+    with pytest.raises(LookupError, match="does not exist"):
+        crawl_local(glue, s3, DATABASE, [TMDB_CRAWLER], mark_run=False)
+
+
+def test_crawl_command_local_prints_the_summary(s3, glue, monkeypatch, capsys) -> None:
+    put_csvs(s3, DAY1)
+    monkeypatch.setenv("MOVIELAKE_LAKE_BUCKET", LAKE_BUCKET)
+    monkeypatch.setenv("MOVIELAKE_GLUE_DATABASE", DATABASE)
+    monkeypatch.setenv("MOVIELAKE_TMDB_CRAWLER", TMDB_CRAWLER)
+    monkeypatch.setenv("MOVIELAKE_CSV_CRAWLER", CSV_CRAWLER)
+    parser = argparse.ArgumentParser()
+    crawl_cli.register(parser.add_subparsers())
+    args = parser.parse_args(["crawl", "--engine", "local", "--crawler", "csv"])
+
+    assert args.func(args) == 0
+
+    out = capsys.readouterr().out
+    assert f"{DATABASE}.csv_movies: created, 15 columns, 1 partitions" in out
+    assert f"{DATABASE}.csv_series: created, 16 columns" in out
+
+
+# ---------------------------------------------------------------------------------- real crawlers
+
+
+@pytest.fixture
+def crawl_transition():
+    """Set how moto's crawl runs progress, and restore the default afterwards."""
+    from moto.moto_api import state_manager
+
+    def set_transition(transition: dict) -> None:
+        state_manager.set_transition("glue::crawl", transition)
+
+    yield set_transition
+    state_manager.unset_transition("glue::crawl")
+
+
+def test_aws_crawl_waits_until_ready(glue, crawl_transition) -> None:
+    crawl_transition({"progression": "immediate"})
+    glue.create_table(DatabaseName=DATABASE, TableInput={"Name": "tmdb_movies"})
+
+    summary = crawl_aws(glue, [TMDB_CRAWLER], sleep=lambda _: None)
+
+    assert summary.crawler_status == {TMDB_CRAWLER: "COMPLETED"}
+    assert [t.table for t in summary.tables] == ["tmdb_movies"]
+
+
+def test_aws_crawl_times_out_with_a_clear_message(glue, crawl_transition) -> None:
+    crawl_transition({"progression": "manual", "times": 10**6})  # never finishes
+    now = [0.0]
+
+    def fake_sleep(seconds: float) -> None:
+        now[0] += seconds
+
+    with pytest.raises(CrawlTimeoutError, match=f"crawler {TMDB_CRAWLER} is still RUNNING"):
+        crawl_aws(glue, [TMDB_CRAWLER], timeout=60, poll_seconds=10, sleep=fake_sleep, clock=lambda: now[0])
+    assert now[0] == 60  # it polled until the deadline, not forever
+
+
+def test_aws_crawl_without_wait_only_starts(glue, crawl_transition) -> None:
+    crawl_transition({"progression": "manual", "times": 10**6})
+    summary = crawl_aws(glue, [TMDB_CRAWLER, CSV_CRAWLER], wait=False)
+    assert summary.crawler_status == {TMDB_CRAWLER: "started", CSV_CRAWLER: "started"}
+    assert glue.get_crawler(Name=CSV_CRAWLER)["Crawler"]["State"] == "RUNNING"
+
+
+def test_local_crawl_over_a_moto_server(moto_endpoint) -> None:
+    """The same crawl through HTTP, as the local stack runs it (streamed object bodies)."""
+    s3 = boto3.client("s3", region_name=REGION, config=NO_RETRY, endpoint_url=moto_endpoint)
+    glue = boto3.client("glue", region_name=REGION, config=NO_RETRY, endpoint_url=moto_endpoint)
+    s3.create_bucket(Bucket=LAKE_BUCKET)
+    glue.create_database(DatabaseInput={"Name": DATABASE})
+    create_crawlers(glue, "UPDATE_IN_DATABASE")
+    put_tmdb_day(s3, DAY1, list(synthetic.films(8)))
+    put_csvs(s3, DAY1)
+
+    summary = crawl_local(glue, s3, DATABASE)
+
+    assert sorted(t.table for t in summary.tables) == ["csv_movies", "csv_series", "tmdb_movies"]
+    assert columns_of(glue, "tmdb_movies")["genres"] == "array<struct<id:int,name:string>>"

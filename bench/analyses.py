@@ -13,14 +13,9 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import statistics
-import subprocess
 import sys
 import time
-import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date
 
 import boto3
@@ -30,40 +25,13 @@ from movielake.analysis import sample_lake
 from movielake.analysis.duckdb_engine import DuckDBEngine
 from movielake.analysis.queries import discover
 from movielake.config import Settings
+from movielake.local.server import temporary_moto
 from movielake.tmdb.records import to_record
 
 BUCKET = "movielake-bench-lake"
 DATABASE = "movielake_bench_raw"
 REGION = "us-east-1"
 RUN_DAY = date(2026, 1, 15)
-
-
-@contextmanager
-def moto_server() -> Iterator[str]:
-    """A moto server in a child process; yields its URL."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(f"{url}/moto-api/", timeout=1).close()
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("moto server did not start") from None
-                time.sleep(0.1)
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 def build_lake(endpoint: str, films: int) -> Settings:
@@ -110,7 +78,7 @@ def main() -> int:
     args = parser.parse_args()
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "bench")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
-    with moto_server() as endpoint:
+    with temporary_moto() as endpoint:
         settings = build_lake(endpoint, args.films)
         sessions = [timed_session(settings) for _ in range(args.runs)]
     names = list(sessions[0])

@@ -22,17 +22,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
-import time
-import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from movielake import synthetic
+from movielake.local.server import temporary_moto
 
 ROOT = Path(__file__).resolve().parents[1]
 CACHE = ROOT / "build" / "bench"
@@ -122,39 +118,6 @@ def child(code: str) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def free_port() -> int:
-    """A free TCP port on the loopback interface."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@contextmanager
-def moto_server() -> Iterator[str]:
-    """A moto server in a child process; its URL."""
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(f"{url}/moto-api/", timeout=1).close()
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("moto server did not start") from None
-                time.sleep(0.1)
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-
-
 def report(label: str, size: int, runs: list[dict]) -> dict:
     """Print the median line of one approach and return its figures."""
     seconds = statistics.median(r["seconds"] for r in runs)
@@ -197,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
             )
     if args.s3_mb:
         small = movies_csv(args.s3_mb)
-        with moto_server() as endpoint:
+        with temporary_moto() as endpoint:
             result = child(S3_CHILD.format(endpoint=endpoint, path=str(small)))
         local = child(SELECT_CHILD.format(path=str(small), size=small.stat().st_size, trace=False))
         same = (

@@ -3,11 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +11,7 @@ import pytest
 from botocore.config import Config
 
 from movielake.config import Settings
+from movielake.local.server import reset_moto
 
 REGION = "us-east-1"
 LAKE_BUCKET = "movielake-test-lake"
@@ -60,48 +56,23 @@ def settings() -> Settings:
     return Settings(lake_bucket=LAKE_BUCKET, region=REGION)
 
 
-def free_port() -> int:
-    """A free TCP port on the loopback interface."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def moto_server() -> Iterator[str]:
     """A moto server in a child process (DuckDB and the Lambda runtime reach it over HTTP).
 
-    Session-scoped for speed; use ``moto_endpoint`` to get it reset for each test.
+    Session-scoped for speed; use ``moto_endpoint`` to get it reset for each test. It is the
+    local stack's server (moto's own Lambda triggers off: the local runtime delivers events).
     """
-    port = free_port()
-    # movielake.local.motoserver is moto's server with moto's own Lambda triggers off (they need
-    # Docker, and on SQS they consume messages): the local runtime delivers those events.
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "movielake.local.motoserver", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            urllib.request.urlopen(f"{url}/moto-api/", timeout=1).close()
-            break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                raise RuntimeError("moto server did not start") from None
-            time.sleep(0.1)
-    yield url
-    proc.terminate()
-    proc.wait(timeout=10)
+    from movielake.local.server import temporary_moto
+
+    with temporary_moto() as url:
+        yield url
 
 
 @pytest.fixture
 def moto_endpoint(moto_server: str, monkeypatch: pytest.MonkeyPatch) -> str:
     """The shared moto server, reset, with ``AWS_ENDPOINT_URL`` pointing at it."""
-    request = urllib.request.Request(f"{moto_server}/moto-api/reset", method="POST")
-    urllib.request.urlopen(request, timeout=10).close()
+    reset_moto(moto_server)
     monkeypatch.setenv("AWS_ENDPOINT_URL", moto_server)
     return moto_server
 

@@ -16,10 +16,11 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -176,12 +177,12 @@ def stop(record: ServerRecord, timeout: float = 10.0) -> bool:
     raise ServerError(f"{record.name} (pid {record.pid}) did not stop; kill it by hand")
 
 
-def start_moto(directory: Path) -> ServerRecord:
+def start_moto(directory: Path, *, managed_policies: bool = True) -> ServerRecord:
     """The moto server (every AWS service the stack uses) with moto's own Lambda triggers off.
 
-    AWS managed IAM policies (``arn:aws:iam::aws:policy/...``) are loaded, as they exist on
-    AWS: Terraform attaches some (e.g. ``AWSGlueServiceRole``). That costs about a second per
-    reset, so only the stack's server does it.
+    With ``managed_policies``, AWS managed IAM policies (``arn:aws:iam::aws:policy/...``) are
+    loaded, as they exist on AWS: Terraform attaches some (e.g. ``AWSGlueServiceRole``). That
+    costs about a second per reset, so tests and benchmarks, which attach none, go without.
     """
     return start_server(
         "moto",
@@ -189,8 +190,22 @@ def start_moto(directory: Path) -> ServerRecord:
         "/moto-api/",
         directory,
         marker=MOTO_MODULE,
-        env={**os.environ, "MOTO_IAM_LOAD_MANAGED_POLICIES": "true"},
+        env={**os.environ, "MOTO_IAM_LOAD_MANAGED_POLICIES": str(managed_policies).lower()},
     )
+
+
+@contextlib.contextmanager
+def temporary_moto() -> Iterator[str]:
+    """A moto server for the length of a ``with`` block (tests, benchmarks); yields its URL.
+
+    It runs in a child process: DuckDB scanning a moto server in its own process hangs.
+    """
+    with tempfile.TemporaryDirectory(prefix="movielake-moto-") as directory:
+        record = start_moto(Path(directory), managed_policies=False)
+        try:
+            yield record.url
+        finally:
+            stop(record)
 
 
 def reset_moto(url: str) -> None:

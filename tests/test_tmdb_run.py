@@ -118,8 +118,8 @@ def test_full_run_writes_batches_errors_and_a_manifest_that_adds_up(
         assert all(r["imdb_id"] == r["requested_id"] and r["title"] for r in lines)
     errors = read_ndjson(lake, keys.tmdb_errors_key(DAY))
     assert {e["requested_id"] for e in errors} == missing
-    # /3/movie answers 404, then /3/find answers 200 with no movie result: two requests.
-    assert all(e["reason"] == "not_found" and e["attempts"] >= 2 for e in errors)
+    # /3/movie answers 404, /3/find confirms with no movie result: two requests, status 404.
+    assert all(e["reason"] == "not_found" and e["http_status"] == 404 and e["attempts"] >= 2 for e in errors)
     stored = json.loads(lake.get_object(Bucket=LAKE_BUCKET, Key=keys.tmdb_manifest_key(DAY))["Body"].read())
     assert stored == manifest
     assert (manifest["selected"], manifest["skipped"]) == (FILMS, 0)

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 from movielake import __version__
 from movielake.config import ConfigError, use_local_stack_aws_environment
+from movielake.log import quiet_libraries
 
 # Modules that add subcommands, in the order they appear in --help.
 COMMAND_MODULES = (
@@ -51,6 +52,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    quiet_libraries(logging.DEBUG if args.verbose else logging.WARNING)
     try:
         if args.command != "local":  # `local` manages the stack and addresses it explicitly
             use_local_stack_aws_environment()

@@ -7,6 +7,16 @@ import logging
 import os
 from typing import Any
 
+# Libraries that log every request or credential lookup at INFO: one line per TMDB call would
+# drown a run's own progress lines (36,000 of them in a full Lambda invocation).
+CHATTY_LOGGERS = ("httpx", "httpcore", "botocore", "boto3", "urllib3", "matplotlib", "s3transfer")
+
+
+def quiet_libraries(level: int = logging.WARNING) -> None:
+    """Raise the chatty libraries' loggers to ``level`` (WARNING unless debugging)."""
+    for name in CHATTY_LOGGERS:
+        logging.getLogger(name).setLevel(level)
+
 
 class JsonFormatter(logging.Formatter):
     """Formats a record as JSON with its message, level, logger and any ``extra={"fields": ...}``."""
@@ -31,6 +41,7 @@ def lambda_logger(name: str) -> logging.Logger:
         handler.setFormatter(JsonFormatter())
         root.handlers = [handler]
     root.setLevel(os.environ.get("LOG_LEVEL", "INFO"))
+    quiet_libraries(logging.DEBUG if root.level <= logging.DEBUG else logging.WARNING)
     return logging.getLogger(name)
 
 

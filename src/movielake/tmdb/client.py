@@ -274,6 +274,8 @@ class _Fetcher:
         if step.reason == "not_found" and imdb and self._options.lookup == "movie":
             found = await self._find(requested_id)
             attempts += found.attempts
+            if found.reason == "not_found":  # /3/find agrees: keep the movie route's 404
+                return Outcome(requested_id, None, "not_found", step.http_status, attempts)
             if found.body is None:
                 return Outcome(requested_id, None, found.reason, found.http_status, attempts)
             step = await self._movie(str(found.body["id"]))

@@ -12,6 +12,7 @@ Terraform's.
 from __future__ import annotations
 
 import json
+import logging
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -21,7 +22,7 @@ from movielake.log import event, lambda_logger
 from movielake.tmdb import run
 from movielake.tmdb.client import ClientOptions, Credentials, TmdbAuthError, load_credentials
 
-log = lambda_logger(__name__)
+log = logging.getLogger(__name__)
 
 # Seconds kept free at the end of an inline run (completion, crawler, slow S3) and the
 # factor on the paced fetch time for retries and the tail of the stream.
@@ -127,6 +128,7 @@ def plan(event_: dict[str, Any], context: Any) -> dict[str, Any]:
 
     Event overrides: ``{"date": "YYYY-MM-DD", "refresh": bool, "inline": bool}``.
     """
+    lambda_logger(__name__)
     event_ = event_ or {}
     settings = Settings.from_env()
     settings.require("lake_bucket")
@@ -173,6 +175,7 @@ def work(event_: dict[str, Any], context: Any) -> dict[str, Any]:
 
     A 401/403 fails the message in hand and every one after it without trying them.
     """
+    lambda_logger(__name__)
     settings = Settings.from_env()
     settings.require("lake_bucket")
     s3 = aws.client("s3", settings)

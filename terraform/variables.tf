@@ -172,7 +172,7 @@ variable "tmdb_ids_per_message" {
 }
 
 variable "min_year" {
-  description = "Only films released in or after this year are enriched (MOVIELAKE_MIN_YEAR); null switches the filter off."
+  description = "Only films released after this year (strictly) are enriched (MOVIELAKE_MIN_YEAR); null switches the filter off."
   type        = number
   default     = 1960
   nullable    = true
@@ -184,7 +184,7 @@ variable "min_year" {
 }
 
 variable "min_votes" {
-  description = "Only films with at least this many votes are enriched (MOVIELAKE_MIN_VOTES); null switches the filter off."
+  description = "Only films with more than this many votes (strictly) are enriched (MOVIELAKE_MIN_VOTES); null switches the filter off."
   type        = number
   default     = 10000
   nullable    = true

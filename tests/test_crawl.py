@@ -376,6 +376,14 @@ def test_local_crawl_records_the_run_in_moto(s3, glue) -> None:
     assert crawler["LastCrawl"]["Status"] == summary.crawler_status[CSV_CRAWLER] == "COMPLETED"
 
 
+def test_local_crawl_records_its_run_after_one_the_tmdb_run_started(s3, glue) -> None:
+    put_csvs(s3, DAY1)
+    glue.start_crawler(Name=CSV_CRAWLER)  # as the completed TMDB run does with its crawler
+    summary = crawl_local(glue, s3, DATABASE, [CSV_CRAWLER])
+    assert summary.crawler_status[CSV_CRAWLER] == "COMPLETED"
+    assert len(glue.list_crawls(CrawlerName=CSV_CRAWLER)["Crawls"]) == 2  # that run, then this one
+
+
 def test_missing_crawler_and_database_are_clear_errors(s3, glue) -> None:
     with pytest.raises(LookupError, match="not deployed"):
         crawl_local(glue, s3, DATABASE, ["nope"])

@@ -236,7 +236,9 @@ def test_missing_results_and_columns_become_notes(tmp_path: Path, films: pd.Data
     assert len(found) == 7
     assert "No answer: no result for q4." in found["q4"]
     assert "spearman_vote_popularity" in found["q5"] and 'class="missing"' in found["q5"]
+    # No gem is an answer, not a missing one: the sentence, and no error note or empty chart.
     assert "No film is a hidden gem" in found["q7"]
+    assert 'class="missing"' not in found["q7"] and "<img" not in found["q7"]
     assert "<img" in found["q1"]
 
 

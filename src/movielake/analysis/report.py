@@ -52,6 +52,10 @@ class MissingData(LookupError):  # noqa: N818 - a section's answer, not a progra
     """A section's result or one of its columns is absent; the section says so instead."""
 
 
+class EmptyAnswer(Exception):  # noqa: N818 - an answer of "none", not a program error
+    """The answer is "none" (e.g. no hidden gem): the sentence says so; no chart or table."""
+
+
 # --------------------------------------------------------------------------------------------
 # Formatting helpers (pure).
 
@@ -557,7 +561,7 @@ def q7_chart(results: Mapping[str, pd.DataFrame], fig: Any) -> None:
     """Horizontal bars of the gems' ROI (top 15), their vote counts written on the bars."""
     gems = _gems(results).sort_values("roi", ascending=False).head(15).iloc[::-1]
     if gems.empty:
-        raise MissingData("no hidden gem to chart")
+        raise EmptyAnswer("no hidden gem")
     ax = fig.subplots()
     labels = [_short(str(t), 28) + f" ({i})" for t, i in zip(gems["title"], gems["imdb_id"], strict=True)]
     bars = ax.barh(labels, gems["roi"].astype(float), color=HIGHLIGHT)
@@ -673,6 +677,8 @@ def section_html(section: Section, results: Mapping[str, pd.DataFrame], title: s
         alt = f"chart: {title}"
         parts.append(f'<img src="{data_uri(png)}" alt="{html.escape(alt, quote=True)}">')
         parts.append(section.table(results))
+    except EmptyAnswer:
+        pass  # the sentence already says there is nothing to show
     except MissingData as exc:
         parts.append(f'<p class="missing">No answer: {html.escape(str(exc))}.</p>')
     parts.append("</section>")

@@ -583,13 +583,23 @@ def _require_database(glue: Any, database: str) -> None:
 
 
 def _start_run(glue: Any, name: str) -> bool:
-    """Record a crawler run in moto; False when it cannot be recorded (already running...)."""
-    try:
-        glue.start_crawler(Name=name)
-    except ClientError as exc:
-        log.debug("could not record a run of crawler %s: %s", name, exc)
-        return False
-    return True
+    """Record a crawler run in moto; False when it cannot be recorded.
+
+    A run started earlier (the TMDB run starts the crawler when it completes) is still
+    "running" in moto until its crawls are listed: settle it, then record this one.
+    """
+    for settle_first in (False, True):
+        if settle_first:
+            _finish_run(glue, name)
+        try:
+            glue.start_crawler(Name=name)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "CrawlerRunningException" and not settle_first:
+                continue
+            log.debug("could not record a run of crawler %s: %s", name, exc)
+            return False
+        return True
+    return False
 
 
 def _finish_run(glue: Any, name: str) -> str:

@@ -1,0 +1,455 @@
+"""The whole pipeline through Terraform's own wiring on the local stack.
+
+CSVs dropped in Landing/ reach Raw through the deployed S3 notification; the deployed planner
+fans the TMDB run out through the deployed queue and event source mapping to the worker; a
+rerun adds nothing; the local crawl catalogs Raw; the seven SQL files answer on DuckDB; the
+named queries are the SQL files; the report has its seven sections.
+
+It shares the session's ``local_stack`` (one ``terraform apply``) with the other integration
+tests, so every expectation holds whatever ran before: the TMDB run uses a date of its own,
+and expectations are computed independently from ``data/sample`` with the csv module.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import html
+import json
+import math
+import os
+import re
+from collections import Counter
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from movielake import cli
+from movielake.analysis.engines import run_all
+from movielake.analysis.queries import discover
+from movielake.config import PROJECT_ROOT, Settings
+from movielake.local.stack import LocalStack
+
+pytestmark = [pytest.mark.terraform, pytest.mark.slow]
+
+SAMPLE = PROJECT_ROOT / "data" / "sample"
+SAMPLE_MOVIES = SAMPLE / "movies.csv"
+SAMPLE_SERIES = SAMPLE / "series.csv"
+TMDB_FIXTURES = SAMPLE / "tmdb" / "movies.ndjson"
+SQL_DIR = PROJECT_ROOT / "sql"
+RUN_DAY = date(2031, 1, 2)  # a TMDB run date no other test uses
+RUN_FOLDER = f"Raw/TMDB/JSON/Movies/{RUN_DAY:%Y/%m/%d}/"
+BATCH_KEY = re.compile(re.escape(RUN_FOLDER) + r"lote_(\d+)\.json$")
+ANY_BATCH_KEY = re.compile(r"^Raw/TMDB/JSON/Movies/\d{4}/\d{2}/\d{2}/lote_\d+\.json$")
+REQUIRED_COLUMNS = {
+    "q1": {"imdb_id", "title", "budget", "revenue", "roi"},
+    "q2": {"decade", "films", "avg_roi"},
+    "q3": {"corr_budget_revenue"},
+    "q4": {"artist", "films", "avg_vote_average", "avg_revenue", "avg_popularity"},
+    "q5": {"pearson_vote_popularity", "spearman_vote_popularity"},
+    "q6": {"month", "hits", "films"},
+    "q7": {"imdb_id", "title", "vote_count", "roi"},
+}
+
+
+# ---------------------------------------------------------------------- independent expectations
+
+
+def expected_selection() -> list[str]:
+    """The films the default filters pick from the sample CSV (year > 1960, votes > 10000,
+    Crime or War as a whole genre name, any case), read with the csv module."""
+    films: dict[str, dict[str, str]] = {}
+    with SAMPLE_MOVIES.open(newline="", encoding="utf-8") as handle:
+        for row in csv.DictReader(handle, delimiter="|", quoting=csv.QUOTE_NONE):
+            films.setdefault(row["id"], row)
+
+    def number(text: str) -> float | None:
+        try:
+            return float(text)
+        except ValueError:
+            return None
+
+    chosen = []
+    for film_id, row in films.items():
+        year, votes = number(row["anoLancamento"]), number(row["numeroVotos"])
+        genres = {g.strip().lower() for g in row["genero"].split(",")}
+        if (
+            year is not None
+            and year > 1960
+            and votes is not None
+            and votes > 10000
+            and genres & {"crime", "war"}
+        ):
+            chosen.append(film_id)
+    return chosen
+
+
+def fixture_payloads() -> dict[str, dict[str, Any]]:
+    """The TMDB emulator's payloads by IMDb id."""
+    lines = TMDB_FIXTURES.read_text(encoding="utf-8").splitlines()
+    return {payload["imdb_id"]: payload for payload in map(json.loads, filter(None, lines))}
+
+
+# ---------------------------------------------------------------------------------- lake helpers
+
+
+def stack_of(record: dict) -> LocalStack:
+    """The LocalStack object behind the fixture's record."""
+    return LocalStack(directory=Path(record["local_dir"]), record_path=Path(record["record_path"]))
+
+
+def list_keys(s3: Any, bucket: str, prefix: str) -> list[str]:
+    """Every key under ``prefix``."""
+    paginator = s3.get_paginator("list_objects_v2")
+    return [
+        item["Key"]
+        for page in paginator.paginate(Bucket=bucket, Prefix=prefix)
+        for item in page.get("Contents", [])
+    ]
+
+
+def read(s3: Any, bucket: str, key: str) -> bytes:
+    """One object's bytes."""
+    return s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+
+
+def ndjson(body: bytes) -> list[dict[str, Any]]:
+    """The JSON objects of an NDJSON body."""
+    return [json.loads(line) for line in body.splitlines() if line.strip()]
+
+
+def snapshot(s3: Any, bucket: str) -> dict[str, Any]:
+    """What the run date's folder holds now: batches (by key), errors and manifest."""
+    batch_keys = sorted(k for k in list_keys(s3, bucket, RUN_FOLDER) if BATCH_KEY.match(k))
+    keys_now = set(list_keys(s3, bucket, RUN_FOLDER))
+    errors_key, manifest_key = RUN_FOLDER + "erros_geral.json", RUN_FOLDER + "_manifest.json"
+    return {
+        "batches": {key: ndjson(read(s3, bucket, key)) for key in batch_keys},
+        "errors": ndjson(read(s3, bucket, errors_key)) if errors_key in keys_now else None,
+        "manifest": json.loads(read(s3, bucket, manifest_key)) if manifest_key in keys_now else None,
+    }
+
+
+def queue_depth(sqs: Any, url: str) -> int:
+    """Visible plus in-flight plus delayed messages of a queue."""
+    names = [
+        "ApproximateNumberOfMessages",
+        "ApproximateNumberOfMessagesNotVisible",
+        "ApproximateNumberOfMessagesDelayed",
+    ]
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=names)["Attributes"]
+    return sum(int(attributes.get(name, 0)) for name in names)
+
+
+def crawls(glue: Any, crawler: str) -> list[dict[str, Any]]:
+    """The crawler's recorded runs (listing also lets moto advance a running one)."""
+    return glue.list_crawls(CrawlerName=crawler).get("Crawls", [])
+
+
+@contextlib.contextmanager
+def stack_environment(record: dict) -> Iterator[None]:
+    """The stack's environment exported (as ``local_stack_env`` does), for module-scoped steps."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name in list(os.environ):
+            if name.startswith(("MOVIELAKE_", "AWS_")):
+                patch.delenv(name)
+        for name, value in record["environment"].items():
+            patch.setenv(name, value)
+        patch.setattr("movielake.config.STACK_FILE", Path(record["record_path"]))
+        yield
+
+
+# ----------------------------------------------------------------------- the pipeline, in order
+
+
+@pytest.fixture(scope="module")
+def landed(local_stack: dict) -> dict[str, Any]:
+    """``movielake local land movies.csv series.csv`` against the session's stack."""
+    before = datetime.now(UTC).date()
+    with stack_environment(local_stack):
+        status = cli.main(["local", "land", str(SAMPLE_MOVIES), str(SAMPLE_SERIES)])
+    after = datetime.now(UTC).date()
+    return {"status": status, "days": sorted({before, after})}
+
+
+def invoke_planner(record: dict, event: dict[str, Any]) -> dict[str, Any]:
+    """Invoke the deployed planner through the local runtime, then pump until quiet."""
+    stack = stack_of(record)
+    dispatcher = stack.dispatcher()
+    planner = dispatcher.spec(record["outputs"]["function_names"]["tmdb_planner"])
+    invocation = dispatcher.runtime.invoke(planner, event)
+    return {"planner": invocation, "pump": dispatcher.pump()}
+
+
+@pytest.fixture(scope="module")
+def first_run(local_stack: dict, landed: dict) -> dict[str, Any]:
+    """The planner fanning a refresh run of RUN_DAY out through the queue to the worker."""
+    stack = stack_of(local_stack)
+    outputs = local_stack["outputs"]
+    s3 = stack.client("s3", local_stack["endpoint_url"])
+    sqs = stack.client("sqs", local_stack["endpoint_url"])
+    glue = stack.client("glue", local_stack["endpoint_url"])
+    crawler = outputs["tmdb_crawler"]
+    crawls(glue, crawler)  # let moto finish any earlier run before counting
+    crawls_before = len(crawls(glue, crawler))
+
+    result = invoke_planner(local_stack, {"inline": False, "date": RUN_DAY.isoformat(), "refresh": True})
+
+    return {
+        **result,
+        "snapshot": snapshot(s3, outputs["lake_bucket"]),
+        "queue": queue_depth(sqs, outputs["tmdb_queue_url"]),
+        "dlq": queue_depth(sqs, outputs["tmdb_dlq_url"]),
+        "crawls_before": crawls_before,
+        "crawls_after": crawls(glue, crawler),
+    }
+
+
+@pytest.fixture(scope="module")
+def rerun(local_stack: dict, first_run: dict) -> dict[str, Any]:
+    """The planner again for the same date, without refresh."""
+    stack = stack_of(local_stack)
+    outputs = local_stack["outputs"]
+    s3 = stack.client("s3", local_stack["endpoint_url"])
+    sqs = stack.client("sqs", local_stack["endpoint_url"])
+
+    result = invoke_planner(local_stack, {"inline": False, "date": RUN_DAY.isoformat()})
+
+    return {
+        **result,
+        "snapshot": snapshot(s3, outputs["lake_bucket"]),
+        "queue": queue_depth(sqs, outputs["tmdb_queue_url"]),
+        "dlq": queue_depth(sqs, outputs["tmdb_dlq_url"]),
+    }
+
+
+@pytest.fixture(scope="module")
+def analysed(local_stack: dict, rerun: dict, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """``movielake crawl``, ``query --all --format json`` and ``report`` on the stack."""
+    out = tmp_path_factory.mktemp("analyses")
+    results, report_dir = out / "results.json", out / "report"
+    with stack_environment(local_stack):
+        crawled = cli.main(["crawl"])
+        queried = cli.main(["query", "--all", "--format", "json", "--out", str(results)])
+        reported = cli.main(["report", "--out", str(report_dir)])
+    return {
+        "status": {"crawl": crawled, "query": queried, "report": reported},
+        "results": results,
+        "report": report_dir / "index.html",
+    }
+
+
+# ------------------------------------------------------------------------------------ the tests
+
+
+def test_csvs_dropped_in_landing_land_in_raw_by_entity_and_date(local_stack: dict, landed: dict) -> None:
+    stack = stack_of(local_stack)
+    bucket = local_stack["outputs"]["lake_bucket"]
+    s3 = stack.client("s3", local_stack["endpoint_url"])
+
+    assert landed["status"] == 0  # every csv-ingest invocation of the pump succeeded
+    for path, entity in ((SAMPLE_MOVIES, "Movies"), (SAMPLE_SERIES, "Series")):
+        pattern = re.compile(
+            rf"^Raw/Local/CSV/{entity}/\d{{4}}/\d{{2}}/\d{{2}}/{path.stem}(_[0-9a-f]{{8}})?\.csv$"
+        )
+        candidates = [
+            key
+            for day in landed["days"]
+            for key in list_keys(s3, bucket, f"Raw/Local/CSV/{entity}/{day:%Y/%m/%d}/")
+        ]
+        same = [key for key in candidates if read(s3, bucket, key) == path.read_bytes()]
+        assert same, f"{path.name} is not under Raw/Local/CSV/{entity}/<today>/: {candidates}"
+        assert all(pattern.match(key) for key in same), same
+        rejected = [
+            key
+            for day in landed["days"]
+            for key in list_keys(s3, bucket, f"Rejected/Local/CSV/{entity}/{day:%Y/%m/%d}/{path.stem}")
+        ]
+        assert rejected == [], f"{path.name} was rejected"
+
+
+def test_the_planner_fans_out_through_the_queue_to_the_worker(local_stack: dict, first_run: dict) -> None:
+    selected = expected_selection()
+    payloads = fixture_payloads()
+    known = [i for i in selected if i in payloads]
+    unknown = [i for i in selected if i not in payloads]
+    assert known and unknown  # the sample has both, or this test proves little
+
+    planner = first_run["planner"]
+    assert planner.ok, planner.error
+    assert planner.result["mode"] == "queue"
+    assert planner.result["messages"] >= 1
+    assert planner.result["selected"] == len(selected)
+    assert planner.result["skipped"] == 0
+    assert planner.result["pending_ids"] == len(selected)
+    assert planner.result["manifest"] is None  # the worker completes the run, not the planner
+
+    worker = local_stack["outputs"]["function_names"]["tmdb_worker"]
+    invocations = first_run["pump"].invocations
+    assert [i.function for i in invocations] == [worker] * planner.result["messages"]
+    assert all(i.ok and i.result == {"batchItemFailures": []} for i in invocations), [
+        (i.status, i.result, i.error) for i in invocations
+    ]
+    assert first_run["queue"] == 0
+    assert first_run["dlq"] == 0
+
+    batches = first_run["snapshot"]["batches"]
+    assert batches, f"no lote_N.json under {RUN_FOLDER}"
+    requested = [record["requested_id"] for lines in batches.values() for record in lines]
+    assert [i for i, n in Counter(requested).items() if n > 1] == []
+    assert sorted(requested) == sorted(known)
+    for lines in batches.values():
+        for record in lines:
+            source = payloads[record["requested_id"]]
+            assert record["imdb_id"] == record["requested_id"]
+            assert (record["budget"], record["revenue"]) == (source["budget"], source["revenue"])
+
+    errors = first_run["snapshot"]["errors"]
+    assert errors is not None, "no erros_geral.json"
+    assert sorted(e["requested_id"] for e in errors) == sorted(unknown)
+    assert {e["reason"] for e in errors} == {"not_found"}
+
+    manifest = first_run["snapshot"]["manifest"]
+    assert manifest is not None, "no _manifest.json"
+    assert manifest["selected"] == manifest["skipped"] + manifest["fetched"] + manifest["failed"]
+    assert (manifest["selected"], manifest["skipped"], manifest["fetched"], manifest["failed"]) == (
+        len(selected),
+        0,
+        len(known),
+        len(unknown),
+    )
+    assert manifest["failed_by_reason"] == {"not_found": len(unknown)}
+    numbers = sorted(int(BATCH_KEY.match(key).group(1)) for key in batches)  # type: ignore[union-attr]
+    assert set(numbers) <= set(manifest["batches"])
+
+    # The completing worker started the TMDB crawler: moto records one more crawl.
+    assert len(first_run["crawls_after"]) == first_run["crawls_before"] + 1
+
+
+def test_a_rerun_without_refresh_fetches_nothing_again(first_run: dict, rerun: dict) -> None:
+    selected = expected_selection()
+    payloads = fixture_payloads()
+    known = [i for i in selected if i in payloads]
+    unknown = [i for i in selected if i not in payloads]
+
+    planner = rerun["planner"]
+    assert planner.ok, planner.error
+    assert planner.result["selected"] == len(selected)
+    assert planner.result["skipped"] == len(known)  # every film already in Raw
+    assert all(i.ok and i.result == {"batchItemFailures": []} for i in rerun["pump"].invocations)
+    assert rerun["queue"] == 0
+    assert rerun["dlq"] == 0
+
+    before, after = first_run["snapshot"], rerun["snapshot"]
+    assert after["batches"] == before["batches"]  # no new record, no duplicate line
+    requested = [record["requested_id"] for lines in after["batches"].values() for record in lines]
+    assert len(requested) == len(set(requested)) == len(known)
+    manifest = after["manifest"]
+    assert manifest["run_id"] != before["manifest"]["run_id"]
+    assert manifest["fetched"] == 0
+    assert manifest["skipped"] == len(known)
+    assert manifest["selected"] == manifest["skipped"] + manifest["fetched"] + manifest["failed"]
+    assert after["errors"] is not None
+    failed = [e["requested_id"] for e in after["errors"]]
+    assert len(failed) == len(set(failed)) == manifest["failed"]
+    # The unknown films are not in Raw, so the rerun asks for them again: still 404, listed once.
+    assert sorted(failed) == sorted(unknown)
+    assert {e["reason"] for e in after["errors"]} == {"not_found"}
+    assert manifest["failed"] == len(unknown)
+
+
+def fetched_films(record: dict) -> set[str]:
+    """Every requested_id in a lote_N.json of Raw, any date, as the lake holds them now."""
+    stack = stack_of(record)
+    bucket = record["outputs"]["lake_bucket"]
+    s3 = stack.client("s3", record["endpoint_url"])
+    return {
+        line["requested_id"]
+        for key in list_keys(s3, bucket, "Raw/TMDB/JSON/Movies/")
+        if ANY_BATCH_KEY.match(key)
+        for line in ndjson(read(s3, bucket, key))
+    }
+
+
+def hidden_gems(films: list[dict[str, Any]]) -> set[str]:
+    """q7's definition, computed in Python: vote_count < P25 and roi > P90 (nearest rank)."""
+    population = [
+        (f["vote_count"], (f["revenue"] - f["budget"]) / f["budget"], f["imdb_id"])
+        for f in films
+        if f["budget"] > 0 and f["revenue"] > 0
+    ]
+    n = len(population)
+    votes = sorted(p[0] for p in population)
+    rois = sorted(p[1] for p in population)
+    p25, p90 = votes[math.ceil(25 * n / 100) - 1], rois[math.ceil(90 * n / 100) - 1]
+    return {film for vote_count, roi, film in population if vote_count < p25 and roi > p90}
+
+
+def test_the_catalog_answers_the_seven_queries(local_stack_env: dict, analysed: dict) -> None:
+    assert analysed["status"]["crawl"] == 0
+    assert analysed["status"]["query"] == 0
+    document = json.loads(analysed["results"].read_text())
+    assert sorted(document) == sorted(q.stem for q in SQL_DIR.glob("q*.sql"))
+    by_number = {name.split("_", 1)[0]: rows for name, rows in document.items()}
+    assert set(by_number) == set(REQUIRED_COLUMNS)
+
+    # Every result frame has its columns (checked on the frames: an empty result has no JSON row).
+    frames = run_all(Settings.from_env(), "duckdb")
+    for name, frame in frames.items():
+        number = name.split("_", 1)[0]
+        assert REQUIRED_COLUMNS[number] <= set(frame.columns), (name, list(frame.columns))
+        assert len(frame) == len(by_number[number]), name
+    assert len(by_number["q6"]) == 12
+    assert sorted(row["month"] for row in by_number["q6"]) == list(range(1, 13))
+    for number in ("q2", "q3", "q4", "q5"):
+        assert by_number[number], f"{number} returned no rows"
+
+    # q1: one row per distinct fetched film whose budget and revenue are both known (> 0).
+    payloads = fixture_payloads()
+    films = [payloads[i] for i in fetched_films(local_stack_env)]
+    with_roi = {f["imdb_id"] for f in films if f["budget"] > 0 and f["revenue"] > 0}
+    assert 0 < len(with_roi) < len(films)  # the sample has unknown money, or this proves little
+    assert len(by_number["q1"]) == len(with_roi)
+    assert {row["imdb_id"] for row in by_number["q1"]} == with_roi
+    # q7: the hidden gems by its own definition (none, in the sample's fetched films).
+    assert {row["imdb_id"] for row in by_number["q7"]} == hidden_gems(films)
+
+
+def test_each_sql_file_is_a_named_query_in_the_workgroup(local_stack: dict) -> None:
+    stack = stack_of(local_stack)
+    athena = stack.client("athena", local_stack["endpoint_url"])
+    outputs = local_stack["outputs"]
+    ids: list[str] = []
+    kwargs: dict[str, Any] = {"WorkGroup": outputs["athena_workgroup"]}
+    while True:
+        page = athena.list_named_queries(**kwargs)
+        ids += page.get("NamedQueryIds", [])
+        if not page.get("NextToken"):
+            break
+        kwargs["NextToken"] = page["NextToken"]
+    named = [athena.get_named_query(NamedQueryId=i)["NamedQuery"] for i in ids]
+
+    files = {path.stem: path.read_text(encoding="utf-8") for path in SQL_DIR.glob("q*.sql")}
+    assert len(files) == 7
+    assert sorted(q["Name"] for q in named) == sorted(files)  # exactly one per file
+    for query in named:
+        assert query["QueryString"] == files[query["Name"]], query["Name"]
+        assert query["Database"] == outputs["glue_database"]
+        assert query["WorkGroup"] == outputs["athena_workgroup"]
+
+
+def test_the_report_has_a_section_per_question(analysed: dict) -> None:
+    assert analysed["status"]["report"] == 0
+    page = analysed["report"].read_text(encoding="utf-8")
+    assert page.count("<section id=") == 7
+    for query in discover().values():
+        assert html.escape(query.title) in page, query.title
+    sections = dict(re.findall(r'<section id="(q\d)">(.*?)</section>', page, flags=re.DOTALL))
+    assert sorted(sections) == sorted(REQUIRED_COLUMNS)
+    for number, body in sections.items():
+        assert '<p class="answer">' in body, f"{number} has no answer sentence"
+    # With data in the lake only q7 may lack a chart (the sample's films hold no hidden gem).
+    assert [n for n, body in sorted(sections.items()) if 'class="missing"' in body] in ([], ["q7"])

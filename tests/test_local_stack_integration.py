@@ -53,6 +53,7 @@ def test_the_emulator_key_is_in_the_secret_and_nowhere_else(local_stack: dict) -
     assert api_key not in Path(local_stack["record_path"]).read_text()
     assert api_key not in stack.tfvars.read_text()
     assert api_key not in Path(local_stack["local_dir"], "terraform.tfstate").read_text()
+    assert api_key not in Path(f"/proc/{local_stack['emulator_pid']}/cmdline").read_text()  # `ps` shows it
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(f"{local_stack['emulator_url']}/3/movie/550?api_key=wrong", timeout=5)
     assert refused.value.code == 401

@@ -224,11 +224,13 @@ def emulator_available() -> bool:
 def start_emulator(directory: Path, api_key: str, fixtures: Path, rate: float | None = None) -> ServerRecord:
     """The local TMDB emulator, serving ``fixtures`` and accepting only ``api_key``."""
 
+    from movielake.tmdb.emulator import API_KEY_VARIABLE
+
     def argv(port: int) -> list[str]:
-        args = [sys.executable, "-m", EMULATOR_MODULE, "--port", str(port), "--api-key", api_key]
-        args += ["--fixtures", str(fixtures)]
+        args = [sys.executable, "-m", EMULATOR_MODULE, "--port", str(port), "--fixtures", str(fixtures)]
         if rate is not None:
             args += ["--rate", str(rate)]
         return args
 
-    return start_server("emulator", argv, "/", directory, marker=EMULATOR_MODULE)
+    env = {**os.environ, API_KEY_VARIABLE: api_key}  # not on the command line, which `ps` shows
+    return start_server("emulator", argv, "/", directory, marker=EMULATOR_MODULE, env=env)

@@ -19,6 +19,7 @@ import argparse
 import hashlib
 import json
 import math
+import os
 import signal
 import socket
 import struct
@@ -33,6 +34,9 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from movielake import synthetic
+
+# The key the emulator accepts, from the environment: a command line is visible to every user.
+API_KEY_VARIABLE = "MOVIELAKE_EMULATOR_API_KEY"
 
 UNAUTHORIZED = {
     "success": False,
@@ -388,7 +392,12 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m movielake.tmdb.emulator", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
-    parser.add_argument("--api-key", required=True, help="the key (or Bearer token) clients must send")
+    parser.add_argument(
+        "--api-key",
+        default=os.environ.get(API_KEY_VARIABLE),
+        help=f"the key (or Bearer token) clients must send; default ${API_KEY_VARIABLE}, which keeps "
+        "it off the process list",
+    )
     parser.add_argument("--fixtures", type=Path, help="NDJSON of TMDB /3/movie payloads with credits")
     parser.add_argument("--synthetic", type=int, default=0, help="also serve synthetic.films(N)")
     parser.add_argument("--rate", type=float, help="accepted requests per sliding second (default: no limit)")
@@ -401,6 +410,8 @@ def main(argv: list[str] | None = None) -> None:
     if args.fixtures:
         fixtures.update(load_fixtures(args.fixtures))
     faults = FaultPlan(share=args.fault_share, hang_seconds=args.hang_seconds)
+    if not args.api_key:
+        parser.error(f"give --api-key or set {API_KEY_VARIABLE}")
     emulator = Emulator(fixtures, args.api_key, rate=args.rate, faults=faults, host=args.host, port=args.port)
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())

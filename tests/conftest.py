@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,6 +13,7 @@ from botocore.config import Config
 
 from movielake.config import Settings
 from movielake.local.server import reset_moto
+from movielake.log import CHATTY_LOGGERS
 
 REGION = "us-east-1"
 LAKE_BUCKET = "movielake-test-lake"
@@ -31,6 +33,16 @@ def _aws_sandbox(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
     # Keep tests off any local stack the developer has running.
     monkeypatch.setattr("movielake.config.STACK_FILE", tmp_path / "no-stack.json")
+
+
+@pytest.fixture(autouse=True)
+def _restore_library_log_levels() -> Iterator[None]:
+    """``movielake.cli.main`` quiets chatty library loggers; undo it so no test sees another's."""
+    loggers = [logging.getLogger(name) for name in CHATTY_LOGGERS]
+    levels = [logger.level for logger in loggers]
+    yield
+    for logger, level in zip(loggers, levels, strict=True):
+        logger.setLevel(level)
 
 
 @pytest.fixture

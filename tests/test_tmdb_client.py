@@ -260,7 +260,8 @@ def test_pacing_limiter_keeps_every_second_under_the_rate(rate: float) -> None:
 
 
 def test_the_key_never_reaches_the_logs(caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.DEBUG)
+    for name in (None, "httpx", "httpcore"):  # whatever level an earlier CLI call left them at
+        caplog.set_level(logging.DEBUG, logger=name)
     plan = FaultPlan(forced={KNOWN[0].imdb_id: "429", KNOWN[1].imdb_id: "reset", KNOWN[2].imdb_id: "503"})
     ids = [f.imdb_id for f in [*KNOWN[:6], UNKNOWN[0]]]
     with Emulator(FIXTURES, KEY, faults=plan) as emu:

@@ -29,7 +29,7 @@ from movielake.local import server
 from movielake.local.dispatch import DeliveredLog, Dispatcher
 from movielake.local.runtime import BUILD_DIR, Invocation, LambdaRuntime
 from movielake.local.server import ServerRecord
-from movielake.local.terraform import TERRAFORM_DIR, Terraform
+from movielake.local.terraform import TERRAFORM_DIR, Terraform, TerraformError
 
 log = logging.getLogger(__name__)
 
@@ -173,12 +173,30 @@ class LocalStack:
                 self.echo(
                     "TMDB emulator not available (movielake.tmdb.emulator or fixtures missing): skipped"
                 )
-            record = self._deploy(asdict(moto), asdict(emulator) if emulator else None, api_key)
+            record = self._deploy_onto_new_server(moto, emulator, api_key)
         except BaseException:
             self.down(quiet=True)  # stop both servers and drop the half-made state
             raise
         self.echo(f"local stack up in {time.monotonic() - started:.1f} s; record: {self.record_path}")
         return record
+
+    def _deploy_onto_new_server(
+        self, moto: ServerRecord, emulator: ServerRecord | None, api_key: str
+    ) -> dict[str, Any]:
+        """Deploy onto a moto server started for it; from scratch once more if that apply fails.
+
+        moto now and then loses a response under the provider's parallel requests (seen: a
+        CreateFunction it logged as 201 that the provider retried into 409 "already exists").
+        A new server holds nothing yet, so resetting it and the state loses nothing, and one
+        more apply makes bring-up reliable; a second failure is reported as it is.
+        """
+        try:
+            return self._deploy(asdict(moto), asdict(emulator) if emulator else None, api_key)
+        except TerraformError as exc:
+            self.echo(f"{str(exc).splitlines()[0]}\nresetting the new moto server and applying once more")
+        server.reset_moto(moto.url)
+        self.terraform().state_file.unlink(missing_ok=True)
+        return self._deploy(asdict(moto), asdict(emulator) if emulator else None, api_key)
 
     def _deploy(
         self, moto: dict[str, Any], emulator: dict[str, Any] | None, api_key: str | None

@@ -8,6 +8,7 @@ local stack's record when the shell has no such variable.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import boto3
@@ -31,3 +32,12 @@ def client(service: str, settings: Settings, **kwargs: Any) -> Any:
         kwargs.setdefault("endpoint_url", settings.endpoint_url)
     kwargs.setdefault("config", _RETRIES)
     return session(settings).client(service, **kwargs)
+
+
+def list_objects(s3: Any, bucket: str, prefix: str = "", **options: Any) -> Iterator[dict[str, Any]]:
+    """Every object's listing entry (``Key``, ``Size``, ``LastModified``...) under ``prefix``.
+
+    Follows the pages of ``list_objects_v2``; ``options`` go to it as they are (``Delimiter``).
+    """
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix, **options):
+        yield from page.get("Contents", [])

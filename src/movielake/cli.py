@@ -11,10 +11,11 @@ import argparse
 import importlib
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from datetime import date
 
 from movielake import __version__
-from movielake.config import ConfigError, use_local_stack_aws_environment
+from movielake.config import ConfigError, parse_setting, use_local_stack_aws_environment
 from movielake.log import quiet_libraries
 
 # Modules that add subcommands, in the order they appear in --help.
@@ -29,6 +30,26 @@ COMMAND_MODULES = (
 
 class UserError(RuntimeError):
     """An error the user can fix; printed as one line without a traceback."""
+
+
+def iso_date(text: str) -> date:
+    """An argparse type: ``YYYY-MM-DD`` as a date, or an error saying the format."""
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date; use YYYY-MM-DD") from None
+
+
+def setting(name: str) -> Callable[[str], object]:
+    """An argparse type parsing a flag as the ``MOVIELAKE_<NAME>`` setting it overrides."""
+
+    def parse(text: str) -> object:
+        try:
+            return parse_setting(name, text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    return parse
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -10,11 +10,13 @@ are left to boto3, which already honours them.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
+from urllib.parse import urlparse
 
 ENV_PREFIX = "MOVIELAKE_"
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -79,12 +81,27 @@ class Settings:
             raw = values.get(ENV_PREFIX + f.name.upper())
             if raw is None:
                 continue
-            kwargs[f.name] = _parse(f.name, f.type, raw)
+            try:
+                kwargs[f.name] = parse_setting(f.name, raw)
+            except ValueError as exc:
+                raise ConfigError(f"{ENV_PREFIX}{f.name.upper()}: {exc}") from None
         if not kwargs.get("endpoint_url"):
             kwargs["endpoint_url"] = env.get("AWS_ENDPOINT_URL", "")
         if not kwargs.get("region"):
             kwargs["region"] = env.get("AWS_REGION", env.get("AWS_DEFAULT_REGION", ""))
         return cls(**kwargs)  # type: ignore[arg-type]
+
+    @property
+    def is_local(self) -> bool:
+        """Whether the AWS endpoint is on this machine (localhost, 127.0.0.0/8, ::1): the local
+        stack, where the local engines (DuckDB, the local crawl) stand in for Athena and Glue."""
+        host = urlparse(self.endpoint_url).hostname if self.endpoint_url else None
+        if host == "localhost":
+            return True
+        try:
+            return host is not None and ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            return False
 
     def require(self, *names: str) -> None:
         """Fail with one clear message listing every required setting that is empty."""
@@ -98,20 +115,23 @@ class Settings:
             )
 
 
-def _parse(name: str, type_name: object, raw: str) -> object:
-    """Turn one environment string into the field's type; empty or 'off' disables a filter."""
-    text = str(type_name)
+def parse_setting(name: str, raw: str) -> object:
+    """The value of setting ``name`` from its text, as ``MOVIELAKE_<NAME>`` or a command-line
+    flag gives it; ``off`` (or empty) switches a filter off. ValueError says what was expected."""
+    kind = str(Settings.__dataclass_fields__[name].type)
+    switched_off = raw.strip().lower() in {"", "off", "none"}
+    expected = {"int": "an integer", "float": "a number", "int | None": "an integer or 'off'"}
     try:
-        if text.startswith("tuple"):
-            return () if raw.strip().lower() in {"off", "none"} else _split_list(raw)
-        if "None" in text:
-            return None if raw.strip().lower() in {"", "off", "none"} else int(raw)
-        if text == "int":
+        if kind.startswith("tuple"):
+            return () if switched_off else _split_list(raw)
+        if kind == "int | None":
+            return None if switched_off else int(raw)
+        if kind == "int":
             return int(raw)
-        if text == "float":
+        if kind == "float":
             return float(raw)
-    except ValueError as exc:
-        raise ConfigError(f"{ENV_PREFIX}{name.upper()}={raw!r} is not a valid {text}") from exc
+    except ValueError:
+        raise ValueError(f"{raw!r} is not {expected[kind]}") from None
     return raw
 
 

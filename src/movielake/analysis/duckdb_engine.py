@@ -27,6 +27,7 @@ from urllib.parse import urlparse
 from movielake import aws
 from movielake.analysis.queries import NamedQuery
 from movielake.analysis.translate import glue_to_duckdb_type, referenced_tables, translate
+from movielake.aws import list_objects
 from movielake.config import Settings
 
 if TYPE_CHECKING:
@@ -118,11 +119,10 @@ def list_files(s3: Any, location: str) -> list[str]:
     """The ``s3://`` URLs of the non-empty objects Athena reads under a location, sorted."""
     bucket, prefix = split_s3_url(location)
     urls = []
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-        for item in page.get("Contents", []):
-            relative = item["Key"][len(prefix) :]
-            if item.get("Size", 0) > 0 and athena_visible(relative):
-                urls.append(f"s3://{bucket}/{item['Key']}")
+    for item in list_objects(s3, bucket, prefix):
+        relative = item["Key"][len(prefix) :]
+        if item.get("Size", 0) > 0 and athena_visible(relative):
+            urls.append(f"s3://{bucket}/{item['Key']}")
     return sorted(urls)
 
 

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, Protocol
-from urllib.parse import urlparse
 
 from movielake.analysis.queries import NamedQuery, discover, get_query
 from movielake.config import Settings
@@ -32,15 +30,7 @@ class Engine(Protocol):
 
 def default_engine(settings: Settings) -> str:
     """``duckdb`` when the AWS endpoint is on this machine (the local stack), else ``athena``."""
-    host = urlparse(settings.endpoint_url).hostname if settings.endpoint_url else None
-    if not host:
-        return "athena"
-    if host == "localhost":
-        return "duckdb"
-    try:
-        return "duckdb" if ipaddress.ip_address(host).is_loopback else "athena"
-    except ValueError:
-        return "athena"
+    return "duckdb" if settings.is_local else "athena"
 
 
 def make_engine(settings: Settings, engine: str = "duckdb") -> Engine:

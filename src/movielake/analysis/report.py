@@ -788,12 +788,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the analyses and write the page; print where it is."""
-    from movielake.analysis.engines import run_all
-    from movielake.catalog.cli import is_loopback_endpoint
+    from movielake.analysis.engines import default_engine, run_all
     from movielake.config import Settings
 
     settings = Settings.from_env()
-    engine = args.engine or ("duckdb" if is_loopback_endpoint(settings.endpoint_url) else "athena")
+    engine = args.engine or default_engine(settings)
     results = run_all(settings, engine=engine)
     path = build_report(results, args.out)
     print(f"report ({engine}): {path.resolve()}")

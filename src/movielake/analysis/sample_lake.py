@@ -15,6 +15,7 @@ from datetime import date
 from typing import Any
 
 from movielake import keys
+from movielake.aws import list_objects
 
 TMDB_COLUMNS: tuple[tuple[str, str], ...] = (
     ("id", "int"),
@@ -128,11 +129,10 @@ def register_partitions(glue: Any, s3: Any, database: str, table: str) -> list[t
     descriptor = described["StorageDescriptor"]
     bucket, _, prefix = descriptor["Location"].removeprefix("s3://").partition("/")
     folders: set[tuple[str, ...]] = set()
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-        for item in page.get("Contents", []):
-            parts = item["Key"][len(prefix) :].split("/")
-            if len(parts) > len(PARTITION_KEYS):
-                folders.add(tuple(parts[: len(PARTITION_KEYS)]))
+    for item in list_objects(s3, bucket, prefix):
+        parts = item["Key"][len(prefix) :].split("/")
+        if len(parts) > len(PARTITION_KEYS):
+            folders.add(tuple(parts[: len(PARTITION_KEYS)]))
     existing = {
         tuple(p["Values"])
         for page in glue.get_paginator("get_partitions").paginate(DatabaseName=database, TableName=table)

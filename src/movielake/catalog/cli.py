@@ -9,9 +9,7 @@ local stack's record) is on the loopback interface, and ``aws`` otherwise.
 from __future__ import annotations
 
 import argparse
-import ipaddress
 import sys
-from urllib.parse import urlparse
 
 from movielake.config import Settings
 
@@ -53,22 +51,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
-def is_loopback_endpoint(endpoint_url: str) -> bool:
-    """Whether an endpoint URL points at this machine (localhost, 127.0.0.0/8, ::1)."""
-    host = urlparse(endpoint_url).hostname if endpoint_url else None
-    if not host:
-        return False
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def default_engine(settings: Settings) -> str:
     """``local`` when the configured endpoint is loopback (the local stack), else ``aws``."""
-    return "local" if is_loopback_endpoint(settings.endpoint_url) else "aws"
+    return "local" if settings.is_local else "aws"
 
 
 def crawler_names(settings: Settings, which: str) -> list[str]:

@@ -27,6 +27,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from movielake.aws import list_objects
+
 log = logging.getLogger(__name__)
 
 TEXT_INPUT_FORMAT = "org.apache.hadoop.mapred.TextInputFormat"
@@ -611,13 +613,6 @@ def _finish_run(glue: Any, name: str) -> str:
         log.debug("could not complete the recorded run of crawler %s: %s", name, exc)
         return "unknown"
     return str(last.get("Status", "unknown"))
-
-
-def list_objects(s3: Any, bucket: str, prefix: str) -> Iterator[dict[str, Any]]:
-    """Every object under a prefix, page by page."""
-    paginator = s3.get_paginator("list_objects_v2")
-    for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
-        yield from page.get("Contents", [])
 
 
 def scan_crawler(

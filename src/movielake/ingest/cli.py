@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +12,7 @@ from boto3.exceptions import S3UploadFailedError
 from botocore.exceptions import BotoCoreError, ClientError
 
 from movielake import aws, keys
-from movielake.cli import UserError
+from movielake.cli import UserError, iso_date
 from movielake.config import Settings
 from movielake.ingest.ingest import REJECTED, Result
 from movielake.ingest.upload import csv_files, raw_listing, upload_file
@@ -39,20 +39,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("folder", metavar="DIR", type=Path, help="folder holding the CSV files")
     parser.add_argument(
         "--date",
-        type=parse_date,
+        type=iso_date,
         default=None,
         help="run date YYYY-MM-DD for the key (default: today, UTC); for backfills",
     )
     parser.add_argument("--bucket", default=None, help="lake bucket (default: MOVIELAKE_LAKE_BUCKET)")
     parser.set_defaults(func=run)
-
-
-def parse_date(text: str) -> date:
-    """``YYYY-MM-DD`` as a date, or an argparse error saying the format."""
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date; use YYYY-MM-DD") from None
 
 
 def run(args: argparse.Namespace) -> int:

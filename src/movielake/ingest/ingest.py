@@ -35,6 +35,7 @@ from urllib.parse import quote
 from botocore.exceptions import ClientError
 
 from movielake import keys
+from movielake.aws import list_objects
 from movielake.ingest.validation import CHUNK_BYTES, ValidationError, validate_stream
 
 INGESTED, SKIPPED, REJECTED = "ingested", "skipped", "rejected"
@@ -177,11 +178,10 @@ def _siblings(s3: Any, bucket: str, key: str) -> list[str]:
     path = PurePosixPath(key)
     prefix = f"{path.parent}/{path.stem}"
     found = []
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-        for item in page.get("Contents", []):
-            candidate = item["Key"]
-            if candidate.endswith(path.suffix) and not candidate.endswith(NOTE_SUFFIX):
-                found.append(candidate)
+    for item in list_objects(s3, bucket, prefix):
+        candidate = item["Key"]
+        if candidate.endswith(path.suffix) and not candidate.endswith(NOTE_SUFFIX):
+            found.append(candidate)
     return found
 
 

@@ -16,6 +16,7 @@ from typing import Any
 from boto3.s3.transfer import TransferConfig
 
 from movielake import keys
+from movielake.aws import list_objects
 from movielake.ingest.ingest import (
     CSV_CONTENT_TYPE,
     INGESTED,
@@ -61,8 +62,4 @@ def upload_file(s3: Any, bucket: str, path: Path, day: date, *, progress: Progre
 
 def raw_listing(s3: Any, bucket: str) -> list[tuple[str, int]]:
     """Every ``(key, size)`` under ``Raw/Local/CSV/``, in key order."""
-    listing = []
-    paginator = s3.get_paginator("list_objects_v2")
-    for page in paginator.paginate(Bucket=bucket, Prefix=keys.RAW_CSV_PREFIX):
-        listing.extend((item["Key"], item["Size"]) for item in page.get("Contents", []))
-    return listing
+    return [(item["Key"], item["Size"]) for item in list_objects(s3, bucket, keys.RAW_CSV_PREFIX)]

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote_plus
 
+from movielake.aws import list_objects
 from movielake.local.runtime import FunctionSpec, Invocation, LambdaRuntime
 
 log = logging.getLogger(__name__)
@@ -339,11 +340,9 @@ class Dispatcher:
 
     def _objects(self, notification: Notification) -> Iterator[dict[str, Any]]:
         """The bucket's objects under the notification's prefix that end with its suffix."""
-        paginator = self.s3.get_paginator("list_objects_v2")
-        for page in paginator.paginate(Bucket=notification.bucket, Prefix=notification.prefix):
-            for obj in page.get("Contents", []):
-                if notification.matches(obj["Key"]):
-                    yield obj
+        for obj in list_objects(self.s3, notification.bucket, notification.prefix):
+            if notification.matches(obj["Key"]):
+                yield obj
 
     def _version(self, bucket: str, obj: dict[str, Any]) -> str | None:
         """The object's current version id (None when the bucket is not versioned)."""

@@ -15,13 +15,11 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from movielake import aws
-from movielake.cli import UserError
+from movielake.cli import UserError, iso_date, setting
 from movielake.config import Settings
 from movielake.tmdb import handlers, run
 from movielake.tmdb.client import LOOKUPS, ClientOptions, Outcome, TmdbAuthError, load_credentials
 from movielake.tmdb.writer import RunFolder
-
-OFF = "off"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -41,19 +39,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     # SUPPRESS: an absent flag leaves the attribute unset, so "off" (None) stays distinguishable.
     fetch.add_argument(
         "--min-year",
-        type=_optional_int,
+        type=setting("min_year"),
         default=argparse.SUPPRESS,
         help="release year > N, or 'off' (default 1960)",
     )
     fetch.add_argument(
         "--min-votes",
-        type=_optional_int,
+        type=setting("min_votes"),
         default=argparse.SUPPRESS,
         help="votes > N, or 'off' (default 10000)",
     )
     fetch.add_argument(
         "--genres",
-        type=_genres,
+        type=setting("genres"),
         default=argparse.SUPPRESS,
         help="comma list of whole genre names, or 'off' (default crime,war)",
     )
@@ -61,37 +59,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     fetch.add_argument("--concurrency", type=int, help="simultaneous requests (default 20)")
     fetch.add_argument("--lookup", choices=LOOKUPS, help="movie: /3/movie/{imdb id}; find: /3/find first")
     fetch.add_argument("--refresh", action="store_true", help="refetch ids already in Raw")
-    fetch.add_argument("--date", type=_date, help="run date YYYY-MM-DD (default: today, UTC)")
+    fetch.add_argument("--date", type=iso_date, help="run date YYYY-MM-DD (default: today, UTC)")
     fetch.add_argument("--queue", action="store_true", help="fan out through SQS to the worker Lambda")
     fetch.set_defaults(func=fetch_command)
     status = commands.add_parser("status", help="show the progress of a date's TMDB run")
-    status.add_argument("--date", type=_date, help="run date YYYY-MM-DD (default: today, UTC)")
+    status.add_argument("--date", type=iso_date, help="run date YYYY-MM-DD (default: today, UTC)")
     status.set_defaults(func=status_command)
-
-
-def _optional_int(text: str) -> int | None:
-    """An integer, or None for ``off``."""
-    if text.strip().lower() == OFF:
-        return None
-    try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer or 'off'") from None
-
-
-def _genres(text: str) -> tuple[str, ...]:
-    """A comma list of genres, or () for ``off``."""
-    if text.strip().lower() == OFF:
-        return ()
-    return tuple(g.strip() for g in text.split(",") if g.strip())
-
-
-def _date(text: str) -> date:
-    """``YYYY-MM-DD``."""
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date; use YYYY-MM-DD") from None
 
 
 def settings_from(args: argparse.Namespace) -> Settings:

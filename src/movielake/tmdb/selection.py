@@ -24,6 +24,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from movielake import keys
+from movielake.aws import list_objects
 from movielake.config import Settings
 
 ID_COLUMN = "id"
@@ -258,8 +259,7 @@ def newest_movies_csv(s3: Any, bucket: str) -> CsvObject:
     """The movies CSV of the latest date folder (latest ``LastModified`` within the day)."""
     found = [
         (match.groups(), item["LastModified"], CsvObject(item["Key"], item["LastModified"], item["Size"]))
-        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=MOVIES_PREFIX)
-        for item in page.get("Contents", [])
+        for item in list_objects(s3, bucket, MOVIES_PREFIX)
         if (match := _MOVIES_KEY.match(item["Key"]))
     ]
     if not found:

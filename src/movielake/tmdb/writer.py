@@ -17,6 +17,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from movielake import keys
+from movielake.aws import list_objects
 
 DONE_FOLDER = "done"
 ERRORS_FOLDER = "errors"
@@ -84,12 +85,9 @@ class RunFolder:
 
     def keys_under(self, prefix: str, delimiter: str = "") -> Iterator[str]:
         """Every key under ``prefix`` (only its direct children with ``delimiter="/"``)."""
-        options = {"Bucket": self.bucket, "Prefix": prefix}
-        if delimiter:
-            options["Delimiter"] = delimiter
-        for page in self.s3.get_paginator("list_objects_v2").paginate(**options):
-            for item in page.get("Contents", []):
-                yield item["Key"]
+        options = {"Delimiter": delimiter} if delimiter else {}
+        for item in list_objects(self.s3, self.bucket, prefix, **options):
+            yield item["Key"]
 
     # -- one batch -------------------------------------------------------------------------
 
@@ -175,10 +173,7 @@ def fetched_ids(s3: Any, bucket: str) -> set[str]:
     """Every ``requested_id`` already in a ``lote_*.json`` of Raw, any date, read streaming."""
     batch_keys = [
         item["Key"]
-        for page in s3.get_paginator("list_objects_v2").paginate(
-            Bucket=bucket, Prefix=keys.TMDB_MOVIES_PREFIX
-        )
-        for item in page.get("Contents", [])
+        for item in list_objects(s3, bucket, keys.TMDB_MOVIES_PREFIX)
         if BATCH_KEY.match(item["Key"])
     ]
 

@@ -28,6 +28,7 @@ from movielake import aws
 from movielake.analysis.queries import NamedQuery
 from movielake.analysis.translate import glue_to_duckdb_type, referenced_tables, translate
 from movielake.aws import list_objects
+from movielake.catalog.crawl import existing_partitions
 from movielake.config import Settings
 
 if TYPE_CHECKING:
@@ -128,12 +129,10 @@ def list_files(s3: Any, location: str) -> list[str]:
 
 def partition_locations(glue: Any, database: str, table: str) -> list[tuple[tuple[str, ...], str]]:
     """The table's registered partitions: (values, location), sorted by values."""
-    found = []
-    for page in glue.get_paginator("get_partitions").paginate(DatabaseName=database, TableName=table):
-        for partition in page.get("Partitions", []):
-            location = (partition.get("StorageDescriptor") or {}).get("Location", "")
-            found.append((tuple(partition["Values"]), location))
-    return sorted(found)
+    return sorted(
+        (values, (partition.get("StorageDescriptor") or {}).get("Location", ""))
+        for values, partition in existing_partitions(glue, database, table).items()
+    )
 
 
 def table_files(s3: Any, glue: Any, database: str, table: CatalogTable) -> dict[str, tuple[str, ...]]:

@@ -16,6 +16,7 @@ from typing import Any
 
 from movielake import keys
 from movielake.aws import list_objects
+from movielake.catalog.crawl import existing_partitions, format_parameters, storage_descriptor
 
 TMDB_COLUMNS: tuple[tuple[str, str], ...] = (
     ("id", "int"),
@@ -62,52 +63,26 @@ SERIES_CSV_COLUMNS: tuple[tuple[str, str], ...] = (
 PARTITION_KEYS = ("partition_0", "partition_1", "partition_2")
 
 
-def _table_input(
-    name: str, location: str, columns: Sequence[tuple[str, str]], serde: dict[str, Any], classification: str
-) -> dict[str, Any]:
-    parameters = {"classification": classification}
-    if classification == "csv":
-        parameters.update({"skip.header.line.count": "1", "delimiter": "|"})
+def _table_input(name: str, fmt: str, location: str, columns: Sequence[tuple[str, str]]) -> dict[str, Any]:
+    """A ``TableInput`` with the descriptor and parameters the (local) crawler registers."""
     return {
         "Name": name,
         "TableType": "EXTERNAL_TABLE",
-        "Parameters": parameters,
+        "Parameters": format_parameters(fmt),
         "PartitionKeys": [{"Name": key, "Type": "string"} for key in PARTITION_KEYS],
-        "StorageDescriptor": {
-            "Location": location,
-            "Columns": [{"Name": column, "Type": glue_type} for column, glue_type in columns],
-            "InputFormat": "org.apache.hadoop.mapred.TextInputFormat",
-            "OutputFormat": "org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat",
-            "SerdeInfo": serde,
-            "Parameters": parameters,
-        },
+        "StorageDescriptor": storage_descriptor(fmt, columns, location),
     }
 
 
 def contract_table_inputs(bucket: str) -> list[dict[str, Any]]:
-    """The ``TableInput`` of each catalog table the contract defines."""
-    json_serde = {"SerializationLibrary": "org.openx.data.jsonserde.JsonSerDe", "Parameters": {"paths": ""}}
-    csv_serde = {
-        "SerializationLibrary": "org.apache.hadoop.hive.serde2.lazy.LazySimpleSerDe",
-        "Parameters": {"field.delim": "|", "serialization.null.format": r"\N"},
-    }
+    """The ``TableInput`` of each catalog table the contract defines, with its contract types."""
     return [
+        _table_input("tmdb_movies", "json", f"s3://{bucket}/{keys.TMDB_MOVIES_PREFIX}", TMDB_COLUMNS),
         _table_input(
-            "tmdb_movies", f"s3://{bucket}/{keys.TMDB_MOVIES_PREFIX}", TMDB_COLUMNS, json_serde, "json"
+            "csv_movies", "csv", f"s3://{bucket}/{keys.raw_csv_prefix('Movies')}", MOVIE_CSV_COLUMNS
         ),
         _table_input(
-            "csv_movies",
-            f"s3://{bucket}/{keys.raw_csv_prefix('Movies')}",
-            MOVIE_CSV_COLUMNS,
-            csv_serde,
-            "csv",
-        ),
-        _table_input(
-            "csv_series",
-            f"s3://{bucket}/{keys.raw_csv_prefix('Series')}",
-            SERIES_CSV_COLUMNS,
-            csv_serde,
-            "csv",
+            "csv_series", "csv", f"s3://{bucket}/{keys.raw_csv_prefix('Series')}", SERIES_CSV_COLUMNS
         ),
     ]
 
@@ -133,12 +108,7 @@ def register_partitions(glue: Any, s3: Any, database: str, table: str) -> list[t
         parts = item["Key"][len(prefix) :].split("/")
         if len(parts) > len(PARTITION_KEYS):
             folders.add(tuple(parts[: len(PARTITION_KEYS)]))
-    existing = {
-        tuple(p["Values"])
-        for page in glue.get_paginator("get_partitions").paginate(DatabaseName=database, TableName=table)
-        for p in page["Partitions"]
-    }
-    for values in sorted(folders - existing):
+    for values in sorted(folders - set(existing_partitions(glue, database, table))):
         location = f"s3://{bucket}/{prefix}{'/'.join(values)}/"
         glue.create_partition(
             DatabaseName=database,

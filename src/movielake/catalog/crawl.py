@@ -814,16 +814,8 @@ def _get_table(glue: Any, database: str, name: str) -> dict[str, Any] | None:
 
 def existing_partitions(glue: Any, database: str, table: str) -> dict[tuple[str, ...], dict[str, Any]]:
     """The table's partitions in the catalog, by their values."""
-    found: dict[tuple[str, ...], dict[str, Any]] = {}
-    token: str | None = None
-    while True:
-        kwargs = {"DatabaseName": database, "TableName": table}
-        page = glue.get_partitions(**kwargs, **({"NextToken": token} if token else {}))
-        for partition in page.get("Partitions", []):
-            found[tuple(partition["Values"])] = partition
-        token = page.get("NextToken")
-        if not token:
-            return found
+    pages = glue.get_paginator("get_partitions").paginate(DatabaseName=database, TableName=table)
+    return {tuple(p["Values"]): p for page in pages for p in page.get("Partitions", [])}
 
 
 def _register_partitions(

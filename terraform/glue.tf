@@ -86,7 +86,7 @@ resource "aws_glue_crawler" "tmdb" {
     recrawl_behavior = "CRAWL_EVERYTHING"
   }
 
-  depends_on = [aws_iam_role_policy.glue_crawler, aws_iam_role_policy_attachment.glue_service, aws_s3_bucket.this]
+  depends_on = [aws_iam_role_policy.glue_crawler, aws_s3_bucket.this]
 }
 
 resource "aws_glue_crawler" "csv" {
@@ -117,5 +117,5 @@ resource "aws_glue_crawler" "csv" {
     recrawl_behavior = "CRAWL_EVERYTHING"
   }
 
-  depends_on = [aws_iam_role_policy.glue_crawler, aws_iam_role_policy_attachment.glue_service, aws_s3_bucket.this]
+  depends_on = [aws_iam_role_policy.glue_crawler, aws_s3_bucket.this]
 }

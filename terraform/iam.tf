@@ -30,6 +30,8 @@ resource "aws_iam_role" "lambda" {
 data "aws_iam_policy_document" "lambda_common" {
   for_each = local.functions
 
+  # Unused locally: the Lambda service writes the function's output to its log group with
+  # these; the local runtime prints the output instead.
   statement {
     sid       = "WriteOwnLogs"
     actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
@@ -57,15 +59,23 @@ data "aws_iam_policy_document" "lambda_common" {
 data "aws_iam_policy_document" "csv_ingest" {
   source_policy_documents = [data.aws_iam_policy_document.lambda_common["csv_ingest"].json]
 
+  # GetObject also authorizes HeadObject: the metadata of an existing Raw or Rejected object
+  # says whether it holds this very upload (a 403 there would drop the S3 event).
   statement {
-    sid       = "ReadLandingAndRaw"
-    actions   = ["s3:GetObject"]
-    resources = ["${local.lake_arn}/${local.landing_prefix}*", "${local.lake_arn}/${local.raw_local_prefix}*"]
+    sid     = "ReadLandingRawAndRejected"
+    actions = ["s3:GetObject"]
+    resources = [
+      "${local.lake_arn}/${local.landing_prefix}*",
+      "${local.lake_arn}/${local.raw_local_prefix}*",
+      "${local.lake_arn}/${local.rejected_prefix}*",
+    ]
   }
 
+  # boto3's managed copy is a multipart copy for big files and aborts the upload when a
+  # part fails, which needs s3:AbortMultipartUpload on the target.
   statement {
     sid       = "WriteRawAndRejected"
-    actions   = ["s3:PutObject"]
+    actions   = ["s3:PutObject", "s3:AbortMultipartUpload"]
     resources = ["${local.lake_arn}/${local.raw_local_prefix}*", "${local.lake_arn}/${local.rejected_prefix}*"]
   }
 
@@ -90,11 +100,11 @@ data "aws_iam_policy_document" "tmdb_common" {
     resources = ["${local.lake_arn}/${local.raw_tmdb_prefix}*"]
   }
 
-  # Run bookkeeping (plan, done markers, error parts) is cleaned up once merged.
+  # A finished batch without any fetched film leaves no lote_<N>.json (movielake.tmdb.writer).
   statement {
-    sid       = "ClearRunBookkeeping"
+    sid       = "DropEmptyBatch"
     actions   = ["s3:DeleteObject"]
-    resources = ["${local.lake_arn}/${local.tmdb_json_prefix}*/_run/*"]
+    resources = ["${local.lake_arn}/${local.tmdb_json_prefix}*/lote_*.json"]
   }
 
   statement {
@@ -105,7 +115,7 @@ data "aws_iam_policy_document" "tmdb_common" {
 
   statement {
     sid       = "StartTmdbCrawler"
-    actions   = ["glue:StartCrawler", "glue:GetCrawler"]
+    actions   = ["glue:StartCrawler"]
     resources = ["${local.crawler_arn}/${local.tmdb_crawler_name}"]
   }
 }
@@ -118,7 +128,7 @@ data "aws_iam_policy_document" "tmdb_planner" {
 
   statement {
     sid       = "FanOutBatches"
-    actions   = ["sqs:SendMessage", "sqs:GetQueueAttributes"]
+    actions   = ["sqs:SendMessage"]
     resources = [aws_sqs_queue.tmdb_batches.arn]
   }
 }
@@ -129,15 +139,19 @@ data "aws_iam_policy_document" "tmdb_worker" {
     data.aws_iam_policy_document.tmdb_common.json,
   ]
 
-  # What the SQS event source mapping needs from the function's role.
+  # What Lambda's SQS poller does with the function's role: receive, delete when processed.
   statement {
-    sid = "ConsumeBatches"
-    actions = [
-      "sqs:ReceiveMessage",
-      "sqs:DeleteMessage",
-      "sqs:ChangeMessageVisibility",
-      "sqs:GetQueueAttributes",
-    ]
+    sid       = "ConsumeBatches"
+    actions   = ["sqs:ReceiveMessage", "sqs:DeleteMessage"]
+    resources = [aws_sqs_queue.tmdb_batches.arn]
+  }
+
+  # Unused locally: Lambda reads the queue's attributes when it creates or enables the event
+  # source mapping (the AWS Lambda developer guide lists it among the execution role's SQS
+  # permissions); the local dispatcher reads the mapping instead.
+  statement {
+    sid       = "ValidateEventSource"
+    actions   = ["sqs:GetQueueAttributes"]
     resources = [aws_sqs_queue.tmdb_batches.arn]
   }
 }
@@ -181,24 +195,9 @@ resource "aws_iam_role" "glue_crawler" {
   max_session_duration = 3600
 }
 
-# Catalog writes and crawler logging as AWS maintains them for crawlers. Not on the local
-# stack: moto ships no AWS managed policies (the attachment fails there) and enforces no IAM.
-resource "aws_iam_role_policy_attachment" "glue_service" {
-  count = local.is_local ? 0 : 1
-
-  role       = aws_iam_role.glue_crawler.name
-  policy_arn = "arn:${local.partition}:iam::aws:policy/service-role/AWSGlueServiceRole"
-}
-
-# What the managed policy does not cover: reading this lake's Raw zone through its KMS key,
-# and encrypting the crawler logs with it (security configuration in glue.tf).
+# The crawler's own permissions, scoped to this lake and catalog (no managed
+# AWSGlueServiceRole, which grants glue:* on *, bucket creation and EC2/IAM reads).
 data "aws_iam_policy_document" "glue_crawler" {
-  statement {
-    sid       = "EncryptCrawlerLogs"
-    actions   = ["logs:AssociateKmsKey"]
-    resources = ["arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:/aws-glue/*"]
-  }
-
   statement {
     sid       = "ListLake"
     actions   = ["s3:ListBucket"]
@@ -211,9 +210,52 @@ data "aws_iam_policy_document" "glue_crawler" {
     resources = ["${local.lake_arn}/Raw/*"]
   }
 
+  # Raw objects are SSE-KMS with the lake key.
   statement {
     sid       = "DecryptLake"
     actions   = ["kms:Decrypt"]
+    resources = [aws_kms_key.this.arn]
+  }
+
+  # Glue authorizes catalog calls on the catalog, the database and the table together.
+  statement {
+    sid = "WriteRawCatalog"
+    actions = [
+      "glue:GetDatabase",
+      "glue:GetTable",
+      "glue:CreateTable",
+      "glue:UpdateTable",
+      "glue:GetPartitions",
+      "glue:BatchCreatePartition",
+      "glue:BatchUpdatePartition",
+    ]
+    resources = [
+      "arn:${local.partition}:glue:${local.region}:${local.account_id}:catalog",
+      aws_glue_catalog_database.raw.arn,
+      "arn:${local.partition}:glue:${local.region}:${local.account_id}:table/${local.glue_database_name}/*",
+    ]
+  }
+
+  # Unused locally: the Glue service writes the crawler's logs; with the security
+  # configuration (glue.tf) they go to /aws-glue/crawlers-role/<role>-<configuration>, a group
+  # it creates and associates with the lake key. The local crawl prints its summary instead.
+  statement {
+    sid = "WriteCrawlerLogs"
+    actions = [
+      "logs:CreateLogGroup",
+      "logs:CreateLogStream",
+      "logs:PutLogEvents",
+      "logs:AssociateKmsKey",
+    ]
+    resources = ["arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:/aws-glue/crawlers*"]
+  }
+
+  # Unused locally: Glue encrypts the crawler's CloudWatch Logs with the lake key (security
+  # configuration cloudwatch_encryption SSE-KMS); the Glue developer guide ("Setting up
+  # encryption in AWS Glue") asks the crawler role for these key actions.
+  statement {
+    sid       = "EncryptCrawlerLogs"
+    actions   = ["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey*", "kms:DescribeKey"]
     resources = [aws_kms_key.this.arn]
   }
 }

@@ -1,13 +1,11 @@
 # One provider block serves both targets: real AWS (aws_endpoint_url = "", credentials from
 # the usual AWS chain) and the local stack (every service used here pointed at one moto URL,
-# with dummy credentials and no metadata or credential checks).
+# with no metadata or credential checks).
 provider "aws" {
   region = var.aws_region
 
-  # Dummy credentials for the local emulator only; null means "use the standard chain".
-  access_key = local.is_local ? "test" : null
-  secret_key = local.is_local ? "test" : null
-
+  # Credentials come from the standard chain on both targets: locally, the environment
+  # holds the key of the administrator the local stack creates (moto enforces IAM).
   skip_credentials_validation = local.is_local
   skip_metadata_api_check     = local.is_local
   # Must stay false: with it true ARNs lack the account id and Athena/S3 names break.

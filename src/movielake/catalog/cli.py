@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
+from typing import Any
 
 from movielake.config import Settings
 
 CRAWLER_CHOICES = ("tmdb", "csv", "all")
+GLUE_SERVICE = "glue.amazonaws.com"
 DESCRIPTION = (
     "Catalog the Raw zone. --engine local reads the deployed crawler definitions and registers the "
     "tables, SerDe and partitions itself (moto's crawler registers nothing); --engine aws starts the "
@@ -63,6 +66,20 @@ def crawler_names(settings: Settings, which: str) -> list[str]:
     return [getattr(settings, name) for name in fields]
 
 
+def crawler_role(settings: Settings) -> Callable[[str], tuple[Any, Any]]:
+    """(Glue, S3) clients of a crawler's role, assumed as the Glue service (the local crawl)."""
+    from movielake import aws
+    from movielake.local.roles import RoleCredentials
+
+    region = settings.region or aws.DEFAULT_REGION
+    roles = RoleCredentials(aws.client("sts", settings), settings.endpoint_url, region)
+
+    def clients(role_arn: str) -> tuple[Any, Any]:
+        return tuple(roles.client(name, role_arn, GLUE_SERVICE, "local-crawl") for name in ("glue", "s3"))  # type: ignore[return-value]
+
+    return clients
+
+
 def run(args: argparse.Namespace) -> int:
     """Run the crawl and print its summary; non-zero when a crawler run did not succeed."""
     from movielake import aws
@@ -76,7 +93,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         if engine == "local":
             settings.require("glue_database")
-            summary = crawl_local(glue, aws.client("s3", settings), settings.glue_database, names)
+            s3 = aws.client("s3", settings)
+            summary = crawl_local(glue, s3, settings.glue_database, names, as_role=crawler_role(settings))
         else:
             summary = crawl_aws(glue, names, wait=args.wait, timeout=args.timeout)
     except (LookupError, CrawlTimeoutError) as exc:

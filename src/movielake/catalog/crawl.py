@@ -428,6 +428,7 @@ class CrawlerDefinition:
     targets: tuple[S3Target, ...]
     update_behavior: str = "UPDATE_IN_DATABASE"
     delete_behavior: str = "DEPRECATE_IN_DATABASE"
+    role: str = ""
 
     @classmethod
     def from_api(cls, crawler: Mapping[str, Any]) -> CrawlerDefinition:
@@ -444,6 +445,7 @@ class CrawlerDefinition:
             targets=tuple(targets),
             update_behavior=policy.get("UpdateBehavior") or "UPDATE_IN_DATABASE",
             delete_behavior=policy.get("DeleteBehavior") or "DEPRECATE_IN_DATABASE",
+            role=crawler.get("Role") or "",
         )
 
 
@@ -552,12 +554,16 @@ def crawl_local(
     sample_lines: int = SAMPLE_LINES,
     whole_object_bytes: int = WHOLE_OBJECT_BYTES,
     mark_run: bool = True,
+    as_role: Callable[[str], tuple[Any, Any]] | None = None,
 ) -> CrawlSummary:
     """Crawl like Glue would, with the deployed crawler definitions, into the catalog.
 
     ``crawler_names`` None means every crawler writing to ``database`` (or every crawler).
     With ``mark_run`` the crawler's run is also recorded in moto (start + completion), so
-    ``get_crawler`` shows a LastCrawl as after a real run.
+    ``get_crawler`` shows a LastCrawl as after a real run. ``as_role`` gives the (Glue, S3)
+    clients of a crawler's role ARN: the objects are read and the catalog written with them,
+    as the crawler does with its role; ``glue`` and ``s3`` (the caller's) read the
+    definitions and record the run.
     """
     crawlers = deployed_crawlers(glue, crawler_names, database)
     if not crawlers:
@@ -566,10 +572,13 @@ def crawl_local(
     status: dict[str, str] = {}
     for crawler in crawlers:
         started = mark_run and _start_run(glue, crawler.name)
-        _require_database(glue, crawler.database)
-        scans = scan_crawler(s3, crawler, sample_lines=sample_lines, whole_object_bytes=whole_object_bytes)
+        catalog, storage = as_role(crawler.role) if as_role and crawler.role else (glue, s3)
+        _require_database(catalog, crawler.database)
+        scans = scan_crawler(
+            storage, crawler, sample_lines=sample_lines, whole_object_bytes=whole_object_bytes
+        )
         for scan in scans:
-            tables.append(register_table(glue, crawler, scan))
+            tables.append(register_table(catalog, crawler, scan))
         status[crawler.name] = _finish_run(glue, crawler.name) if started else "not recorded"
     return CrawlSummary(tuple(tables), status)
 

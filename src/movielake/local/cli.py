@@ -85,6 +85,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     pump.add_argument("--max-rounds", type=int, default=1000, help="give up after this many passes")
     pump.set_defaults(func=cmd_pump)
 
+    permissions = commands.add_parser(
+        "permissions",
+        help="write the permission report (per role: actions used by the run, actions granted)",
+        description="Line up the authorization decisions the local stack's moto server recorded "
+        "(build/local/authorizations.jsonl) with each deployed role's inline policy, and write "
+        "build/permissions.json and build/permissions.md: per role, every action the run used "
+        "(and the statement granting it) and every action granted (used, or justified by an "
+        "'Unused locally:' comment in terraform/iam.tf). Exits 1 when a use was denied or a "
+        "grant is neither used nor justified. Run it after the pipeline (make demo).",
+    )
+    permissions.add_argument(
+        "--out", type=Path, default=None, help="directory for the report (default: build/)"
+    )
+    permissions.set_defaults(func=cmd_permissions)
+
     land = commands.add_parser(
         "land",
         help="upload files to Landing/ of the lake bucket and let csv-ingest take them",
@@ -290,3 +305,31 @@ def cmd_land(args: argparse.Namespace) -> int:
         s3.upload_file(str(path), bucket, key)
         _echo(f"uploaded {path} to s3://{bucket}/{key}")
     return 0 if args.no_pump else _pump(stack)
+
+
+@_user_errors
+def cmd_permissions(args: argparse.Namespace) -> int:
+    """movielake local permissions."""
+    from movielake.local import permissions
+    from movielake.local.server import audit_file
+    from movielake.local.terraform import TERRAFORM_DIR
+
+    stack = _stack()
+    url = stack.require()["endpoint_url"]
+    policies = permissions.deployed_role_policies(
+        stack.client("iam", url), stack.client("lambda", url), stack.client("glue", url)
+    )
+    justified = permissions.justifications((TERRAFORM_DIR / "iam.tf").read_text())
+    decisions = permissions.read_audit(audit_file(stack.directory))
+    reports = permissions.build_report(policies, decisions, justified)
+    paths = permissions.write_report(reports, args.out or stack.build_dir)
+    for report in reports:
+        used = len(report.used)
+        print(
+            f"{report.role}: {used} action(s) used, {len(report.granted)} granted, "
+            f"{len(report.problems)} problem(s)"
+        )
+        for problem in report.problems:
+            print(f"  {problem}")
+    _echo(f"wrote {paths[0]} and {paths[1]}")
+    return 1 if any(r.problems for r in reports) else 0

@@ -366,7 +366,9 @@ class Dispatcher:
             QueueName=mapping.queue_name, QueueOwnerAWSAccountId=mapping.queue_arn.split(":")[4]
         )["QueueUrl"]
         spec = self.spec(mapping.function_arn)
-        messages = self._receive(url, mapping.batch_size, visibility=spec.timeout)
+        # Lambda's poller receives and deletes with the function's execution role.
+        poller = self.runtime.role_client(spec, "sqs") or self.sqs
+        messages = self._receive(poller, url, mapping.batch_size, visibility=spec.timeout)
         if not messages:
             return None
         event = sqs_event(messages, mapping.queue_arn, self.region)
@@ -382,17 +384,17 @@ class Dispatcher:
                 )
                 failed = set()
             keep = failed or set()
-            self._delete(url, [m for m in messages if m["MessageId"] not in keep])
+            self._delete(poller, url, [m for m in messages if m["MessageId"] not in keep])
             self._release(url, [m for m in messages if m["MessageId"] in keep])
         else:
             self._release(url, messages)
         return invocation
 
-    def _receive(self, url: str, batch_size: int, visibility: int) -> list[dict[str, Any]]:
+    def _receive(self, sqs: Any, url: str, batch_size: int, visibility: int) -> list[dict[str, Any]]:
         """Receive up to ``batch_size`` visible messages (several calls of at most 10)."""
         messages: list[dict[str, Any]] = []
         while len(messages) < batch_size:
-            response = self.sqs.receive_message(
+            response = sqs.receive_message(
                 QueueUrl=url,
                 MaxNumberOfMessages=min(SQS_BATCH_MAX, batch_size - len(messages)),
                 VisibilityTimeout=visibility,
@@ -406,12 +408,12 @@ class Dispatcher:
             messages.extend(received)
         return messages
 
-    def _delete(self, url: str, messages: list[dict[str, Any]]) -> None:
+    def _delete(self, sqs: Any, url: str, messages: list[dict[str, Any]]) -> None:
         """Delete processed messages."""
         for start in range(0, len(messages), SQS_BATCH_MAX):
             chunk = messages[start : start + SQS_BATCH_MAX]
             entries = [{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(chunk)]
-            self.sqs.delete_message_batch(QueueUrl=url, Entries=entries)
+            sqs.delete_message_batch(QueueUrl=url, Entries=entries)
 
     def _release(self, url: str, messages: list[dict[str, Any]]) -> None:
         """Make failed messages visible again at once (their visibility timeout, compressed)."""

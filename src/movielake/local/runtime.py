@@ -10,8 +10,8 @@ Python subprocess, like a new sandbox:
   dependencies (the Lambda Python runtime provides boto3; the zip must bring the rest, so
   a module missing from the zip fails here as it would on AWS);
 - the environment is the function's variables plus what Lambda sets (function name,
-  memory, region, endpoint and dummy credentials for the local stack), nothing from the
-  caller's shell;
+  memory, region, endpoint, and the temporary credentials of the function's execution role,
+  from STS AssumeRole as the Lambda service), nothing from the caller's shell;
 - the event goes in on stdin, the result comes back on stdout, logs stream on stderr;
 - the context has ``function_name``, ``memory_limit_in_mb``, ``invoked_function_arn``,
   ``aws_request_id`` and ``get_remaining_time_in_millis()`` counting down from the
@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from movielake.config import PROJECT_ROOT
+from movielake.local.roles import RoleCredentials
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +49,8 @@ BUILD_DIR = PROJECT_ROOT / "build"
 RUNTIME_PACKAGES = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six")
 # Time the sandbox may take to start and import the handler (Lambda's init phase limit).
 INIT_TIMEOUT = 10.0
+
+LAMBDA_SERVICE = "lambda.amazonaws.com"
 
 LogSink = Callable[[str], None]
 
@@ -72,6 +75,7 @@ class FunctionSpec:
     memory: int
     code_sha256: str
     runtime: str = "python3.11"
+    role: str = ""
 
     @classmethod
     def from_lambda(cls, lambda_client: Any, name: str) -> FunctionSpec:
@@ -86,6 +90,7 @@ class FunctionSpec:
             memory=int(config.get("MemorySize", 128)),
             code_sha256=config["CodeSha256"],
             runtime=config.get("Runtime", "python3.11"),
+            role=config.get("Role", ""),
         )
 
 
@@ -254,6 +259,8 @@ class LambdaRuntime:
     cache_dir: Path = field(default_factory=lambda: PROJECT_ROOT / "build" / "local" / "lambda")
     log_sink: LogSink | None = None
     python: str = sys.executable
+    # Execution-role credentials (STS AssumeRole as Lambda); None: a server enforcing no IAM.
+    roles: RoleCredentials | None = None
 
     def spec(self, name: str) -> FunctionSpec:
         """The deployed function ``name`` (short or full name, or ARN)."""
@@ -368,13 +375,30 @@ class LambdaRuntime:
             "AWS_LAMBDA_LOG_STREAM_NAME": "local",
             "AWS_REGION": self.region,
             "AWS_DEFAULT_REGION": self.region,
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_SESSION_TOKEN": "testing",
         }
+        env.update(self.role_environment(spec))
         env.update(spec.environment)
         env["AWS_ENDPOINT_URL"] = self.endpoint_url
         return env
+
+    def role_environment(self, spec: FunctionSpec) -> dict[str, str]:
+        """The execution role's temporary credentials, as Lambda puts them in the sandbox."""
+        if self.roles is None:
+            names = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
+            return dict.fromkeys(names, "testing")
+        if not spec.role:
+            raise LocalRuntimeError(f"{spec.name} has no execution role; apply the Terraform stack again")
+        return self.roles.environment(spec.role, LAMBDA_SERVICE, spec.name)
+
+    def role_client(self, spec: FunctionSpec, aws_service: str) -> Any | None:
+        """A client signed with the function's execution role (None without role credentials).
+
+        Lambda's SQS poller reads and deletes messages with it, so the role needs those
+        permissions, as on AWS.
+        """
+        if self.roles is None:
+            return None
+        return self.roles.client(aws_service, spec.role, LAMBDA_SERVICE, spec.name)
 
     @staticmethod
     def _feed(proc: subprocess.Popen[bytes], data: bytes) -> None:

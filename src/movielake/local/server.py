@@ -177,21 +177,36 @@ def stop(record: ServerRecord, timeout: float = 10.0) -> bool:
     raise ServerError(f"{record.name} (pid {record.pid}) did not stop; kill it by hand")
 
 
-def start_moto(directory: Path, *, managed_policies: bool = True) -> ServerRecord:
+def start_moto(
+    directory: Path, *, managed_policies: bool = True, admin_key: str | None = None
+) -> ServerRecord:
     """The moto server (every AWS service the stack uses) with moto's own Lambda triggers off.
 
     With ``managed_policies``, AWS managed IAM policies (``arn:aws:iam::aws:policy/...``) are
-    loaded, as they exist on AWS: Terraform attaches some (e.g. ``AWSGlueServiceRole``). That
-    costs about a second per reset, so tests and benchmarks, which attach none, go without.
+    loaded, as they exist on AWS. That costs about a second per reset, so tests and
+    benchmarks go without. With ``admin_key`` (``"<access key id>:<secret>"``) the server
+    enforces IAM (:mod:`movielake.local.authz`): that key is its administrator's, and every
+    authorization decision is appended to ``<directory>/authorizations.jsonl``.
     """
+    env = {**os.environ, "MOTO_IAM_LOAD_MANAGED_POLICIES": str(managed_policies).lower()}
+    if admin_key:
+        from movielake.local.authz import ADMIN_KEY_VARIABLE, AUDIT_VARIABLE
+
+        # In the environment, not on the command line, which `ps` shows.
+        env.update({ADMIN_KEY_VARIABLE: admin_key, AUDIT_VARIABLE: str(audit_file(directory))})
     return start_server(
         "moto",
         lambda port: [sys.executable, "-m", MOTO_MODULE, "-H", HOST, "-p", str(port)],
         "/moto-api/",
         directory,
         marker=MOTO_MODULE,
-        env={**os.environ, "MOTO_IAM_LOAD_MANAGED_POLICIES": str(managed_policies).lower()},
+        env=env,
     )
+
+
+def audit_file(directory: Path) -> Path:
+    """Where an IAM-enforcing moto server records its authorization decisions."""
+    return directory / "authorizations.jsonl"
 
 
 @contextlib.contextmanager

@@ -14,6 +14,7 @@ import hashlib
 import json
 import logging
 import secrets
+import string
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -27,6 +28,7 @@ from movielake import local
 from movielake.config import PROJECT_ROOT
 from movielake.local import server
 from movielake.local.dispatch import DeliveredLog, Dispatcher
+from movielake.local.roles import RoleCredentials
 from movielake.local.runtime import BUILD_DIR, Invocation, LambdaRuntime
 from movielake.local.server import ServerRecord
 from movielake.local.terraform import TERRAFORM_DIR, Terraform, TerraformError
@@ -36,11 +38,7 @@ log = logging.getLogger(__name__)
 REGION = "us-east-1"
 ENVIRONMENT = "local"
 FIXTURES = PROJECT_ROOT / "data" / "sample" / "tmdb" / "movies.ndjson"
-AWS_ENVIRONMENT = {
-    "AWS_REGION": REGION,
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-}
+AWS_ENVIRONMENT = {"AWS_REGION": REGION}
 # Fail fast on what moto does not implement instead of retrying its HTTP 500s.
 _CLIENT_CONFIG = Config(retries={"max_attempts": 2, "mode": "standard"})
 
@@ -53,6 +51,13 @@ class StackError(RuntimeError):
 
 def _quiet(_: str) -> None:
     """An echo that prints nothing."""
+
+
+def new_admin_key() -> dict[str, str]:
+    """A fresh access key for the stack's administrator (a local dummy, not a product secret)."""
+    alphabet = string.ascii_uppercase + string.digits
+    key_id = "AKIA" + "".join(secrets.choice(alphabet) for _ in range(16))
+    return {"AWS_ACCESS_KEY_ID": key_id, "AWS_SECRET_ACCESS_KEY": secrets.token_urlsafe(30)}
 
 
 def fingerprint(paths: list[Path], extra: str = "") -> str:
@@ -83,6 +88,7 @@ class LocalStack:
     build_dir: Path = BUILD_DIR
     fixtures: Path = FIXTURES
     echo: Echo = field(default=_quiet)
+    _admin: dict[str, str] = field(default_factory=dict, repr=False)
 
     @classmethod
     def default(cls, echo: Echo = _quiet) -> LocalStack:
@@ -103,8 +109,20 @@ class LocalStack:
             # The local provider configuration has its own dummy credentials and endpoints;
             # a shell's profile or endpoint must not leak into it.
             drop_env=("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN"),
-            extra_env=dict(AWS_ENVIRONMENT),
+            extra_env={**AWS_ENVIRONMENT, **self.admin_credentials()},
         )
+
+    def admin_credentials(self) -> dict[str, str]:
+        """The administrator's access key (``AWS_ACCESS_KEY_ID``/``AWS_SECRET_ACCESS_KEY``).
+
+        Created when the stack starts, recorded in ``stack.json``; moto authorizes every
+        request, so Terraform, the CLI and the local runtime all sign with a known principal.
+        """
+        if not self._admin:
+            environment = (self.load() or {}).get("environment", {})
+            names = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
+            self._admin = {k: environment[k] for k in names if k in environment}
+        return dict(self._admin)
 
     # record ----------------------------------------------------------------------------------
     def load(self) -> dict[str, Any] | None:
@@ -161,7 +179,9 @@ class LocalStack:
     def _fresh(self) -> dict[str, Any]:
         """Start the servers, deploy, set the secret; stop the servers again if anything fails."""
         started = time.monotonic()
-        moto = server.start_moto(self.directory)
+        self._admin = new_admin_key()
+        admin_key = f"{self._admin['AWS_ACCESS_KEY_ID']}:{self._admin['AWS_SECRET_ACCESS_KEY']}"
+        moto = server.start_moto(self.directory, managed_policies=False, admin_key=admin_key)
         self.echo(f"moto server: {moto.url} (pid {moto.pid}, log {moto.log})")
         emulator: ServerRecord | None = None
         api_key = secrets.token_hex(16)
@@ -214,7 +234,7 @@ class LocalStack:
         )
         outputs = terraform.output()
         environment = {str(k): str(v) for k, v in (outputs.get("cli_environment") or {}).items()}
-        environment.update(AWS_ENVIRONMENT, AWS_ENDPOINT_URL=moto["url"])
+        environment.update(AWS_ENVIRONMENT, AWS_ENDPOINT_URL=moto["url"], **self.admin_credentials())
         if api_key is not None:
             self._put_secret(moto["url"], environment.get("MOVIELAKE_TMDB_SECRET_ID", ""), api_key)
         record = {
@@ -278,6 +298,7 @@ class LocalStack:
             "terraform.tfstate",
             "terraform.tfstate.backup",
             "delivered.json",
+            server.audit_file(self.directory).name,
             self.tfvars.name,
         ):
             with contextlib.suppress(FileNotFoundError):
@@ -307,13 +328,14 @@ class LocalStack:
 
     # runtime ---------------------------------------------------------------------------------
     def client(self, service: str, endpoint_url: str) -> Any:
-        """A boto3 client on the stack's moto server."""
+        """A boto3 client on the stack's moto server, signed by the stack's administrator."""
+        admin = self.admin_credentials()
         return boto3.client(
             service,
             endpoint_url=endpoint_url,
             region_name=REGION,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",  # noqa: S106 - moto accepts any credentials
+            aws_access_key_id=admin.get("AWS_ACCESS_KEY_ID"),
+            aws_secret_access_key=admin.get("AWS_SECRET_ACCESS_KEY"),
             config=_CLIENT_CONFIG,
         )
 
@@ -332,6 +354,7 @@ class LocalStack:
             build_dir=self.build_dir,
             cache_dir=self.directory / "lambda",
             log_sink=log_sink,
+            roles=RoleCredentials(self.client("sts", url), url, REGION),
         )
         return Dispatcher(
             runtime=runtime,

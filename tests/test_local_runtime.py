@@ -368,19 +368,28 @@ def test_the_cli_takes_endpoint_and_credentials_from_a_running_stack(tmp_path: P
         "MOVIELAKE_LAKE_BUCKET": "lake",
         "AWS_ENDPOINT_URL": "http://127.0.0.1:1",
         "AWS_REGION": "us-east-1",
-        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_ACCESS_KEY_ID": "AKIASTACKADMIN",
     }
     stack_file.write_text(json.dumps({"environment": environment}))
     monkeypatch.setattr(config, "STACK_FILE", stack_file)
-    shell = {"AWS_ACCESS_KEY_ID": "mine"}
+    shell = {
+        "AWS_ACCESS_KEY_ID": "mine",
+        "AWS_SESSION_TOKEN": "t",
+        "AWS_PROFILE": "work",
+        "AWS_REGION": "eu-west-1",
+    }
 
     config.use_local_stack_aws_environment(shell)
 
+    # The stack's endpoint comes with the stack's administrator key (moto knows no other).
     assert shell == {
-        "AWS_ACCESS_KEY_ID": "mine",
+        "AWS_ACCESS_KEY_ID": "AKIASTACKADMIN",
         "AWS_ENDPOINT_URL": "http://127.0.0.1:1",
-        "AWS_REGION": "us-east-1",
+        "AWS_REGION": "eu-west-1",
     }
+    own_endpoint = {"AWS_ENDPOINT_URL": "http://127.0.0.1:2", "AWS_ACCESS_KEY_ID": "mine"}
+    config.use_local_stack_aws_environment(own_endpoint)
+    assert own_endpoint["AWS_ACCESS_KEY_ID"] == "mine"
     deployed = {"MOVIELAKE_LAKE_BUCKET": "real-lake"}
     config.use_local_stack_aws_environment(deployed)
     assert deployed == {"MOVIELAKE_LAKE_BUCKET": "real-lake"}  # a shell aimed at a deployment wins

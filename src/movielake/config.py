@@ -22,6 +22,8 @@ ENV_PREFIX = "MOVIELAKE_"
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 LOCAL_STATE_DIR = Path(os.environ.get("MOVIELAKE_LOCAL_DIR", PROJECT_ROOT / "build" / "local"))
 STACK_FILE = LOCAL_STATE_DIR / "stack.json"
+# What signs requests to the local stack; its own key replaces the shell's.
+LOCAL_STACK_CREDENTIALS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE")
 
 
 class ConfigError(RuntimeError):
@@ -148,12 +150,17 @@ def use_local_stack_aws_environment(environ: MutableMapping[str, str] | None = N
     """Point boto3 at the local stack when the shell targets no deployment of its own.
 
     When ``MOVIELAKE_LAKE_BUCKET`` is unset and the local stack is up, the stack's
-    ``AWS_ENDPOINT_URL``, region and dummy credentials are exported, without overriding a
-    variable the shell already has (the CLI calls this once at start-up).
+    ``AWS_ENDPOINT_URL`` and region are exported without overriding a variable the shell
+    already has (the CLI calls this once at start-up). When the stack's endpoint is the one
+    used, so are its administrator's credentials: the local moto server enforces IAM and
+    knows no other key (a shell's key, session token or profile is set aside).
     """
     env = os.environ if environ is None else environ
     if f"{ENV_PREFIX}LAKE_BUCKET" in env or not STACK_FILE.exists():
         return
-    for key, value in local_stack_environment().items():
-        if key.startswith("AWS_"):
-            env.setdefault(key, value)
+    stack = {k: v for k, v in local_stack_environment().items() if k.startswith("AWS_")}
+    if "AWS_ENDPOINT_URL" not in env:
+        for key in LOCAL_STACK_CREDENTIALS:
+            env.pop(key, None)
+    for key, value in stack.items():
+        env.setdefault(key, value)

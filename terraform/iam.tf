@@ -86,14 +86,9 @@ data "aws_iam_policy_document" "csv_ingest" {
   }
 }
 
-# Statements shared by the TMDB planner and worker.
+# Statements shared by the TMDB planner and worker: fetching batches (the planner fetches a
+# small run inline), writing them to Raw, starting the crawler when the run completes.
 data "aws_iam_policy_document" "tmdb_common" {
-  statement {
-    sid       = "ReadIngestedCsv"
-    actions   = ["s3:GetObject"]
-    resources = ["${local.lake_arn}/${local.raw_csv_prefix}*"]
-  }
-
   statement {
     sid       = "ReadWriteTmdbRaw"
     actions   = ["s3:GetObject", "s3:PutObject"]
@@ -125,6 +120,13 @@ data "aws_iam_policy_document" "tmdb_planner" {
     data.aws_iam_policy_document.lambda_common["tmdb_planner"].json,
     data.aws_iam_policy_document.tmdb_common.json,
   ]
+
+  # Film selection streams the newest ingested movies CSV.
+  statement {
+    sid       = "ReadIngestedCsv"
+    actions   = ["s3:GetObject"]
+    resources = ["${local.lake_arn}/${local.raw_csv_prefix}*"]
+  }
 
   statement {
     sid       = "FanOutBatches"

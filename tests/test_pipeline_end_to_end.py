@@ -453,3 +453,40 @@ def test_the_report_has_a_section_per_question(analysed: dict) -> None:
         assert '<p class="answer">' in body, f"{number} has no answer sentence"
     # With data in the lake only q7 may lack a chart (the sample's films hold no hidden gem).
     assert [n for n, body in sorted(sections.items()) if 'class="missing"' in body] in ([], ["q7"])
+
+
+# ------------------------------------------------------------------------- permissions used
+
+
+INLINE_DAY = date(2031, 1, 3)  # a small run the planner fetches itself, as `make demo` does
+
+
+@pytest.fixture(scope="module")
+def inline_run(local_stack: dict, analysed: dict) -> dict[str, Any]:
+    """The planner fetching a refresh run of INLINE_DAY inline (no queue)."""
+    return invoke_planner(local_stack, {"inline": True, "date": INLINE_DAY.isoformat(), "refresh": True})
+
+
+def test_every_use_is_granted_and_every_grant_used_or_justified(
+    local_stack_env: dict, analysed: dict, inline_run: dict
+) -> None:
+    """The run above, under enforced IAM, against the roles' policies; writes build/permissions.*"""
+    assert inline_run["planner"].ok, inline_run["planner"].error
+
+    status = cli.main(["local", "permissions"])
+
+    report = json.loads((PROJECT_ROOT / "build" / "permissions.json").read_text())
+    roles = {entry["role"]: entry for entry in report}
+    prefix = "movielake-local-"
+    assert set(roles) == {
+        prefix + name for name in ("csv-ingest", "tmdb-planner", "tmdb-worker", "glue-crawler")
+    }
+    assert {role: entry["problems"] for role, entry in roles.items()} == {role: [] for role in roles}
+    assert status == 0
+    used = {role: {u["action"] for u in entry["used"]} for role, entry in roles.items()}
+    assert {"s3:GetObject", "s3:PutObject", "s3:DeleteObject", "kms:Decrypt"} <= used[prefix + "csv-ingest"]
+    assert {"secretsmanager:GetSecretValue", "glue:StartCrawler", "sqs:SendMessage"} <= used[
+        prefix + "tmdb-planner"
+    ]
+    assert {"sqs:ReceiveMessage", "sqs:DeleteMessage", "s3:DeleteObject"} <= used[prefix + "tmdb-worker"]
+    assert {"glue:CreateTable", "glue:BatchCreatePartition", "s3:GetObject"} <= used[prefix + "glue-crawler"]

@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-stamp
 CHECKOV_VENV ?= .venv-checkov
 SAMPLE ?= data/sample
 
-.PHONY: install build lint test demo down clean bench help
+.PHONY: install build lint test demo down clean bench permissions help
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
@@ -49,6 +49,9 @@ demo: install build  ## bring up the local stack and run the pipeline on the bun
 	$(BIN)/movielake crawl
 	$(BIN)/movielake query --all
 	$(BIN)/movielake report
+
+permissions: install build  ## run the end-to-end test under enforced IAM and write build/permissions.md (and .json)
+	$(BIN)/pytest -q -p no:cacheprovider tests/test_pipeline_end_to_end.py -k every_use_is_granted
 
 down: install  ## stop the local stack
 	$(BIN)/movielake local down

@@ -2,6 +2,11 @@
 locals {
   lake_arn    = aws_s3_bucket.this["lake"].arn
   crawler_arn = "arn:${local.partition}:glue:${local.region}:${local.account_id}:crawler"
+  raw_catalog_arns = [
+    "arn:${local.partition}:glue:${local.region}:${local.account_id}:catalog",
+    aws_glue_catalog_database.raw.arn,
+    "arn:${local.partition}:glue:${local.region}:${local.account_id}:table/${local.glue_database_name}/*",
+  ]
 }
 
 data "aws_iam_policy_document" "lambda_assume" {
@@ -71,11 +76,18 @@ data "aws_iam_policy_document" "csv_ingest" {
     ]
   }
 
-  # boto3's managed copy is a multipart copy for big files and aborts the upload when a
-  # part fails, which needs s3:AbortMultipartUpload on the target.
+  # The validated copy to Raw (or Rejected) and the rejection note.
   statement {
     sid       = "WriteRawAndRejected"
-    actions   = ["s3:PutObject", "s3:AbortMultipartUpload"]
+    actions   = ["s3:PutObject"]
+    resources = ["${local.lake_arn}/${local.raw_local_prefix}*", "${local.lake_arn}/${local.rejected_prefix}*"]
+  }
+
+  # Unused locally: boto3's managed copy is a multipart copy for files above its threshold
+  # and aborts the upload when a part fails; the sample files are copied in one request.
+  statement {
+    sid       = "AbortFailedCopies"
+    actions   = ["s3:AbortMultipartUpload"]
     resources = ["${local.lake_arn}/${local.raw_local_prefix}*", "${local.lake_arn}/${local.rejected_prefix}*"]
   }
 
@@ -96,6 +108,8 @@ data "aws_iam_policy_document" "tmdb_common" {
   }
 
   # A finished batch without any fetched film leaves no lote_<N>.json (movielake.tmdb.writer).
+  # Unused locally: by the planner, whose inline run of the sample has no empty batch (the
+  # worker deletes one in the end-to-end run's fan-out).
   statement {
     sid       = "DropEmptyBatch"
     actions   = ["s3:DeleteObject"]
@@ -226,16 +240,18 @@ data "aws_iam_policy_document" "glue_crawler" {
       "glue:GetDatabase",
       "glue:GetTable",
       "glue:CreateTable",
-      "glue:UpdateTable",
       "glue:GetPartitions",
       "glue:BatchCreatePartition",
-      "glue:BatchUpdatePartition",
     ]
-    resources = [
-      "arn:${local.partition}:glue:${local.region}:${local.account_id}:catalog",
-      aws_glue_catalog_database.raw.arn,
-      "arn:${local.partition}:glue:${local.region}:${local.account_id}:table/${local.glue_database_name}/*",
-    ]
+    resources = local.raw_catalog_arns
+  }
+
+  # Unused locally: a crawl after the first updates the table, and the partitions when the
+  # schema widens; the end-to-end run crawls each table once.
+  statement {
+    sid       = "UpdateRawCatalog"
+    actions   = ["glue:UpdateTable", "glue:BatchUpdatePartition"]
+    resources = local.raw_catalog_arns
   }
 
   # Unused locally: the Glue service writes the crawler's logs; with the security

@@ -74,8 +74,17 @@ def role_of(record: dict, function: str) -> str:
 
 
 def errors_of(invocations: list[Any]) -> list[str]:
-    """The error messages of the failed invocations."""
-    return [f"{i.error.get('errorType')}: {i.error.get('errorMessage')}" for i in invocations if not i.ok]
+    """The errors of failed invocations, and the error log lines of those that reported
+    failed messages (the worker returns ``batchItemFailures`` and logs why)."""
+    errors = [f"{i.error.get('errorType')}: {i.error.get('errorMessage')}" for i in invocations if not i.ok]
+    for invocation in invocations:
+        if (
+            invocation.ok
+            and isinstance(invocation.result, dict)
+            and invocation.result.get("batchItemFailures")
+        ):
+            errors += [line for line in invocation.logs if '"level": "ERROR"' in line]
+    return errors
 
 
 @pytest.fixture(scope="module")

@@ -59,6 +59,9 @@ def terraform(workdir: Path, *args: str, check: bool = True) -> subprocess.Compl
     cli_config = workdir / ".terraformrc"
     cli_config.touch()
     env = {
+        # The plans run against a moto server that enforces no IAM; any key will do.
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
         **os.environ,
         "TF_CLI_CONFIG_FILE": str(cli_config),
         "TF_IN_AUTOMATION": "1",

@@ -325,13 +325,14 @@ class Dispatcher:
             if not notification.wants_put():
                 continue
             for obj in self._objects(notification):
-                identity = f"{obj['ETag'].strip(chr(34))}@{obj['LastModified'].isoformat()}"
+                # A versioned bucket tells two uploads of the same bytes in the same second apart.
+                version = self._version(notification.bucket, obj)
+                identity = version or f"{obj['ETag'].strip(chr(34))}@{obj['LastModified'].isoformat()}"
                 token = DeliveredLog.token(
                     notification.function_arn, notification.bucket, obj["Key"], identity
                 )
                 if token in self.delivered:
                     continue
-                version = self._version(notification.bucket, obj)
                 event = s3_event(notification, obj, self.region, version)
                 what = f"s3://{notification.bucket}/{obj['Key']}"
                 done.append(self._invoke(notification.function_arn, event, what))

@@ -6,9 +6,9 @@ Lambdas' execution roles and the crawlers' role), :func:`build_report` lines tho
 up with the role's inline policy statements:
 
 - every use must be granted (a denied use is listed as such);
-- every granted action must be used by the run, or justified: a comment beginning
-  ``Unused locally:`` directly above the statement in ``terraform/iam.tf`` says why it is
-  needed on AWS though the local run never calls it.
+- every granted action must be used by the run, or justified: the comment directly above
+  the statement in ``terraform/iam.tf`` has a sentence starting ``Unused locally:`` saying
+  why it is needed on AWS though the local run never calls it.
 
 ``movielake local permissions`` writes the report as ``build/permissions.json`` and
 ``build/permissions.md``.
@@ -88,7 +88,7 @@ def statements(document: dict[str, Any]) -> list[Statement]:
 
 
 def justifications(iam_tf: str) -> dict[str, str]:
-    """Statement sid -> the ``Unused locally:`` comment directly above its ``statement {``."""
+    """Statement sid -> the ``Unused locally:`` text of the comment directly above its ``statement {``."""
     found: dict[str, str] = {}
     comment: list[str] = []
     pending = ""
@@ -99,8 +99,8 @@ def justifications(iam_tf: str) -> dict[str, str]:
             continue
         if text.startswith("statement {"):
             pending = " ".join(comment)
-        elif (match := re.match(r'sid\s*=\s*"([^"]+)"', text)) and pending.startswith(JUSTIFICATION):
-            found[match.group(1)] = pending[len(JUSTIFICATION) :].strip()
+        elif (match := re.match(r'sid\s*=\s*"([^"]+)"', text)) and JUSTIFICATION in pending:
+            found[match.group(1)] = pending.split(JUSTIFICATION, 1)[1].strip()
         comment = []
     return found
 

@@ -70,7 +70,7 @@ class RoleCredentials:
         credentials = self.environment(role_arn, service, session_name)
         return boto3.client(
             aws_service,
-            endpoint_url=self.endpoint_url,
+            endpoint_url=self.endpoint_url or None,
             region_name=self.region,
             aws_access_key_id=credentials["AWS_ACCESS_KEY_ID"],
             aws_secret_access_key=credentials["AWS_SECRET_ACCESS_KEY"],

@@ -106,8 +106,8 @@ class LocalStack:
         return Terraform.create(
             self.directory,
             self.terraform_dir,
-            # The local provider configuration has its own dummy credentials and endpoints;
-            # a shell's profile or endpoint must not leak into it.
+            # Terraform signs as the stack's administrator, with the local endpoints of the
+            # provider configuration; a shell's profile or endpoint must not leak into it.
             drop_env=("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN"),
             extra_env={**AWS_ENVIRONMENT, **self.admin_credentials()},
         )

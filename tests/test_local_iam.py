@@ -160,6 +160,28 @@ def test_reading_an_sse_kms_object_needs_kms_decrypt_and_writing_generate_data_k
     assert s3.head_object(Bucket="lake", Key="Raw/a.json")["ContentLength"] == 2  # HEAD returns no data
 
 
+def test_a_multipart_upload_needs_both_key_actions_and_its_abort_its_own_permission(
+    aws: dict[str, Any],
+) -> None:
+    key = lake_with_kms_key(aws)
+    writes = allow(["s3:PutObject"], ["arn:aws:s3:::lake/Raw/*"])
+    generate_only = aws["client"]("s3", aws["role"]("gen", [writes, allow(["kms:GenerateDataKey"], [key])]))
+    both = allow(["kms:GenerateDataKey", "kms:Decrypt"], [key])
+    uploader = aws["client"]("s3", aws["role"]("up", [writes, both]))
+
+    with pytest.raises(ClientError) as refused:
+        generate_only.create_multipart_upload(Bucket="lake", Key="Raw/big.csv")
+    upload = uploader.create_multipart_upload(Bucket="lake", Key="Raw/big.csv")["UploadId"]
+    with pytest.raises(ClientError) as abort:
+        uploader.abort_multipart_upload(Bucket="lake", Key="Raw/big.csv", UploadId=upload)
+
+    assert f"kms:Decrypt on resource: {key}" in error(refused)["Message"]
+    assert (
+        "perform: s3:AbortMultipartUpload on resource: arn:aws:s3:::lake/Raw/big.csv"
+        in error(abort)["Message"]
+    )
+
+
 def test_head_object_of_a_missing_key_is_404_only_with_list_bucket(aws: dict[str, Any]) -> None:
     aws["client"]("s3").create_bucket(Bucket="lake")
     read = allow(["s3:GetObject"], ["arn:aws:s3:::lake/*"])

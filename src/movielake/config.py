@@ -61,6 +61,9 @@ class Settings:
     tmdb_batch_size: int = 100
     # Films per SQS message in the fan-out path; one worker invocation fetches one message.
     tmdb_ids_per_message: int = 2000
+    # Seconds a run's lease on its date lasts unless renewed (every third of it while running):
+    # how long a run that died blocks the next one of the same date.
+    tmdb_lease_seconds: float = 60.0
     min_year: int | None = 1960
     min_votes: int | None = 10000
     genres: tuple[str, ...] = ("crime", "war")

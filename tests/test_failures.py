@@ -25,7 +25,7 @@ from urllib.parse import quote_plus
 
 import boto3
 import pytest
-from conftest import LAKE_BUCKET, NO_RETRY, REGION
+from conftest import LAKE_BUCKET, NO_RETRY, REGION, define_crawler
 
 from movielake import aws, cli, keys, synthetic
 from movielake.config import Settings
@@ -79,18 +79,12 @@ def emulator() -> Iterator[Emulator]:
 @pytest.fixture
 def tmdb(
     lake: Any, emulator: Emulator, films: list[synthetic.Film], monkeypatch: pytest.MonkeyPatch
-) -> Emulator:
+) -> Iterator[Emulator]:
     """The movies CSV in Raw, the TMDB crawler defined, and the environment of a fast fetch."""
     body = "".join(synthetic.csv_text(films)).encode()
     lake.put_object(Bucket=LAKE_BUCKET, Key=keys.raw_csv_key("movies.csv", DAY), Body=body)
     glue = boto3.client("glue", region_name=REGION, config=NO_RETRY)
-    glue.create_database(DatabaseInput={"Name": "movielake_test_raw"})
-    glue.create_crawler(
-        Name=CRAWLER,
-        Role="arn:aws:iam::123456789012:role/crawler",
-        DatabaseName="movielake_test_raw",
-        Targets={"S3Targets": [{"Path": f"s3://{LAKE_BUCKET}/{keys.TMDB_MOVIES_PREFIX}"}]},
-    )
+    define_crawler(glue, CRAWLER, keys.TMDB_MOVIES_PREFIX)
     for name, value in {
         "TMDB_API_KEY": API_KEY,
         "TMDB_BASE_URL": emulator.url,

@@ -337,19 +337,27 @@ def test_03_a_variable_that_is_not_a_finite_positive_number_is_refused_before_an
 # -------------------------------------------------------------------- 4. a dead local stack
 
 
+FETCH = ["tmdb", "fetch", "--date", DAY.isoformat()]
+
+
 @pytest.mark.parametrize(
-    "argv",
+    ("argv", "secret"),
     [
-        ["query", "q1_roi"],
-        ["tmdb", "status", "--date", DAY.isoformat()],
-        ["crawl"],
-        ["report"],
-        ["tmdb", "fetch", "--date", DAY.isoformat()],
+        (["query", "q1_roi"], False),
+        (["tmdb", "status", "--date", DAY.isoformat()], False),
+        (["crawl"], False),
+        (["report"], False),
+        (FETCH, False),
+        (FETCH, True),
     ],
-    ids=["query", "tmdb-status", "crawl", "report", "fetch"],
+    ids=["query", "tmdb-status", "crawl", "report", "fetch-direct-key", "fetch-secret"],
 )
 def test_04_a_dead_local_stack_is_one_line_for_every_command(
-    argv: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    argv: list[str],
+    secret: bool,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     dead = closed_port_url()
     record = tmp_path / "stack.json"
@@ -362,8 +370,12 @@ def test_04_a_dead_local_stack_is_one_line_for_every_command(
         "MOVIELAKE_ATHENA_WORKGROUP": "movielake",
         "MOVIELAKE_TMDB_CRAWLER": CRAWLER,
         "MOVIELAKE_CSV_CRAWLER": "movielake-raw-csv",
-        "MOVIELAKE_TMDB_API_KEY": API_KEY,  # fetch with a direct key: no Secrets Manager call first
     }
+    # A direct key skips Secrets Manager, so S3 is the first call; the secret is read first otherwise.
+    if secret:
+        environment["MOVIELAKE_TMDB_SECRET_ID"] = "movielake-tmdb"
+    else:
+        environment["MOVIELAKE_TMDB_API_KEY"] = API_KEY
     record.write_text(json.dumps({"environment": environment}))
     monkeypatch.setattr("movielake.config.STACK_FILE", record)
     monkeypatch.setenv("AWS_ENDPOINT_URL", dead)  # what the CLI would export from the record

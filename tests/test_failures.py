@@ -31,7 +31,7 @@ from movielake import aws, cli, keys, synthetic
 from movielake.config import Settings
 from movielake.ingest import handler
 from movielake.ingest.schema import MOVIE_COLUMNS
-from movielake.tmdb import run
+from movielake.tmdb import handlers, run
 from movielake.tmdb.client import Credentials, fetch_movies
 from movielake.tmdb.emulator import Emulator, FaultPlan, synthetic_fixtures
 from movielake.tmdb.lease import Lease, LeaseHeldError, lease_key
@@ -247,6 +247,29 @@ def test_01_an_outage_stops_the_run_like_a_refused_key_and_a_rerun_resumes(
     known = [f for f in films if synthetic.known_to_tmdb(f)]
     assert (manifest["selected"], manifest["fetched"]) == (FILMS, len(known))
     assert manifest["failed_by_reason"] == {"not_found": FILMS - len(known)}
+    assert crawler_state() == "RUNNING"
+
+
+def test_01_an_outage_fails_the_workers_messages_and_redelivery_completes_the_run(
+    tmdb: Emulator, lake: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sqs = boto3.client("sqs", region_name=REGION, config=NO_RETRY)
+    queue_url = sqs.create_queue(QueueName="movielake-test-tmdb-batches")["QueueUrl"]
+    monkeypatch.setenv("MOVIELAKE_TMDB_QUEUE_URL", queue_url)
+    monkeypatch.setenv("MOVIELAKE_TMDB_IDS_PER_MESSAGE", "100")  # one message per batch
+    assert handlers.plan({"date": DAY.isoformat(), "inline": False}, None)["messages"] == 2
+    received = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10)["Messages"]
+    records = [{"messageId": m["MessageId"], "body": m["Body"]} for m in received]
+    tmdb.outage = "reset"
+
+    answer = handlers.work({"Records": records}, None)
+
+    assert answer == {"batchItemFailures": [{"itemIdentifier": r["messageId"]} for r in records]}
+    assert objects(lake, TMDB_PREFIX) == [PLAN_KEY]
+    tmdb.outage = None
+    assert handlers.work({"Records": records}, None) == {"batchItemFailures": []}
+    manifest = RunFolder(lake, LAKE_BUCKET, DAY).manifest()
+    assert manifest is not None and manifest["selected"] == FILMS
     assert crawler_state() == "RUNNING"
 
 

@@ -184,7 +184,8 @@ def work_message(
 def work(event_: dict[str, Any], context: Any) -> dict[str, Any]:
     """Worker: one SQS event; reports the messages that failed so SQS retries only them.
 
-    A 401/403 fails the message in hand and every one after it without trying them.
+    A 401/403, or an outage (no id of a batch got an answer), fails the message in hand and
+    every one after it without trying them; SQS redelivers them later.
     """
     lambda_logger(__name__)
     settings = Settings.from_env()
@@ -199,8 +200,11 @@ def work(event_: dict[str, Any], context: Any) -> dict[str, Any]:
         try:
             credentials = credentials or _credentials(settings)
             work_message(s3, settings, json.loads(record["body"]), credentials, glue)
-        except TmdbAuthError as exc:
-            log.error("TMDB refused the credentials; stopping", extra={"fields": {"error": str(exc)}})
+        except (TmdbAuthError, run.TmdbUnreachableError) as exc:
+            log.error(
+                "TMDB refused the credentials or is unreachable; stopping",
+                extra={"fields": {"error": str(exc)}},
+            )
             failures.extend(
                 {"itemIdentifier": r.get("messageId", str(n))} for n, r in enumerate(records) if n >= position
             )

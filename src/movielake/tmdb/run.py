@@ -195,24 +195,25 @@ def prepare(s3: Any, settings: Settings, day: date, *, refresh: bool = False) ->
     folder = RunFolder(s3, settings.lake_bucket, day)
     plan = load_plan(s3, settings.lake_bucket, day)
     filters = Filters.from_settings(settings)
-    changes = [] if plan is None else filter_changes(plan.filters, filters.as_dict())
-    if plan is not None and not is_complete(folder, plan) and changes and not refresh:
-        raise PlanMismatchError(
-            f"the unfinished run {plan.run_id} of {day} was planned with other filters "
-            f"({'; '.join(changes)}): run again with its filters to resume it, or add --refresh "
-            "to replace its plan with these filters"
-        )
-    if plan is not None and not is_complete(folder, plan) and not changes:
-        done = folder.done_numbers()
-        event(
-            log,
-            "resuming unfinished plan",
-            run_date=day.isoformat(),
-            run_id=plan.run_id,
-            batches=len(plan.batches),
-            done=len(done & {b.number for b in plan.batches}),
-        )
-        return plan
+    if plan is not None and not is_complete(folder, plan):
+        changes = filter_changes(plan.filters, filters.as_dict())
+        if changes and not refresh:
+            raise PlanMismatchError(
+                f"the unfinished run {plan.run_id} of {day} was planned with other filters "
+                f"({'; '.join(changes)}): run again with its filters to resume it, or add "
+                "--refresh to replace its plan with these filters"
+            )
+        if not changes:
+            done = folder.done_numbers()
+            event(
+                log,
+                "resuming unfinished plan",
+                run_date=day.isoformat(),
+                run_id=plan.run_id,
+                batches=len(plan.batches),
+                done=len(done & {b.number for b in plan.batches}),
+            )
+            return plan
     selection = select_from_s3(s3, settings.lake_bucket, filters)
     already = set() if refresh else fetched_ids(s3, settings.lake_bucket)
     first = max(folder.batch_numbers() | folder.done_numbers(), default=0) + 1

@@ -226,9 +226,11 @@ def _check_block(file_name: str, block: bytes, line: int, offset: int, columns: 
 
 @cache
 def _row_pattern(columns: tuple[str, ...]) -> re.Pattern[str]:
-    """One expression for a good row: the header's field count, numbers where they are due."""
+    """One expression for a good row (split off its block, so without ``\\n``): the header's
+    field count, numbers where they are due. Text fields are possessive (``*+``): a ``|``
+    always ends them, so the engine need not remember where to backtrack to."""
     fields = [
-        f"(?:{NUMBER_PATTERNS[NUMERIC_COLUMNS[c]]}|\\\\N)" if c in NUMERIC_COLUMNS else r"[^|\n]*"
+        f"(?:{NUMBER_PATTERNS[NUMERIC_COLUMNS[c]]}|\\\\N)" if c in NUMERIC_COLUMNS else r"[^|]*+"
         for c in columns
     ]
     return re.compile(re.escape(DELIMITER).join(fields))

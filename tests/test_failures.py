@@ -217,7 +217,7 @@ def test_csv_defect_is_refused_on_both_paths_with_its_line(
 # ------------------------------------------------------------------------- 1. an outage
 
 
-@pytest.mark.parametrize("kind", ["refused", "reset", "hang", "cut"])
+@pytest.mark.parametrize("kind", ["refused", "reset", "hang", "slow", "cut"])
 def test_01_an_outage_stops_the_run_like_a_refused_key_and_a_rerun_resumes(
     tmdb: Emulator,
     lake: Any,
@@ -230,7 +230,7 @@ def test_01_an_outage_stops_the_run_like_a_refused_key_and_a_rerun_resumes(
         monkeypatch.setenv("MOVIELAKE_TMDB_BASE_URL", closed_port_url())
     else:
         tmdb.outage = kind
-    if kind == "hang":  # the emulator hangs 1.5 s; the client gives up sooner
+    if kind in ("hang", "slow"):  # the emulator waits 1.5 s; the client gives up sooner
         monkeypatch.setenv("MOVIELAKE_TMDB_TIMEOUT", "0.5")
 
     code, out, error = fetch(capsys)
@@ -517,8 +517,9 @@ def test_07_upper_case_csv_is_one_rule_on_both_paths(
     assert objects(lake) == [raw_key]
     assert lake.get_object(Bucket=LAKE_BUCKET, Key=raw_key)["Body"].read() == data
 
-    note = assert_rejected_by_the_lambda_after(lake, "notes.txt", b"hello\n")
-    assert note["line"] == 0 and "does not end in .csv" in note["reason"]
+    for name in ("notes.txt", ".DS_Store"):
+        note = assert_rejected_by_the_lambda_after(lake, name, b"hello\n")
+        assert note["line"] == 0 and "does not end in .csv" in note["reason"]
 
 
 def assert_rejected_by_the_lambda_after(s3: Any, name: str, data: bytes) -> dict[str, Any]:

@@ -30,8 +30,8 @@ def date_path(day: date) -> str:
 
 def entity_for(file_name: str) -> str:
     """The entity a CSV file holds, from its name before the first dot: ``movies.csv`` and
-    ``movies.csv.gz`` -> ``Movies``."""
-    stem = PurePosixPath(file_name).name.split(".", 1)[0]
+    ``movies.csv.gz`` -> ``Movies`` (``.DS_Store``, dropped in Landing by a Mac, -> ``Ds_store``)."""
+    stem = PurePosixPath(file_name).name.lstrip(".").split(".", 1)[0]
     if not stem:
         raise ValueError(f"cannot tell the entity of {file_name!r}: the file name has no stem")
     return stem[:1].upper() + stem[1:].lower()

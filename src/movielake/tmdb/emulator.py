@@ -5,9 +5,10 @@ It serves ``/3/movie/{id}`` (TMDB numeric id or IMDb id) and
 (``api_key`` parameter or ``Authorization: Bearer``), answers TMDB's own error bodies (401
 code 7, 404 code 34, 429 code 25 with ``Retry-After``), enforces a request rate over a
 sliding one-second window, and can break the first attempt(s) of a deterministic share of ids
-(5xx, hangs, truncated bodies, bodies cut off mid-way, connection resets) so clients can prove
-they recover. ``outage`` (a fault kind, settable while serving) breaks every request instead:
-TMDB down, a dead network path or a proxy dropping every body, for clients to prove they stop.
+(5xx, hangs, slow answers, truncated bodies, bodies cut off mid-way, connection resets) so
+clients can prove they recover. ``outage`` (a fault kind, settable while serving) breaks every
+request instead: TMDB down, a dead network path, a proxy dropping every body, an answer always
+later than the client waits; for clients to prove they stop.
 
 Every request is logged with its time, so ``stats()`` (or ``GET /__stats``) shows what a
 client really did: how many requests were accepted, how fast, and when each retry came.
@@ -74,9 +75,10 @@ FIND_FIELDS = (
     "vote_count",
 )
 FAULT_KINDS = ("500", "502", "503", "hang", "truncate", "reset")
-# Not in the default mix but can be forced: "429" (the rate limit produces real ones) and
-# "cut" (the answer announces its whole length, sends half, then the connection dies).
-ALL_FAULT_KINDS = (*FAULT_KINDS, "429", "cut")
+# Not in the default mix but can be forced: "429" (the rate limit produces real ones), "cut"
+# (the answer announces its whole length, sends half, then the connection dies) and "slow"
+# (the right answer, ``hang_seconds`` late).
+ALL_FAULT_KINDS = (*FAULT_KINDS, "429", "cut", "slow")
 
 
 @dataclass(frozen=True)
@@ -367,6 +369,8 @@ def _handler_for(emulator: Emulator) -> type[BaseHTTPRequestHandler]:
                     status, json.dumps(RATE_LIMITED if status == 429 else SERVER_ERROR).encode(), headers
                 )
                 return
+            if fault == "slow":
+                time.sleep(emulator.faults.hang_seconds)
             if route == "find":
                 body: bytes | None = emulator.find_body(key)
             else:

@@ -60,6 +60,7 @@ bench: install build  ## the benchmarks in bench/, each printing its figures
 	$(BIN)/python bench/select_films.py
 	$(BIN)/python bench/tmdb_fetch.py --baseline
 	$(BIN)/python bench/analyses.py
+	$(BIN)/python bench/validate_csv.py
 
 clean:  ## remove generated files (keeps .venv)
 	find build -mindepth 1 ! -name .keep -exec rm -rf {} +

@@ -142,6 +142,13 @@ data "aws_iam_policy_document" "tmdb_planner" {
     resources = ["${local.lake_arn}/${local.raw_csv_prefix}*"]
   }
 
+  # The planner holds the run date's lease (movielake.tmdb.lease) and deletes it when done.
+  statement {
+    sid       = "ReleaseRunLease"
+    actions   = ["s3:DeleteObject"]
+    resources = ["${local.lake_arn}/${local.tmdb_json_prefix}*/_run/lease.json"]
+  }
+
   statement {
     sid       = "FanOutBatches"
     actions   = ["sqs:SendMessage"]

@@ -122,11 +122,13 @@ resource "aws_s3_bucket_lifecycle_configuration" "this" {
 resource "aws_s3_bucket_notification" "lake" {
   bucket = aws_s3_bucket.this["lake"].id
 
+  # Every upload to Landing/, with no suffix filter: S3 matches suffixes case-sensitively, so
+  # ".csv" would silently skip series.CSV. The handler decides instead: *.csv in any case is
+  # validated, anything else is moved to Rejected/ beside a note saying why.
   lambda_function {
     lambda_function_arn = aws_lambda_function.this["csv_ingest"].arn
     events              = ["s3:ObjectCreated:*"]
     filter_prefix       = local.landing_prefix
-    filter_suffix       = ".csv"
   }
 
   depends_on = [aws_lambda_permission.s3_invokes_csv_ingest]

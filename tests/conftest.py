@@ -6,6 +6,7 @@ import logging
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
@@ -60,6 +61,17 @@ def s3(mock_aws_env: None):
     client = boto3.client("s3", region_name=REGION, config=NO_RETRY)
     client.create_bucket(Bucket=LAKE_BUCKET)
     return client
+
+
+def define_crawler(glue: Any, name: str, prefix: str) -> None:
+    """A Glue database and a crawler ``name`` over ``s3://<lake>/<prefix>`` (as Terraform makes)."""
+    glue.create_database(DatabaseInput={"Name": "movielake_test_raw"})
+    glue.create_crawler(
+        Name=name,
+        Role="arn:aws:iam::123456789012:role/crawler",
+        DatabaseName="movielake_test_raw",
+        Targets={"S3Targets": [{"Path": f"s3://{LAKE_BUCKET}/{prefix}"}]},
+    )
 
 
 @pytest.fixture

@@ -239,7 +239,9 @@ def test_wiring_follows_the_contract(default_plan: dict[str, Any]) -> None:
 
     notification = planned["aws_s3_bucket_notification.lake"]["lambda_function"][0]
     assert notification["events"] == ["s3:ObjectCreated:*"]
-    assert (notification["filter_prefix"], notification["filter_suffix"]) == ("Landing/", ".csv")
+    # No suffix filter: S3's is case-sensitive; the handler rejects what is not *.csv (any case).
+    assert notification["filter_prefix"] == "Landing/"
+    assert not notification.get("filter_suffix")
 
     mapping = planned["aws_lambda_event_source_mapping.tmdb_worker"]
     assert mapping["batch_size"] == 1

@@ -10,7 +10,7 @@ from typing import Any
 
 import boto3
 import pytest
-from conftest import LAKE_BUCKET, NO_RETRY, REGION
+from conftest import LAKE_BUCKET, NO_RETRY, REGION, define_crawler
 
 from movielake import keys, synthetic
 from movielake.config import Settings
@@ -54,13 +54,7 @@ def lake(s3: Any, films: list[synthetic.Film]) -> Any:
 def glue(mock_aws_env: None) -> Any:
     """A Glue client with the TMDB crawler defined."""
     client = boto3.client("glue", region_name=REGION, config=NO_RETRY)
-    client.create_database(DatabaseInput={"Name": "movielake_test_raw"})
-    client.create_crawler(
-        Name=CRAWLER,
-        Role="arn:aws:iam::123456789012:role/crawler",
-        DatabaseName="movielake_test_raw",
-        Targets={"S3Targets": [{"Path": f"s3://{LAKE_BUCKET}/{keys.TMDB_MOVIES_PREFIX}"}]},
-    )
+    define_crawler(client, CRAWLER, keys.TMDB_MOVIES_PREFIX)
     return client
 
 

@@ -17,7 +17,12 @@ from botocore.config import Config
 from movielake.config import Settings
 
 DEFAULT_REGION = "us-east-1"
-_RETRIES = Config(retries={"max_attempts": 5, "mode": "standard"})
+# Connections a client keeps per host: as many as the threads that may share it at once, so
+# none is opened and thrown away ("Connection pool is full"): the reader pools of 16
+# (``tmdb.writer.READ_THREADS``) and asyncio's default executor for the batch writes (at most
+# 32 threads). botocore's default is 10.
+MAX_POOL_CONNECTIONS = 32
+_CONFIG = Config(retries={"max_attempts": 5, "mode": "standard"}, max_pool_connections=MAX_POOL_CONNECTIONS)
 
 
 def session(settings: Settings) -> boto3.session.Session:
@@ -30,7 +35,7 @@ def client(service: str, settings: Settings, **kwargs: Any) -> Any:
     """A client for ``service`` pointed at the configured endpoint, if any."""
     if settings.endpoint_url:
         kwargs.setdefault("endpoint_url", settings.endpoint_url)
-    kwargs.setdefault("config", _RETRIES)
+    kwargs.setdefault("config", _CONFIG)
     return session(settings).client(service, **kwargs)
 
 

@@ -14,8 +14,10 @@ import sys
 from collections.abc import Callable, Sequence
 from datetime import date
 
+from botocore.exceptions import EndpointConnectionError
+
 from movielake import __version__
-from movielake.config import ConfigError, parse_setting, use_local_stack_aws_environment
+from movielake.config import ConfigError, Settings, parse_setting, use_local_stack_aws_environment
 from movielake.log import quiet_libraries
 
 # Modules that add subcommands, in the order they appear in --help.
@@ -52,6 +54,17 @@ def setting(name: str) -> Callable[[str], object]:
     return parse
 
 
+def unreachable(exc: EndpointConnectionError) -> str:
+    """One line for an AWS endpoint nobody answers at: the dead local stack, or the network."""
+    url = str(exc.kwargs.get("endpoint_url", ""))
+    if Settings(endpoint_url=url).is_local:
+        return "the local stack is not running: run `movielake local up`"
+    return (
+        f"cannot reach the AWS endpoint {url}: check the network, AWS_REGION and "
+        "AWS_ENDPOINT_URL, then run the command again"
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The full parser, with every concern's subcommands."""
     parser = argparse.ArgumentParser(
@@ -80,6 +93,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except (UserError, ConfigError) as exc:
         print(f"movielake {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except EndpointConnectionError as exc:
+        print(f"movielake {args.command}: error: {unreachable(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"movielake {args.command}: interrupted", file=sys.stderr)

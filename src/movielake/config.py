@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import math
 import os
 from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass, field, fields
@@ -62,6 +63,9 @@ class Settings:
     tmdb_batch_size: int = 100
     # Films per SQS message in the fan-out path; one worker invocation fetches one message.
     tmdb_ids_per_message: int = 2000
+    # Seconds a run's lease on its date lasts unless renewed (every third of it while running):
+    # how long a run that died blocks the next one of the same date.
+    tmdb_lease_seconds: float = 60.0
     min_year: int | None = 1960
     min_votes: int | None = 10000
     genres: tuple[str, ...] = ("crime", "war")
@@ -119,22 +123,32 @@ class Settings:
 
 def parse_setting(name: str, raw: str) -> object:
     """The value of setting ``name`` from its text, as ``MOVIELAKE_<NAME>`` or a command-line
-    flag gives it; ``off`` (or empty) switches a filter off. ValueError says what was expected."""
+    flag gives it; ``off`` (or empty) switches a filter off. ValueError says what was expected.
+
+    Every number must be finite and above zero: ``inf`` would make the client pace at no rate
+    at all (a busy loop), ``nan`` passes every comparison, and a zero or negative rate, size or
+    filter is a typo, not a setting. A filter is switched off with ``off``, not with 0.
+    """
     kind = str(Settings.__dataclass_fields__[name].type)
     switched_off = raw.strip().lower() in {"", "off", "none"}
-    expected = {"int": "an integer", "float": "a number", "int | None": "an integer or 'off'"}
+    expected = {
+        "int": "a whole number > 0",
+        "float": "a finite number > 0",
+        "int | None": "a whole number > 0, or 'off'",
+    }
+    if kind.startswith("tuple"):
+        return () if switched_off else _split_list(raw)
+    if kind not in expected:
+        return raw
+    if kind == "int | None" and switched_off:
+        return None
     try:
-        if kind.startswith("tuple"):
-            return () if switched_off else _split_list(raw)
-        if kind == "int | None":
-            return None if switched_off else int(raw)
-        if kind == "int":
-            return int(raw)
-        if kind == "float":
-            return float(raw)
+        number: float = float(raw) if kind == "float" else int(raw)
     except ValueError:
-        raise ValueError(f"{raw!r} is not {expected[kind]}") from None
-    return raw
+        number = math.nan
+    if not math.isfinite(number) or number <= 0:
+        raise ValueError(f"{raw!r} is not {expected[kind]}")
+    return number
 
 
 def local_stack_environment() -> dict[str, str]:

@@ -29,16 +29,19 @@ def date_path(day: date) -> str:
 
 
 def entity_for(file_name: str) -> str:
-    """The entity a CSV file holds, from its name: ``movies.csv`` -> ``Movies``."""
-    stem = PurePosixPath(file_name).stem
+    """The entity a CSV file holds, from its name before the first dot: ``movies.csv`` and
+    ``movies.csv.gz`` -> ``Movies`` (``.DS_Store``, dropped in Landing by a Mac, -> ``Ds_store``)."""
+    stem = PurePosixPath(file_name).name.lstrip(".").split(".", 1)[0]
     if not stem:
         raise ValueError(f"cannot tell the entity of {file_name!r}: the file name has no stem")
     return stem[:1].upper() + stem[1:].lower()
 
 
 def raw_csv_key(file_name: str, day: date) -> str:
-    """``Raw/Local/CSV/<Entity>/<YYYY>/<MM>/<DD>/<file>``."""
-    name = PurePosixPath(file_name).name
+    """``Raw/Local/CSV/<Entity>/<YYYY>/<MM>/<DD>/<file>``, the extension lower-cased
+    (``series.CSV`` is stored as ``series.csv``, where the planner and the crawl look)."""
+    path = PurePosixPath(file_name)
+    name = path.stem + path.suffix.lower()
     return f"{RAW_CSV_PREFIX}{entity_for(name)}/{date_path(day)}/{name}"
 
 

@@ -30,3 +30,16 @@ MOVIE_COLUMNS = (
 SERIES_COLUMNS = (*MOVIE_COLUMNS[:4], "anoTermino", *MOVIE_COLUMNS[4:])
 
 SCHEMAS: dict[str, tuple[str, ...]] = {"Movies": MOVIE_COLUMNS, "Series": SERIES_COLUMNS}
+
+# The numeric columns and what each must hold (or ``\N``): a value of another shape would
+# turn Athena's column into NULLs, or the crawler's type into ``string``, for every row.
+WHOLE_NUMBER, DECIMAL = "whole number", "decimal number"
+NUMERIC_COLUMNS: dict[str, str] = {
+    "anoLancamento": WHOLE_NUMBER,
+    "anoTermino": WHOLE_NUMBER,
+    "tempoMinutos": WHOLE_NUMBER,
+    "notaMedia": DECIMAL,
+    "numeroVotos": WHOLE_NUMBER,
+    "anoNascimento": WHOLE_NUMBER,
+    "anoFalecimento": WHOLE_NUMBER,
+}

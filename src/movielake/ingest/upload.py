@@ -26,7 +26,12 @@ from movielake.ingest.ingest import (
     raw_metadata,
     raw_target,
 )
-from movielake.ingest.validation import ValidationError, validate_file
+from movielake.ingest.validation import (
+    ValidationError,
+    is_compressed_csv_name,
+    is_csv_name,
+    validate_file,
+)
 
 MIB = 1024 * 1024
 TRANSFER = TransferConfig(multipart_threshold=16 * MIB, multipart_chunksize=16 * MIB, max_concurrency=8)
@@ -35,8 +40,11 @@ Progress = Callable[[int], None]
 
 
 def csv_files(folder: Path) -> list[Path]:
-    """The ``*.csv`` files directly in ``folder``, in name order."""
-    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() == ".csv")
+    """The CSV files directly in ``folder``, in name order: ``*.csv`` in any case, and
+    compressed ones (``*.csv.gz``...) so that validation tells the user to decompress them."""
+    return sorted(
+        p for p in folder.iterdir() if p.is_file() and (is_csv_name(p.name) or is_compressed_csv_name(p.name))
+    )
 
 
 def upload_file(s3: Any, bucket: str, path: Path, day: date, *, progress: Progress | None = None) -> Result:

@@ -23,24 +23,43 @@ Decisions (each failure names the file, the line and what to do):
 * **Blank lines are rejected** (they would be rows of nulls); a missing final newline is fine.
 * **A line longer than** ``MAX_LINE_BYTES`` is rejected, which keeps memory bounded even for a
   file with no newlines at all.
+* **Numeric columns hold numbers** (``schema.NUMERIC_COLUMNS``: a whole number of up to nine
+  digits, the rating a decimal, ``\\N`` for none). One ``nineteen-ninety`` would otherwise make
+  the crawler type the column ``string`` in every partition, or Athena read it as NULL.
+* **Only plain ``.csv`` files** (any case: ``series.CSV`` too). A compressed file is refused,
+  whether its name says so (``movies.csv.gz``) or only its first bytes do (gzip, zip, bzip2
+  magic): Raw keeps plain CSV, which the planner's streaming selection, the crawl and both
+  query engines read; the user decompresses with one command.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
+from functools import cache
+from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
 from movielake import keys
-from movielake.ingest.schema import DELIMITER, SCHEMAS
+from movielake.ingest.schema import DECIMAL, DELIMITER, NUMERIC_COLUMNS, SCHEMAS, WHOLE_NUMBER
 
 CHUNK_BYTES = 256 * 1024
 MAX_LINE_BYTES = 1024 * 1024
 UTF8_BOM = b"\xef\xbb\xbf"
 # Delimiters people export by mistake, in the order we name them.
 OTHER_DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab"}
+CSV_SUFFIX = ".csv"
+# Compressed formats: the bytes a file of each starts with, its name suffix, how to undo it.
+COMPRESSIONS = {
+    "gzip": (b"\x1f\x8b", ".gz", "gunzip -k FILE"),
+    "zip": (b"PK\x03\x04", ".zip", "unzip FILE"),
+    "bzip2": (b"BZh", ".bz2", "bunzip2 -k FILE"),
+}
+MAGIC_BYTES = max(len(magic) for magic, _, _ in COMPRESSIONS.values())
+# What a numeric field may hold besides \N: up to nine digits fit Athena's int.
+NUMBER_PATTERNS = {WHOLE_NUMBER: r"\d{1,9}", DECIMAL: r"\d{1,9}(?:\.\d{1,9})?"}
 
 
 class ValidationError(ValueError):
@@ -72,6 +91,7 @@ class Report:
 
 def schema_for(file_name: str) -> tuple[str, tuple[str, ...]]:
     """The entity and expected header of a file, from its name; unknown entities are rejected."""
+    check_name(file_name)
     entity = keys.entity_for(file_name)
     if entity not in SCHEMAS:
         known = ", ".join(f"{name.lower()}.csv ({name})" for name in SCHEMAS)
@@ -84,6 +104,53 @@ def schema_for(file_name: str) -> tuple[str, tuple[str, ...]]:
     return entity, SCHEMAS[entity]
 
 
+def is_csv_name(file_name: str) -> bool:
+    """Whether the name ends in ``.csv``, in any case (``series.CSV`` is a CSV)."""
+    return PurePosixPath(file_name).suffix.lower() == CSV_SUFFIX
+
+
+def is_compressed_csv_name(file_name: str) -> bool:
+    """Whether the name is a CSV's with a compression suffix (``movies.csv.gz``)."""
+    path = PurePosixPath(file_name)
+    suffixes = {suffix for _, suffix, _ in COMPRESSIONS.values()}
+    return path.suffix.lower() in suffixes and is_csv_name(path.stem)
+
+
+def check_name(file_name: str) -> None:
+    """Only ``*.csv`` names (any case) are ingested; a compressed one is told how to decompress."""
+    if is_csv_name(file_name):
+        return
+    suffix = PurePosixPath(file_name).suffix.lower()
+    for kind, (_, compressed_suffix, command) in COMPRESSIONS.items():
+        if suffix == compressed_suffix:
+            raise ValidationError(
+                file_name,
+                0,
+                f"the file is {kind}-compressed (from its name); movielake ingests plain CSV only",
+                f"Decompress it (`{command}`) and upload the .csv.",
+            )
+    raise ValidationError(
+        file_name,
+        0,
+        "the file name does not end in .csv",
+        "Only '|'-separated CSVs named after their entity are ingested (movies.csv, series.csv).",
+    )
+
+
+def _check_not_compressed(file_name: str, head: bytes) -> None:
+    """Refuse a file whose first bytes are a compressed format's magic number."""
+    for kind, (magic, _, command) in COMPRESSIONS.items():
+        if head.startswith(magic):
+            raise ValidationError(
+                file_name,
+                1,
+                f"the file is {kind}-compressed (it starts with the {kind} magic bytes "
+                f"{magic.hex(' ').upper()}), not a plain-text CSV",
+                f"Decompress it (`{command}`) and upload the .csv; movielake ingests plain CSV only.",
+                0,
+            )
+
+
 def validate_stream(file_name: str, chunks: Iterable[bytes]) -> Report:
     """Validate a whole CSV given as byte chunks; raise ``ValidationError`` at the first problem.
 
@@ -94,11 +161,14 @@ def validate_stream(file_name: str, chunks: Iterable[bytes]) -> Report:
     digest = hashlib.sha256()
     size = rows = 0
     line, offset = 1, 0  # number and byte offset of the first line in ``pending``
-    pending = b""
+    pending = head = b""
     for chunk in chunks:
         digest.update(chunk)
         size += len(chunk)
         pending += chunk
+        if len(head) < MAGIC_BYTES:
+            head += chunk[: MAGIC_BYTES - len(head)]
+            _check_not_compressed(file_name, head)
         cut = pending.rfind(b"\n") + 1
         if cut:
             rows += _check_block(file_name, pending[:cut], line, offset, columns)
@@ -147,15 +217,28 @@ def _check_block(file_name: str, block: bytes, line: int, offset: int, columns: 
         block, line, offset = block[end + 1 :], 2, end + 1
     if not block:
         return 0
-    if not _rows_look_right(block, len(columns)):
+    if not _rows_look_right(block, columns):
         # Slow path, line by line, only to find and describe the first problem in order.
         for number, start, raw in _lines(block, line, offset):
-            _check_row(file_name, number, _decode(file_name, number, start, raw), len(columns))
+            _check_row(file_name, number, start, _decode(file_name, number, start, raw), columns)
     return block.count(b"\n") + (not block.endswith(b"\n"))
 
 
-def _rows_look_right(block: bytes, fields: int) -> bool:
-    """Fast check of many rows at once: UTF-8, no ``\\r``, no blank line, ``fields`` fields each."""
+@cache
+def _row_pattern(columns: tuple[str, ...]) -> re.Pattern[str]:
+    """One expression for a good row (split off its block, so without ``\\n``): the header's
+    field count, numbers where they are due. Text fields are possessive (``*+``): a ``|``
+    always ends them, so the engine need not remember where to backtrack to."""
+    fields = [
+        f"(?:{NUMBER_PATTERNS[NUMERIC_COLUMNS[c]]}|\\\\N)" if c in NUMERIC_COLUMNS else r"[^|]*+"
+        for c in columns
+    ]
+    return re.compile(re.escape(DELIMITER).join(fields))
+
+
+def _rows_look_right(block: bytes, columns: tuple[str, ...]) -> bool:
+    """Fast check of many rows at once (in C): UTF-8, no ``\\r``, no blank line, the header's
+    field count and a number or ``\\N`` in each numeric column of every row."""
     if b"\r" in block:
         return False
     try:
@@ -165,8 +248,7 @@ def _rows_look_right(block: bytes, fields: int) -> bool:
     rows = text.split("\n")
     if not rows[-1]:
         rows.pop()
-    separators = fields - 1
-    return all(row and row.count(DELIMITER) == separators for row in rows)
+    return all(map(_row_pattern(columns).fullmatch, rows))
 
 
 def _lines(block: bytes, line: int, offset: int) -> Iterator[tuple[int, int, bytes]]:
@@ -244,17 +326,31 @@ def _check_header(file_name: str, line: str, columns: tuple[str, ...]) -> None:
     )
 
 
-def _check_row(file_name: str, number: int, line: str, expected: int) -> None:
-    """A data row has exactly as many fields as the header."""
+def _check_row(file_name: str, number: int, offset: int, line: str, columns: tuple[str, ...]) -> None:
+    """A data row has exactly as many fields as the header, and numbers in the numeric columns."""
     if not line:
         raise ValidationError(
-            file_name, number, "the line is empty", "Remove blank lines; use \\N for a null value."
+            file_name, number, "the line is empty", "Remove blank lines; use \\N for a null value.", offset
         )
-    fields = line.count(DELIMITER) + 1
-    if fields != expected:
+    values = line.split(DELIMITER)
+    if len(values) != len(columns):
         raise ValidationError(
             file_name,
             number,
-            f"the row has {fields} fields, expected {expected}",
+            f"the row has {len(values)} fields, expected {len(columns)}",
             f"Check that no value contains '{DELIMITER}' and that no field is missing.",
+            offset,
         )
+    start = offset
+    for column, value in zip(columns, values, strict=True):
+        kind = NUMERIC_COLUMNS.get(column)
+        if kind and value != "\\N" and not re.fullmatch(NUMBER_PATTERNS[kind], value):
+            raise ValidationError(
+                file_name,
+                number,
+                f"column {column} at byte offset {start} is {value!r}, not a {kind} "
+                f"(up to 9 digits{', a dot before the decimals' if kind == DECIMAL else ''})",
+                "Correct the value, or write \\N if it is unknown, and upload the file again.",
+                start,
+            )
+        start += len(value.encode()) + len(DELIMITER)

@@ -105,6 +105,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         help="upload files to Landing/ of the lake bucket and let csv-ingest take them",
         description="Put each FILE at Landing/<name> in the lake bucket, then pump: the deployed "
         "S3 notification delivers each to csv-ingest. Prints the handler's result per file.",
+        epilog="exit status: 0 every file ingested or skipped, 1 a file was rejected (moved to "
+        "Rejected/ beside a .why.json note) or a handler failed, 2 usage or stack error",
     )
     land.add_argument("files", nargs="+", type=Path, metavar="FILE")
     land.add_argument("--no-pump", action="store_true", help="only upload")
@@ -160,12 +162,28 @@ def _print_invocation(what: str, invocation: Invocation) -> None:
     print(describe(what, invocation), flush=True)
 
 
-def _pump(stack: Any, max_rounds: int = 1000) -> int:
-    """Deliver pending events; non-zero when any handler failed."""
+def _deliver(stack: Any, max_rounds: int = 1000) -> Any:
+    """Deliver pending events and echo a summary; the dispatcher's ``PumpReport``."""
     report = stack.dispatcher(log_sink=_echo, on_invocation=_print_invocation).pump(max_rounds)
     failed = len(report.failed)
     _echo(f"pump: {len(report.invocations)} invocation(s), {failed} failed, {report.rounds} round(s)")
-    return 1 if failed else 0
+    return report
+
+
+def _pump(stack: Any, max_rounds: int = 1000) -> int:
+    """Deliver pending events; non-zero when any handler failed."""
+    return 1 if _deliver(stack, max_rounds).failed else 0
+
+
+def landing_results(invocations: Sequence[Invocation], sources: set[str]) -> list[dict[str, Any]]:
+    """The csv-ingest results (``source``, ``status``, ``key``, ``reason``) for ``sources``."""
+    return [
+        item
+        for invocation in invocations
+        if invocation.ok and isinstance(invocation.result, dict)
+        for item in invocation.result.get("results", [])
+        if isinstance(item, dict) and item.get("source") in sources
+    ]
 
 
 def _read_event(text: str | None) -> Any:
@@ -294,17 +312,30 @@ def cmd_land(args: argparse.Namespace) -> int:
     """movielake local land FILE..."""
     from movielake import keys
     from movielake.cli import UserError
+    from movielake.ingest.ingest import NOTE_SUFFIX
 
     stack = _stack()
     bucket = stack.lake_bucket()
     s3 = stack.client("s3", stack.require()["endpoint_url"])
+    sources = set()
     for path in args.files:
         if not path.is_file():
             raise UserError(f"{path} is not a file")
         key = keys.LANDING_PREFIX + path.name
         s3.upload_file(str(path), bucket, key)
+        sources.add(f"s3://{bucket}/{key}")
         _echo(f"uploaded {path} to s3://{bucket}/{key}")
-    return 0 if args.no_pump else _pump(stack)
+    if args.no_pump:
+        return 0
+    report = _deliver(stack)
+    rejected = [r for r in landing_results(report.invocations, sources) if r.get("status") == "rejected"]
+    for result in rejected:
+        where = f"s3://{bucket}/{result['key']}"
+        _echo(
+            f"rejected: {result['source']} was moved to {where}, the reason to {where}{NOTE_SUFFIX}: "
+            f"{result['reason']}"
+        )
+    return 1 if rejected or report.failed else 0
 
 
 @_user_errors

@@ -19,7 +19,13 @@ from movielake.cli import UserError, iso_date, setting
 from movielake.config import Settings
 from movielake.tmdb import handlers, run
 from movielake.tmdb.client import LOOKUPS, ClientOptions, Outcome, TmdbAuthError, load_credentials
+from movielake.tmdb.lease import LeaseHeldError
+from movielake.tmdb.selection import SelectionError
 from movielake.tmdb.writer import RunFolder
+
+# Errors that stop a fetch before it does harm, printed as one line: a refused key, an outage,
+# no movies CSV, another run holding the date, a resume with other filters.
+STOPS = (TmdbAuthError, SelectionError, LeaseHeldError, run.RunStoppedError)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -55,12 +61,28 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=argparse.SUPPRESS,
         help="comma list of whole genre names, or 'off' (default crime,war)",
     )
-    fetch.add_argument("--rate", type=float, help="requests per second, retries included (default 40)")
-    fetch.add_argument("--concurrency", type=int, help="simultaneous requests (default 20)")
+    fetch.add_argument(
+        "--rate", type=setting("tmdb_rate"), help="requests per second, retries included (default 40)"
+    )
+    fetch.add_argument(
+        "--concurrency", type=setting("tmdb_concurrency"), help="simultaneous requests (default 20)"
+    )
     fetch.add_argument("--lookup", choices=LOOKUPS, help="movie: /3/movie/{imdb id}; find: /3/find first")
-    fetch.add_argument("--refresh", action="store_true", help="refetch ids already in Raw")
+    fetch.add_argument(
+        "--refresh",
+        action="store_true",
+        help="refetch ids already in Raw; also replaces an unfinished plan made with other filters",
+    )
     fetch.add_argument("--date", type=iso_date, help="run date YYYY-MM-DD (default: today, UTC)")
     fetch.add_argument("--queue", action="store_true", help="fan out through SQS to the worker Lambda")
+    fetch.add_argument(
+        "--wait",
+        type=setting("tmdb_lease_seconds"),
+        default=0.0,
+        metavar="SECONDS",
+        help="when another fetch of the date is running, wait up to SECONDS for it to finish "
+        "(default: exit at once, saying who holds the date)",
+    )
     fetch.set_defaults(func=fetch_command)
     status = commands.add_parser("status", help="show the progress of a date's TMDB run")
     status.add_argument("--date", type=iso_date, help="run date YYYY-MM-DD (default: today, UTC)")
@@ -91,7 +113,10 @@ def fetch_command(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     day = args.date or datetime.now(UTC).date()
     if args.queue:
-        result = handlers.start(settings, day, refresh=args.refresh, inline=False)
+        try:
+            result = handlers.start(settings, day, refresh=args.refresh, inline=False)
+        except STOPS as exc:
+            raise UserError(str(exc)) from None
         print(json.dumps(result, indent=1, default=str))
         return 0
     s3 = aws.client("s3", settings)
@@ -110,8 +135,9 @@ def fetch_command(args: argparse.Namespace) -> int:
             glue=glue,
             on_plan=bar.start,
             on_outcome=bar.update,
+            wait_seconds=args.wait,
         )
-    except TmdbAuthError as exc:
+    except STOPS as exc:
         raise UserError(str(exc)) from None
     finally:
         bar.close()
@@ -167,8 +193,8 @@ def status_lines(s3: Any, bucket: str, day: date) -> list[str]:
     if manifest is not None and manifest.get("run_id") == plan.run_id:
         lines.append(
             f"  complete: fetched {manifest['fetched']}, failed {manifest['failed']} "
-            f"{manifest['failed_by_reason']}, {manifest['duration_seconds']} s, "
-            f"{manifest['requests_per_second']} req/s"
+            f"{manifest['failed_by_reason']}, {manifest['active_seconds']} s fetching "
+            f"({manifest['wall_seconds']} s wall), {manifest['requests_per_second']} req/s"
         )
     else:
         missing = sorted(numbers - done)

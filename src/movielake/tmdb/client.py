@@ -34,6 +34,7 @@ from typing import Any
 
 import httpx
 from aiolimiter import AsyncLimiter
+from botocore.exceptions import EndpointConnectionError
 
 from movielake.config import ConfigError, Settings
 
@@ -98,6 +99,8 @@ def load_credentials(settings: Settings, secrets_client: Any) -> Credentials:
         )
     try:
         secret = secrets_client.get_secret_value(SecretId=settings.tmdb_secret_id)
+    except EndpointConnectionError:
+        raise  # nothing answers at the endpoint: the CLI says so in one line
     except Exception as exc:  # botocore's errors; the message names the secret id, not its value
         raise ConfigError(
             f"cannot read the TMDB secret {settings.tmdb_secret_id!r} ({type(exc).__name__}: {exc}); "

@@ -5,7 +5,10 @@ It serves ``/3/movie/{id}`` (TMDB numeric id or IMDb id) and
 (``api_key`` parameter or ``Authorization: Bearer``), answers TMDB's own error bodies (401
 code 7, 404 code 34, 429 code 25 with ``Retry-After``), enforces a request rate over a
 sliding one-second window, and can break the first attempt(s) of a deterministic share of ids
-(5xx, hangs, truncated bodies, connection resets) so clients can prove they recover.
+(5xx, hangs, slow answers, truncated bodies, bodies cut off mid-way, connection resets) so
+clients can prove they recover. ``outage`` (a fault kind, settable while serving) breaks every
+request instead: TMDB down, a dead network path, a proxy dropping every body, an answer always
+later than the client waits; for clients to prove they stop.
 
 Every request is logged with its time, so ``stats()`` (or ``GET /__stats``) shows what a
 client really did: how many requests were accepted, how fast, and when each retry came.
@@ -72,8 +75,10 @@ FIND_FIELDS = (
     "vote_count",
 )
 FAULT_KINDS = ("500", "502", "503", "hang", "truncate", "reset")
-# "429" is not in the default mix (the rate limit produces real ones) but can be forced.
-ALL_FAULT_KINDS = (*FAULT_KINDS, "429")
+# Not in the default mix but can be forced: "429" (the rate limit produces real ones), "cut"
+# (the answer announces its whole length, sends half, then the connection dies) and "slow"
+# (the right answer, ``hang_seconds`` late).
+ALL_FAULT_KINDS = (*FAULT_KINDS, "429", "cut", "slow")
 
 
 @dataclass(frozen=True)
@@ -179,6 +184,7 @@ class Emulator:
         *,
         bearer_token: str | None = None,
         imdb_on_movie_route: bool = True,
+        outage: str | None = None,
     ) -> None:
         payloads = load_fixtures(fixtures) if isinstance(fixtures, str | Path) else fixtures
         self._by_id: dict[str, dict] = {}
@@ -189,6 +195,9 @@ class Emulator:
         self.api_key = api_key
         self.bearer_token = bearer_token
         self.faults = faults or FaultPlan()
+        self.outage = outage  # a fault kind every request suffers, e.g. "reset"; None: serving
+        if outage is not None and outage not in ALL_FAULT_KINDS:
+            raise ValueError(f"unknown outage kind {outage!r}; use {', '.join(ALL_FAULT_KINDS)}")
         self.imdb_on_movie_route = imdb_on_movie_route
         self._window = _RateWindow(rate) if rate else None
         self._lock = threading.Lock()
@@ -268,7 +277,10 @@ class Emulator:
         return self._window.admit(arrived) if self._window else None
 
     def fault(self, key: str) -> str | None:
-        """The fault to inject into this request, if it is one of the id's failing attempts."""
+        """The fault to inject into this request: the outage's, or the id's if this is one of
+        its failing attempts."""
+        if self.outage is not None:
+            return self.outage
         kind = self.faults.kind_for(key)
         if kind is None:
             return None
@@ -357,6 +369,8 @@ def _handler_for(emulator: Emulator) -> type[BaseHTTPRequestHandler]:
                     status, json.dumps(RATE_LIMITED if status == 429 else SERVER_ERROR).encode(), headers
                 )
                 return
+            if fault == "slow":
+                time.sleep(emulator.faults.hang_seconds)
             if route == "find":
                 body: bytes | None = emulator.find_body(key)
             else:
@@ -367,16 +381,27 @@ def _handler_for(emulator: Emulator) -> type[BaseHTTPRequestHandler]:
                 self._send(404, json.dumps(NOT_FOUND).encode())
                 return
             emulator.record(arrived, route, key, 200, fault)
+            if fault == "cut":
+                self._send(200, body, cut=True)
+                return
             self._send(200, body[: len(body) // 2] if fault == "truncate" else body)
 
-        def _send(self, status: int, body: bytes, headers: Mapping[str, str] | None = None) -> None:
-            """Answer with a JSON body and its length (so the connection can be reused)."""
+        def _send(
+            self, status: int, body: bytes, headers: Mapping[str, str] | None = None, *, cut: bool = False
+        ) -> None:
+            """Answer with a JSON body and its length (so the connection can be reused); ``cut``
+            sends only the first half of the body, then drops the connection."""
             self.send_response(status)
             self.send_header("Content-Type", "application/json;charset=utf-8")
             self.send_header("Content-Length", str(len(body)))
             for name, value in (headers or {}).items():
                 self.send_header(name, value)
             self.end_headers()
+            if cut:
+                self.wfile.write(body[: len(body) // 2])
+                self.wfile.flush()
+                self._reset()
+                return
             self.wfile.write(body)
 
         def _reset(self) -> None:
@@ -403,6 +428,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rate", type=float, help="accepted requests per sliding second (default: no limit)")
     parser.add_argument("--fault-share", type=float, default=0.0, help="share of ids whose first try fails")
     parser.add_argument("--hang-seconds", type=float, default=FaultPlan.hang_seconds)
+    parser.add_argument(
+        "--outage", choices=ALL_FAULT_KINDS, help="break every request this way (e.g. reset, hang, cut)"
+    )
     args = parser.parse_args(argv)
     if not args.fixtures and not args.synthetic:
         parser.error("give --fixtures FILE, --synthetic N, or both")
@@ -412,7 +440,15 @@ def main(argv: list[str] | None = None) -> None:
     faults = FaultPlan(share=args.fault_share, hang_seconds=args.hang_seconds)
     if not args.api_key:
         parser.error(f"give --api-key or set {API_KEY_VARIABLE}")
-    emulator = Emulator(fixtures, args.api_key, rate=args.rate, faults=faults, host=args.host, port=args.port)
+    emulator = Emulator(
+        fixtures,
+        args.api_key,
+        rate=args.rate,
+        faults=faults,
+        host=args.host,
+        port=args.port,
+        outage=args.outage,
+    )
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     signal.signal(signal.SIGINT, lambda *_: stopping.set())

@@ -21,6 +21,7 @@ from movielake.config import Settings
 from movielake.log import event, lambda_logger
 from movielake.tmdb import run
 from movielake.tmdb.client import ClientOptions, Credentials, TmdbAuthError, load_credentials
+from movielake.tmdb.lease import held
 
 log = logging.getLogger(__name__)
 
@@ -92,8 +93,18 @@ def start(
     """Plan (or resume) ``day``'s run, then fetch inline or fan out; a summary of what was done.
 
     ``inline=None`` decides: inline when no queue is configured or the ids fit this invocation.
+    The date's lease is held meanwhile (``LeaseHeldError`` when another run holds it); the
+    workers of a fan-out do not take it: they share one run by design.
     """
     s3 = aws.client("s3", settings)
+    with held(s3, settings.lake_bucket, day, settings.tmdb_lease_seconds):
+        return _start_held(s3, settings, day, refresh=refresh, inline=inline, context=context)
+
+
+def _start_held(
+    s3: Any, settings: Settings, day: date, *, refresh: bool, inline: bool | None, context: Any
+) -> dict[str, Any]:
+    """``start`` once the lease is held."""
     glue = _glue(settings)
     the_plan = run.prepare(s3, settings, day, refresh=refresh)
     todo = run.pending(run.RunFolder(s3, settings.lake_bucket, day), the_plan.batches)
@@ -173,7 +184,8 @@ def work_message(
 def work(event_: dict[str, Any], context: Any) -> dict[str, Any]:
     """Worker: one SQS event; reports the messages that failed so SQS retries only them.
 
-    A 401/403 fails the message in hand and every one after it without trying them.
+    A 401/403, or an outage (no id of a batch got an answer), fails the message in hand and
+    every one after it without trying them; SQS redelivers them later.
     """
     lambda_logger(__name__)
     settings = Settings.from_env()
@@ -188,8 +200,11 @@ def work(event_: dict[str, Any], context: Any) -> dict[str, Any]:
         try:
             credentials = credentials or _credentials(settings)
             work_message(s3, settings, json.loads(record["body"]), credentials, glue)
-        except TmdbAuthError as exc:
-            log.error("TMDB refused the credentials; stopping", extra={"fields": {"error": str(exc)}})
+        except (TmdbAuthError, run.TmdbUnreachableError) as exc:
+            log.error(
+                "TMDB refused the credentials or is unreachable; stopping",
+                extra={"fields": {"error": str(exc)}},
+            )
             failures.extend(
                 {"itemIdentifier": r.get("messageId", str(n))} for n, r in enumerate(records) if n >= position
             )

@@ -12,7 +12,14 @@
   (selected = skipped + fetched + failed), write the manifest, start the crawler.
 
 A 401/403 (``TmdbAuthError``) stops everything at once: the batch in flight is not written,
-so no id is recorded as failed, and a rerun picks the batch up again.
+so no id is recorded as failed, and a rerun picks the batch up again. So does an outage
+(``TmdbUnreachableError``): a whole batch whose every id ended in a timeout or a connection
+error never reached TMDB, and recording its films as failed would file the outage as a
+finished day.
+
+Each done marker records when its fetch pass started, so the manifest can tell the time spent
+fetching (``active_seconds``, the union of the passes) from the wall time since the plan
+(``wall_seconds``, which includes the time an interrupted run lay dead).
 """
 
 from __future__ import annotations
@@ -33,6 +40,7 @@ from movielake.config import Settings
 from movielake.log import event
 from movielake.tmdb import records
 from movielake.tmdb.client import ClientOptions, Credentials, Outcome, fetch_movies
+from movielake.tmdb.lease import held
 from movielake.tmdb.selection import Filters, Selection, select_from_s3
 from movielake.tmdb.writer import RunFolder, fetched_ids
 
@@ -43,6 +51,22 @@ FetchFunction = Callable[[Iterable[str], Credentials, ClientOptions], AsyncItera
 
 class RunError(RuntimeError):
     """The run cannot go on or does not add up; the message says which batch or id."""
+
+
+class RunStoppedError(RunError):
+    """The run stopped before doing harm, for a reason the user can act on; rerunning resumes."""
+
+
+class TmdbUnreachableError(RunStoppedError):
+    """No request of a whole batch got an HTTP answer: TMDB or the network is down."""
+
+
+class PlanMismatchError(RunStoppedError):
+    """The date's unfinished plan was made with other filters than this run asks for."""
+
+
+# Outcome reasons that mean no HTTP answer ever came back for the id.
+UNREACHED = frozenset({"timeout", "connection"})
 
 
 @dataclass(frozen=True)
@@ -147,22 +171,49 @@ def is_complete(folder: RunFolder, plan: Plan) -> bool:
     return manifest is not None and manifest.get("run_id") == plan.run_id
 
 
+def filter_changes(planned: dict[str, Any], wanted: dict[str, Any]) -> list[str]:
+    """How ``wanted`` filters differ from ``planned`` ones, as ``min_year 1960 -> 2000`` items."""
+
+    def shown(value: Any) -> str:
+        if value is None or value == []:
+            return "off"
+        return ",".join(value) if isinstance(value, list) else str(value)
+
+    return [
+        f"{name} {shown(planned.get(name))} -> {shown(value)}"
+        for name, value in wanted.items()
+        if planned.get(name) != value
+    ]
+
+
 def prepare(s3: Any, settings: Settings, day: date, *, refresh: bool = False) -> Plan:
-    """The plan to work on for ``day``: the unfinished one, or a new one written first."""
+    """The plan to work on for ``day``: the unfinished one, or a new one written first.
+
+    An unfinished plan made with other filters is not resumed silently: the run stops with
+    ``PlanMismatchError`` unless ``refresh`` asks for a new plan with these filters.
+    """
     folder = RunFolder(s3, settings.lake_bucket, day)
     plan = load_plan(s3, settings.lake_bucket, day)
-    if plan is not None and not is_complete(folder, plan):
-        done = folder.done_numbers()
-        event(
-            log,
-            "resuming unfinished plan",
-            run_date=day.isoformat(),
-            run_id=plan.run_id,
-            batches=len(plan.batches),
-            done=len(done & {b.number for b in plan.batches}),
-        )
-        return plan
     filters = Filters.from_settings(settings)
+    if plan is not None and not is_complete(folder, plan):
+        changes = filter_changes(plan.filters, filters.as_dict())
+        if changes and not refresh:
+            raise PlanMismatchError(
+                f"the unfinished run {plan.run_id} of {day} was planned with other filters "
+                f"({'; '.join(changes)}): run again with its filters to resume it, or add "
+                "--refresh to replace its plan with these filters"
+            )
+        if not changes:
+            done = folder.done_numbers()
+            event(
+                log,
+                "resuming unfinished plan",
+                run_date=day.isoformat(),
+                run_id=plan.run_id,
+                batches=len(plan.batches),
+                done=len(done & {b.number for b in plan.batches}),
+            )
+            return plan
     selection = select_from_s3(s3, settings.lake_bucket, filters)
     already = set() if refresh else fetched_ids(s3, settings.lake_bucket)
     first = max(folder.batch_numbers() | folder.done_numbers(), default=0) + 1
@@ -268,6 +319,7 @@ async def fetch_batches(
     report = FetchReport()
     writes: list[asyncio.Task[None]] = []
     started = time.monotonic()
+    pass_started_at = records.utc_timestamp()
     ids = [i for b in batches for i in b.ids]
     try:
         async for outcome in fetch(ids, credentials, options):
@@ -278,6 +330,8 @@ async def fetch_batches(
             if whole is None:
                 continue
             batch, outcomes = whole
+            if all(o.reason in UNREACHED for o in outcomes):
+                raise TmdbUnreachableError(unreached_message(batch, outcomes, options))
             fetched, failed = batch_documents(outcomes)
             done = {
                 "number": batch.number,
@@ -285,6 +339,7 @@ async def fetch_batches(
                 "fetched": len(fetched),
                 "failed": len(failed),
                 "requests": sum(o.attempts for o in outcomes),
+                "pass_started_at": pass_started_at,
                 "written_at": records.utc_timestamp(),
             }
             writes.append(
@@ -307,6 +362,17 @@ async def fetch_batches(
             f"the client gave no outcome for some ids of batches {sorted(unfinished)}: {unfinished}"
         )
     return report
+
+
+def unreached_message(batch: Batch, outcomes: list[Outcome], options: ClientOptions) -> str:
+    """Why the run stopped on an outage, and what to do."""
+    reasons = ", ".join(f"{n} {reason}" for reason, n in sorted(Counter(o.reason for o in outcomes).items()))
+    return (
+        f"no request for the {len(outcomes)} ids of batch {batch.number} reached TMDB at "
+        f"{options.base_url} ({reasons}, after {options.max_attempts} attempts each): TMDB or "
+        "the network is down, or MOVIELAKE_TMDB_BASE_URL is wrong. No film was marked failed; "
+        "run the same command again to resume."
+    )
 
 
 def execute(
@@ -365,7 +431,8 @@ def manifest_for(
         raise RunError(f"run {plan.run_id} of {plan.run_date} does not add up: " + "; ".join(problems))
     started = datetime.strptime(plan.run_id, "%Y%m%dT%H%M%S%fZ").replace(tzinfo=UTC)
     finished = datetime.now(UTC)
-    duration = (finished - started).total_seconds()
+    wall = (finished - started).total_seconds()
+    active = active_seconds(markers.values())
     requests = sum(m["requests"] for m in markers.values())
     return {
         "run_id": plan.run_id,
@@ -383,9 +450,34 @@ def manifest_for(
         "requests": requests,
         "started_at": records.utc_timestamp(started),
         "completed_at": records.utc_timestamp(finished),
-        "duration_seconds": round(duration, 3),
-        "requests_per_second": round(requests / duration, 2) if duration > 0 else None,
+        "active_seconds": round(active, 3),
+        "wall_seconds": round(wall, 3),
+        "requests_per_second": round(requests / active, 2) if active > 0 else None,
     }
+
+
+def active_seconds(markers: Iterable[dict[str, Any]]) -> float:
+    """Seconds spent fetching: the union of the passes' spans, each from its start to its last
+    batch written (a pass killed mid-way counts up to its last finished batch)."""
+    ends: dict[str, str] = {}
+    for marker in markers:
+        start = marker.get("pass_started_at")
+        if start:
+            ends[start] = max(ends.get(start, start), marker["written_at"])
+    total, reach = 0.0, None
+    for start, end in sorted((_moment(a), _moment(b)) for a, b in ends.items()):
+        if reach is None or start > reach:
+            total += (end - start).total_seconds()
+            reach = end
+        elif end > reach:
+            total += (end - reach).total_seconds()
+            reach = end
+    return total
+
+
+def _moment(stamp: str) -> datetime:
+    """A ``records.utc_timestamp`` back as a datetime."""
+    return datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
 
 
 def complete(s3: Any, settings: Settings, plan: Plan, *, glue: Any = None) -> dict[str, Any] | None:
@@ -444,8 +536,27 @@ def run(
     fetch: FetchFunction = fetch_movies,
     on_plan: Callable[[Plan, list[Batch]], None] | None = None,
     on_outcome: Callable[[Outcome], None] | None = None,
+    wait_seconds: float = 0.0,
 ) -> dict[str, Any]:
-    """The whole run in this process: plan (or resume), fetch what is not done, complete."""
+    """The whole run in this process, holding the date's lease (``LeaseHeldError`` when another
+    run holds it for longer than ``wait_seconds``): plan (or resume), fetch what is not done,
+    complete."""
+    with held(s3, settings.lake_bucket, day, settings.tmdb_lease_seconds, wait_seconds=wait_seconds):
+        return _run_held(s3, settings, day, credentials, refresh, glue, fetch, on_plan, on_outcome)
+
+
+def _run_held(
+    s3: Any,
+    settings: Settings,
+    day: date,
+    credentials: Credentials,
+    refresh: bool,
+    glue: Any,
+    fetch: FetchFunction,
+    on_plan: Callable[[Plan, list[Batch]], None] | None,
+    on_outcome: Callable[[Outcome], None] | None,
+) -> dict[str, Any]:
+    """``run`` once the lease is held."""
     plan = prepare(s3, settings, day, refresh=refresh)
     folder = RunFolder(s3, settings.lake_bucket, day)
     todo = pending(folder, plan.batches)

@@ -265,7 +265,8 @@ def newest_movies_csv(s3: Any, bucket: str) -> CsvObject:
     if not found:
         raise SelectionError(
             f"no movies CSV under s3://{bucket}/{MOVIES_PREFIX}<YYYY>/<MM>/<DD>/movies*.csv: "
-            "ingest one first (`movielake upload movies.csv`)"
+            "ingest one first: `movielake upload DIR` (DIR holding movies.csv), or copy it to "
+            f"s3://{bucket}/{keys.LANDING_PREFIX} for the csv-ingest Lambda"
         )
     return max(found, key=lambda entry: entry[:2])[2]
 

@@ -310,7 +310,7 @@ class DuckDBEngine:
             if table is None:
                 raise CatalogTableError(
                     f"table {name!r} is not in the Glue database {self.settings.glue_database!r}; "
-                    "run `movielake crawl` first"
+                    "run `movielake crawl` (Raw tables) or `movielake refine` (trusted_*, refined_*) first"
                 )
             files = table_files(self._s3, self._glue, self.settings.glue_database, table)
             select = source_select(table, files)

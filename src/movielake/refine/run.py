@@ -25,11 +25,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from movielake import keys
+from movielake import aws, keys
 from movielake.analysis.translate import rename_tables
 from movielake.aws import list_objects
-from movielake.refine.catalog import drop_table, publish, staging_name
-from movielake.refine.engines import RefineEngine
+from movielake.config import Settings
+from movielake.refine.catalog import drop_table, get_table, publish, staging_name
+from movielake.refine.engines import RefineEngine, default_engine, make_engine
 from movielake.refine.models import ZONES, Check, Model, discover_checks, discover_models
 
 SUPERSEDED_TAG = {"Key": "movielake-superseded", "Value": "true"}
@@ -59,6 +60,7 @@ class Refine:
     staged: dict[str, str] = field(default_factory=dict)  # table -> staging name
     tables: dict[str, dict[str, Any]] = field(default_factory=dict)
     checks: list[dict[str, Any]] = field(default_factory=list)
+    skipped: dict[str, str] = field(default_factory=dict)  # table -> why it was not built
     _source_rows: dict[str, int] = field(default_factory=dict)
 
     def location(self, model: Model) -> str:
@@ -76,6 +78,15 @@ class Refine:
             count_sql = f'SELECT count(*) FROM "{name}"'  # noqa: S608 - a name from the SQL files
             self._source_rows[name] = int(self.engine.rows(count_sql)[0][0])
         return self._source_rows[name]
+
+    def missing_sources(self, model: Model) -> list[str]:
+        """The tables a model reads that this run has neither built nor found in the catalog."""
+        return sorted(
+            source
+            for source in model.sources
+            if source in self.skipped
+            or (source not in self.staged and get_table(self.glue, self.database, source) is None)
+        )
 
     def build(self, model: Model) -> None:
         """Write one model's next version and record its rows in and out."""
@@ -118,21 +129,27 @@ class Refine:
             for zone in ZONES:
                 zone_models = [m for m in models if m.zone == zone]
                 for model in zone_models:
-                    self.build(model)
+                    missing = self.missing_sources(model)
+                    if missing:
+                        self.skipped[model.table] = f"no table {', '.join(missing)} (nothing landed yet?)"
+                        self._step(f"skipped {model.table}")
+                    else:
+                        self.build(model)
                 for model in zone_models:
-                    if model.table in checks:
+                    if model.table in checks and model.table in self.staged:
                         self.check(checks[model.table])
         except BaseException:
             for name in self.staged.values():
                 drop_table(self.glue, self.database, name)
             self.supersede(models, keep_own=False)
             raise
-        for model in models:
+        built = [m for m in models if m.table in self.staged]
+        for model in built:
             self.tables[model.table]["previous_location"] = publish(
                 self.glue, self.database, model.table, self.run_id
             )
         self._step("published")
-        self.supersede(models, keep_own=True)
+        self.supersede(built, keep_own=True)
 
     def supersede(self, models: list[Model], *, keep_own: bool) -> None:
         """Tag the objects of every version older than this run's (and this run's own when it
@@ -173,6 +190,7 @@ def refine(refiner: Refine) -> dict[str, Any]:
         "started_at": started_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "duration_seconds": round(time.monotonic() - started, 3),
         "tables": refiner.tables,
+        "skipped": refiner.skipped,
         "checks": refiner.checks,
         "dropped": [c for c in refiner.checks if c["kind"] in {"dropped", "nulled"} and c["rows"]],
     }
@@ -185,3 +203,33 @@ def refine(refiner: Refine) -> dict[str, Any]:
     if error is not None:
         raise error
     return manifest
+
+
+def run_refine(
+    settings: Settings,
+    engine: str | None = None,
+    *,
+    glue: Any = None,
+    s3: Any = None,
+    progress: Callable[[str], None] | None = None,
+    sql_dir: Path | None = None,
+) -> dict[str, Any]:
+    """Refine the configured lake on ``engine`` (default: DuckDB locally, Athena on AWS);
+    returns the manifest, or raises (QualityError, an engine error) after writing it."""
+    settings.require("lake_bucket", "glue_database")
+    glue = glue or aws.client("glue", settings)
+    s3 = s3 or aws.client("s3", settings)
+    session = make_engine(settings, engine or default_engine(settings), glue=glue, s3=s3)
+    try:
+        refiner = Refine(
+            engine=session,
+            glue=glue,
+            s3=s3,
+            bucket=settings.lake_bucket,
+            database=settings.glue_database,
+            sql_dir=sql_dir,
+            progress=progress,
+        )
+        return refine(refiner)
+    finally:
+        session.close()

@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "movielake.ingest.cli",
     "movielake.tmdb.cli",
     "movielake.catalog.cli",
+    "movielake.refine.cli",
     "movielake.analysis.cli",
 )
 

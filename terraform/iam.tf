@@ -142,11 +142,85 @@ data "aws_iam_policy_document" "tmdb_worker" {
   }
 }
 
+# refine: reads Raw, writes new table versions and the manifest under Trusted/ and Refined/,
+# tags old versions for expiry, runs Athena queries (Athena reads and writes S3 and the
+# catalog with these same permissions), and switches the trusted_*/refined_* Glue tables.
+data "aws_iam_policy_document" "refine" {
+  source_policy_documents = [data.aws_iam_policy_document.lambda_common["refine"].json]
+
+  # DuckDB (local) and Athena (AWS) read the Raw objects of the source tables.
+  statement {
+    sid       = "ReadRaw"
+    actions   = ["s3:GetObject"]
+    resources = ["${local.lake_arn}/${local.tmdb_json_prefix}*", "${local.lake_arn}/${local.raw_csv_prefix}*"]
+  }
+
+  # Table versions (Parquet, written by CTAS or DuckDB's COPY, in parts), the manifest, and
+  # the movielake-superseded tag that hands old versions to the lifecycle rule.
+  statement {
+    sid = "WriteZones"
+    actions = [
+      "s3:GetObject",
+      "s3:PutObject",
+      "s3:PutObjectTagging",
+      "s3:AbortMultipartUpload",
+      "s3:ListMultipartUploadParts",
+    ]
+    resources = ["${local.lake_arn}/${local.trusted_prefix}*", "${local.lake_arn}/${local.refined_prefix}*"]
+  }
+
+  # Athena checks the bucket of every location it reads or writes.
+  statement {
+    sid       = "LocateBuckets"
+    actions   = ["s3:GetBucketLocation"]
+    resources = [local.lake_arn, aws_s3_bucket.this["athena_results"].arn]
+  }
+
+  # Query results (the workgroup's output location), read back by GetQueryResults.
+  statement {
+    sid       = "AthenaResults"
+    actions   = ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"]
+    resources = ["${aws_s3_bucket.this["athena_results"].arn}/athena/*"]
+  }
+
+  statement {
+    sid       = "ListAthenaResults"
+    actions   = ["s3:ListBucket"]
+    resources = [aws_s3_bucket.this["athena_results"].arn]
+  }
+
+  # movielake.refine.athena: start a query in the workgroup, wait for it, read its rows.
+  statement {
+    sid       = "RunAthenaQueries"
+    actions   = ["athena:StartQueryExecution", "athena:GetQueryExecution", "athena:GetQueryResults"]
+    resources = [aws_athena_workgroup.this.arn]
+  }
+
+  # Reading any table of the database (the Raw sources, the published and staged versions).
+  statement {
+    sid       = "ReadCatalog"
+    actions   = ["glue:GetDatabase", "glue:GetTable", "glue:GetTables", "glue:GetPartitions", "glue:BatchGetPartition"]
+    resources = [local.glue_catalog_arn, local.glue_database_arn, "${local.glue_tables_arn}/*"]
+  }
+
+  # Creating, switching and dropping only the zones' own tables (and their __next stagings).
+  statement {
+    sid       = "WriteZoneTables"
+    actions   = ["glue:CreateTable", "glue:UpdateTable", "glue:DeleteTable"]
+    resources = [local.glue_catalog_arn, local.glue_database_arn, "${local.glue_tables_arn}/trusted_*", "${local.glue_tables_arn}/refined_*"]
+  }
+}
+
 locals {
+  glue_catalog_arn  = "arn:${local.partition}:glue:${local.region}:${local.account_id}:catalog"
+  glue_database_arn = "arn:${local.partition}:glue:${local.region}:${local.account_id}:database/${local.glue_database_name}"
+  glue_tables_arn   = "arn:${local.partition}:glue:${local.region}:${local.account_id}:table/${local.glue_database_name}"
+
   lambda_policies = {
     csv_ingest   = data.aws_iam_policy_document.csv_ingest.json
     tmdb_planner = data.aws_iam_policy_document.tmdb_planner.json
     tmdb_worker  = data.aws_iam_policy_document.tmdb_worker.json
+    refine       = data.aws_iam_policy_document.refine.json
   }
 }
 

@@ -93,6 +93,28 @@ resource "aws_s3_bucket_lifecycle_configuration" "this" {
     }
   }
 
+  # Old versions of the Trusted/Refined tables: the refine tags them once it has switched the
+  # Glue table to the new version (or when its own run failed); they expire a day later.
+  dynamic "rule" {
+    for_each = each.key == "lake" ? [1] : []
+
+    content {
+      id     = "expire-superseded-table-versions"
+      status = "Enabled"
+
+      filter {
+        tag {
+          key   = "movielake-superseded"
+          value = "true"
+        }
+      }
+
+      expiration {
+        days = var.superseded_version_expiration_days
+      }
+    }
+  }
+
   dynamic "rule" {
     for_each = each.key == "athena_results" ? [1] : []
 

@@ -27,7 +27,7 @@ def test_the_terraform_rule_has_the_pattern_tested_here() -> None:
 
 
 def test_a_succeeded_tmdb_crawl_matches_and_nothing_else_does() -> None:
-    event = crawler_state_event("movielake-local-raw-tmdb", "SUCCEEDED", "123456789012", "us-east-1")
+    event = crawler_state_event("movielake-local-raw-tmdb", "COMPLETED", "123456789012", "us-east-1")
     assert event["detail"]["state"] == "Succeeded" and event["source"] == "aws.glue"
     assert matches(REFINE_PATTERN, event)
     failed = crawler_state_event("movielake-local-raw-tmdb", "FAILED", "123456789012", "us-east-1")

@@ -19,7 +19,14 @@ from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-GLUE_STATES = {"SUCCEEDED": "Succeeded", "FAILED": "Failed", "CANCELLED": "Failed"}
+# A run's end as GetCrawler (LastCrawl.Status) or ListCrawls (State) reports it -> the event's state.
+GLUE_STATES = {
+    "SUCCEEDED": "Succeeded",
+    "COMPLETED": "Succeeded",
+    "FAILED": "Failed",
+    "CANCELLED": "Failed",
+    "STOPPED": "Failed",
+}
 
 
 class PatternError(ValueError):

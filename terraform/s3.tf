@@ -74,6 +74,7 @@ resource "aws_s3_bucket_policy" "tls_only" {
 }
 
 resource "aws_s3_bucket_lifecycle_configuration" "this" {
+  #checkov:skip=CKV_AWS_300:Every bucket's "housekeeping" rule (filter {}) aborts incomplete multipart uploads; the tag-filtered "expire-superseded-table-versions" rule cannot carry that action (S3 refuses AbortIncompleteMultipartUpload with a tag filter).
   for_each = local.buckets
 
   bucket = aws_s3_bucket.this[each.key].id

@@ -9,7 +9,13 @@ computed here from the Python records, not pinned.
 from __future__ import annotations
 
 import io
+import os
+import signal
+import subprocess
+import sys
+import time
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -318,3 +324,41 @@ def test_athena_engine_writes_with_ctas_and_reads_typed_rows(mock_aws_env: None)
     assert "external_location = 's3://lake/Trusted/films/v=1/'" in statement
     assert statement.startswith("CREATE TABLE \"trusted_films__next\" WITH (format = 'PARQUET'")
     assert typed_value("2.5", "double") == 2.5 and typed_value(None, "bigint") is None
+
+
+def test_killing_movielake_refine_midway_keeps_the_tables_readable(lake: dict, tmp_path) -> None:
+    """``movielake refine`` in its own process, killed (SIGKILL) once it has staged a table:
+    the published tables and the answers stay as they were; the next refine publishes."""
+    first = run_refine(lake["settings"], "duckdb")
+    answers = run_all(lake["settings"], "duckdb")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MOVIELAKE_")}
+    env.update(
+        MOVIELAKE_LAKE_BUCKET=LAKE_BUCKET,
+        MOVIELAKE_GLUE_DATABASE=DATABASE,
+        AWS_ENDPOINT_URL=lake["settings"].endpoint_url,
+        MOVIELAKE_LOCAL_DIR=str(tmp_path),
+    )
+    command = [str(Path(sys.executable).parent / "movielake"), "refine"]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    try:
+        while not [t for t in table_names(lake["glue"]) if t.endswith(STAGING_SUFFIX)]:
+            assert process.poll() is None, "the refine ended before it could be killed"
+            assert time.monotonic() < deadline, "no staged table within 120 s"
+            time.sleep(0.05)
+    finally:
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait()
+    assert process.returncode == -signal.SIGKILL
+    for table, figures in first["tables"].items():
+        assert location(lake["glue"], table) == figures["location"], table
+    for name, frame in run_all(lake["settings"], "duckdb").items():
+        pd.testing.assert_frame_equal(frame, answers[name], obj=name)
+
+    rerun = run_refine(lake["settings"], "duckdb")
+    assert rerun["status"] == "succeeded"
+    for table, figures in rerun["tables"].items():
+        assert location(lake["glue"], table) == figures["location"], table
+    assert not [t for t in table_names(lake["glue"]) if t.endswith(STAGING_SUFFIX)]
+    for name, frame in run_all(lake["settings"], "duckdb").items():
+        pd.testing.assert_frame_equal(frame, answers[name], obj=name)

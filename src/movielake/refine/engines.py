@@ -12,7 +12,6 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from movielake import aws
-from movielake.analysis.translate import duckdb_to_glue_type
 from movielake.config import Settings
 from movielake.refine.catalog import parquet_table_input, put_table
 
@@ -69,6 +68,8 @@ class DuckDBRefineEngine:
 
     def write_table(self, sql: str, table: str, location: str) -> None:
         """Materialise, copy to ``<location>part-00000.parquet``, catalog as ``table``."""
+        from movielake.analysis.translate import duckdb_to_glue_type
+
         self._engine.materialise(table, sql)
         connection = self._engine.connection
         quoted = '"' + table.replace('"', '""') + '"'

@@ -52,7 +52,8 @@ def run(args: argparse.Namespace) -> int:
     from movielake.analysis.duckdb_engine import CatalogTableError
     from movielake.cli import UserError
     from movielake.keys import REFINE_MANIFESTS_PREFIX
-    from movielake.refine.models import discover_models
+    from movielake.refine.athena import AthenaQueryError
+    from movielake.refine.models import ModelError, discover_models
     from movielake.refine.run import QualityError, run_refine
 
     settings = Settings.from_env()
@@ -65,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
 
         try:
             manifest = run_refine(settings, args.engine, progress=progress)
-        except (QualityError, CatalogTableError) as exc:
+        except (QualityError, CatalogTableError, AthenaQueryError, ModelError) as exc:
             report = f"s3://{settings.lake_bucket}/{REFINE_MANIFESTS_PREFIX}"
             raise UserError(f"{exc} The run's report is the newest object under {report}") from exc
         bar.update(steps - bar.n)

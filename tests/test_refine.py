@@ -27,6 +27,7 @@ from conftest import LAKE_BUCKET, NO_RETRY, REGION
 from movielake import keys, synthetic
 from movielake.analysis import sample_lake
 from movielake.analysis.engines import run_all
+from movielake.cli import main
 from movielake.config import Settings
 from movielake.refine import engines
 from movielake.refine.athena import AthenaRefineEngine, ctas, typed_value
@@ -186,7 +187,9 @@ def test_a_second_refine_switches_the_tables_and_supersedes_the_old_version(lake
         assert SUPERSEDED_TAG not in tags(s3, key)
 
 
-def test_a_failed_hard_rule_publishes_nothing(lake: dict) -> None:
+def test_a_failed_hard_rule_publishes_nothing(
+    lake: dict, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     first = run_refine(lake["settings"], "duckdb")
     before = {t: location(lake["glue"], t) for t in first["tables"]}
     answers = run_all(lake["settings"], "duckdb")
@@ -195,6 +198,12 @@ def test_a_failed_hard_rule_publishes_nothing(lake: dict) -> None:
 
     with pytest.raises(QualityError, match="money_non_negative: 1 row"):
         run_refine(lake["settings"], "duckdb")
+    monkeypatch.setenv("MOVIELAKE_LAKE_BUCKET", LAKE_BUCKET)
+    monkeypatch.setenv("MOVIELAKE_GLUE_DATABASE", DATABASE)
+    assert main(["refine"]) == 2  # the command: one line saying which rule, exit 2
+    error = capsys.readouterr().err
+    assert "trusted_films breaks hard quality rules (money_non_negative: 1 row(s))" in error
+    assert f"s3://{LAKE_BUCKET}/Refined/_refine/" in error
 
     assert {t: location(lake["glue"], t) for t in first["tables"]} == before
     assert not [t for t in table_names(lake["glue"]) if t.endswith(STAGING_SUFFIX)]

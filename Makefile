@@ -46,7 +46,7 @@ demo: install build  ## bring up the local stack and run the pipeline on the bun
 	$(BIN)/movielake local up
 	$(BIN)/movielake local land $(SAMPLE)/movies.csv $(SAMPLE)/series.csv
 	$(BIN)/movielake local invoke tmdb-planner
-	$(BIN)/movielake crawl
+	$(BIN)/movielake crawl  # the TMDB crawler's success triggers the refine Lambda (EventBridge rule)
 	$(BIN)/movielake query --all
 	$(BIN)/movielake report
 
@@ -61,6 +61,7 @@ bench: install build  ## the benchmarks in bench/, each printing its figures
 	$(BIN)/python bench/tmdb_fetch.py --baseline
 	$(BIN)/python bench/analyses.py
 	$(BIN)/python bench/validate_csv.py
+	$(BIN)/python bench/refine.py
 
 clean:  ## remove generated files (keeps .venv)
 	find build -mindepth 1 ! -name .keep -exec rm -rf {} +

@@ -1,68 +1,71 @@
-"""Benchmark: the seven analyses on the local DuckDB engine over a synthetic lake.
+"""Benchmark: the seven questions over Refined versus their Raw-era versions, 100,000 films.
 
 A moto server runs in a child process (DuckDB reading from a moto server in its own process
-hangs). The script writes ``--films`` synthetic TMDB records as ``lote_<N>.json`` batches of
-100 plus the matching movies CSV, registers the contract's catalog tables, then, for each of
-``--runs`` fresh engine sessions, times loading the tables from S3 and each query. It prints
-the median per query and in total (target: all seven under 2 s for 100,000 films).
+hangs). The script writes a synthetic Raw lake of ``--films`` films (``bench/lake.py``),
+refines it with DuckDB (``run_refine``, as ``movielake refine`` does locally), then measures,
+side by side in one run:
 
-    .venv/bin/python bench/analyses.py [--films 100000] [--runs 5]
+* time: ``--runs`` fresh engine sessions of the seven ``sql/q*.sql`` (loading the Refined
+  tables they read from S3 + each query, translation included), the same for the Raw-era SQL
+  files (taken from git at ``--baseline-ref``, reading ``tmdb_movies`` and ``csv_movies``), and
+  ``--cli-runs`` runs of the real command ``movielake query --all`` in a new process (Python
+  start, imports, catalog, S3 reads, seven queries, output);
+* bytes: each question alone in a fresh session, through a proxy in front of moto that counts
+  the object bytes read (``bench/lake.py``), for both versions.
+
+    .venv/bin/python bench/analyses.py [--films 100000] [--runs 5] [--cli-runs 3]
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
-from datetime import date
+from pathlib import Path
 
-import boto3
+from lake import CountingProxy, build_lake
 
-from movielake import synthetic
-from movielake.analysis import sample_lake
 from movielake.analysis.duckdb_engine import DuckDBEngine
-from movielake.analysis.queries import discover
-from movielake.config import Settings
+from movielake.analysis.queries import NamedQuery, discover
+from movielake.analysis.translate import referenced_tables
+from movielake.config import PROJECT_ROOT, Settings
 from movielake.local.server import temporary_moto
-from movielake.tmdb.records import to_record
+from movielake.refine.run import run_refine
 
-BUCKET = "movielake-bench-lake"
-DATABASE = "movielake_bench_raw"
-REGION = "us-east-1"
-RUN_DAY = date(2026, 1, 15)
+# The last commit whose sql/q*.sql read Raw (tmdb_movies, csv_movies) directly.
+BASELINE_REF = "843a70a"
 
 
-def build_lake(endpoint: str, films: int) -> Settings:
-    """Write the synthetic lake and the catalog tables; settings pointing at them."""
-    s3 = boto3.client("s3", endpoint_url=endpoint, region_name=REGION)
-    glue = boto3.client("glue", endpoint_url=endpoint, region_name=REGION)
-    s3.create_bucket(Bucket=BUCKET)
-    catalog = list(synthetic.films(films))
-    ingested_at = "2026-01-15T03:00:00.000000Z"
-    records = [
-        to_record(synthetic.tmdb_payload(f), f.imdb_id, ingested_at)
-        for f in catalog
-        if synthetic.known_to_tmdb(f)
-    ]
-    batches = sample_lake.write_tmdb_batches(s3, BUCKET, records, RUN_DAY)
-    sample_lake.write_csv(s3, BUCKET, "movies.csv", synthetic.csv_text(catalog), RUN_DAY)
-    sample_lake.register_contract_tables(glue, DATABASE, BUCKET)
-    sample_lake.register_all_partitions(glue, s3, DATABASE)
-    print(f"lake: {len(records)} TMDB records in {len(batches)} batches, movies CSV of {films} films")
-    return Settings(lake_bucket=BUCKET, glue_database=DATABASE, endpoint_url=endpoint, region=REGION)
+def raw_era_queries(ref: str, directory: Path) -> dict[str, NamedQuery]:
+    """The seven SQL files as they were at ``ref``, written to ``directory`` and loaded."""
+    names = subprocess.run(
+        ["git", "ls-tree", "--name-only", ref, "sql/"],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    for name in (n for n in names if Path(n).name.startswith("q") and n.endswith(".sql")):
+        text = subprocess.run(
+            ["git", "show", f"{ref}:{name}"], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True
+        )
+        (directory / Path(name).name).write_text(text.stdout)
+    return discover(directory)
 
 
-def timed_session(settings: Settings) -> dict[str, float]:
-    """One fresh engine session: seconds to load the tables, and per query."""
-    queries = discover()
+def timed_session(settings: Settings, queries: dict[str, NamedQuery]) -> dict[str, float]:
+    """One fresh engine session: seconds to load the tables the queries read, and per query."""
     timings: dict[str, float] = {}
+    tables = sorted(set().union(*(referenced_tables(q.statement) for q in queries.values())))
     with DuckDBEngine(settings) as engine:
-        for table in ("tmdb_movies", "csv_movies"):
-            start = time.perf_counter()
-            engine.load([table])
-            timings[f"(load {table})"] = time.perf_counter() - start
+        start = time.perf_counter()
+        engine.load(tables)
+        timings["(load " + ", ".join(tables) + ")"] = time.perf_counter() - start
         for name, query in queries.items():
             start = time.perf_counter()
             engine.run(query)
@@ -70,25 +73,87 @@ def timed_session(settings: Settings) -> dict[str, float]:
     return timings
 
 
+def bytes_read(settings: Settings, proxy: CountingProxy, query: NamedQuery) -> int:
+    """Object bytes one question reads from S3 in a fresh session."""
+    proxy.reset()
+    with DuckDBEngine(dataclasses.replace(settings, endpoint_url=proxy.url)) as engine:
+        engine.run(query)
+    return proxy.object_bytes
+
+
+def cli_wall(settings: Settings, *arguments: str) -> float:
+    """Seconds for ``movielake query <arguments>`` in a new process against the lake."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MOVIELAKE_")}
+    env.update(
+        MOVIELAKE_LAKE_BUCKET=settings.lake_bucket,
+        MOVIELAKE_GLUE_DATABASE=settings.glue_database,
+        AWS_ENDPOINT_URL=settings.endpoint_url,
+        AWS_REGION=settings.region,
+    )
+    start = time.perf_counter()
+    subprocess.run(
+        [
+            str(Path(sys.executable).parent / "movielake"),
+            "query",
+            "--all",
+            "--format",
+            "csv",
+            "--out",
+            os.devnull,
+        ],
+        env=env,
+        check=True,
+    )
+    return time.perf_counter() - start
+
+
+def median_table(sessions: list[dict[str, float]]) -> dict[str, float]:
+    """Per step, the median over sessions."""
+    return {name: statistics.median(s[name] for s in sessions) for name in sessions[0]}
+
+
 def main() -> int:
-    """Parse options, build the lake, time the sessions, print medians."""
+    """Parse options, build and refine the lake, measure both versions, print the figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--films", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--cli-runs", type=int, default=3)
+    parser.add_argument("--baseline-ref", default=BASELINE_REF, help="git ref of the Raw-era SQL files")
     args = parser.parse_args()
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "bench")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
-    with temporary_moto() as endpoint:
+    refined = discover()
+    with tempfile.TemporaryDirectory() as tmp, temporary_moto() as endpoint:
+        raw = raw_era_queries(args.baseline_ref, Path(tmp))
         settings = build_lake(endpoint, args.films)
-        sessions = [timed_session(settings) for _ in range(args.runs)]
-    names = list(sessions[0])
-    print(f"median of {args.runs} sessions (seconds):")
-    for name in names:
-        print(f"  {name:<28} {statistics.median(s[name] for s in sessions):7.3f}")
-    queries_total = statistics.median(sum(v for k, v in s.items() if k.startswith("q")) for s in sessions)
-    session_total = statistics.median(sum(s.values()) for s in sessions)
-    print(f"  {'all seven queries':<28} {queries_total:7.3f}")
-    print(f"  {'load + all seven':<28} {session_total:7.3f}")
+        start = time.perf_counter()
+        run_refine(settings, "duckdb")
+        print(f"refine: {time.perf_counter() - start:.2f} s")
+        new = median_table([timed_session(settings, refined) for _ in range(args.runs)])
+        old = median_table([timed_session(settings, raw) for _ in range(args.runs)])
+        all_args = ("--all", "--format", "csv", "--out", os.devnull)
+        cli = statistics.median(cli_wall(settings, *all_args) for _ in range(args.cli_runs))
+        startup = statistics.median(cli_wall(settings, "--list") for _ in range(args.cli_runs))
+        proxy = CountingProxy(endpoint)
+        with proxy.running():
+            sizes = {
+                name: (bytes_read(settings, proxy, refined[name]), bytes_read(settings, proxy, raw[name]))
+                for name in refined
+            }
+
+    print(f"\nmedian of {args.runs} sessions (seconds), Refined | Raw-era SQL:")
+    for (new_name, new_s), (old_name, old_s) in zip(new.items(), old.items(), strict=True):
+        print(f"  {new_name:<48} {new_s:7.3f} | {old_name:<28} {old_s:7.3f}")
+    new_queries = sum(v for k, v in new.items() if k.startswith("q"))
+    old_queries = sum(v for k, v in old.items() if k.startswith("q"))
+    print(f"  {'all seven queries':<48} {new_queries:7.3f} | {'':<28} {old_queries:7.3f}")
+    total = "load + all seven (target <= 2 s)"
+    print(f"  {total:<48} {sum(new.values()):7.3f} | {'':<28} {sum(old.values()):7.3f}")
+    print(f"  `movielake query --all`, new process, median of {args.cli_runs}: {cli:.3f} s")
+    print(f"  of which start-up (`movielake query --list`: interpreter, imports, parser): {startup:.3f} s")
+    print("\nobject bytes read from S3 per question, Refined | Raw-era (target: <= 10%):")
+    for name, (new_bytes, old_bytes) in sizes.items():
+        print(f"  {name:<28} {new_bytes:>12,} | {old_bytes:>12,}  {100 * new_bytes / old_bytes:6.2f}%")
     return 0
 
 

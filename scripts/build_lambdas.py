@@ -41,6 +41,8 @@ ROOT = Path(__file__).resolve().parents[1]
 FIXED_DATE = (1980, 1, 1, 0, 0, 0)
 FILE_MODE = 0o100644
 MAX_ZIP_BYTES = 5 * 1024 * 1024
+# Lambda's limit for a zip uploaded directly (not through S3).
+DIRECT_UPLOAD_BYTES = 50 * 1024 * 1024
 
 # Modules every function imports (settings, clients, key scheme, JSON logs).
 CORE_MODULES = (
@@ -70,6 +72,11 @@ class Package:
     handlers: tuple[str, ...]
     dependencies: tuple[str, ...] = ()
     excluded: frozenset[str] = field(default_factory=frozenset)
+    # Distributions allowed to carry compiled code (built for this machine's platform).
+    compiled: frozenset[str] = field(default_factory=frozenset)
+    # (repository folder, folder in the zip): data files shipped beside the modules.
+    data: tuple[tuple[str, str], ...] = ()
+    max_bytes: int = MAX_ZIP_BYTES
 
 
 PACKAGES = {
@@ -85,6 +92,33 @@ PACKAGES = {
         dependencies=("httpx", "aiolimiter"),
         # The TMDB emulator is a development tool (local stack, tests), never deployed.
         excluded=frozenset({"movielake/tmdb/emulator.py"}),
+    ),
+    # The refine drives Athena with boto3 on AWS; on the local stack it runs the same SQL on
+    # DuckDB, so the zip carries duckdb and its httpfs extension (compiled for this machine:
+    # only the local runtime imports them) and the translation (sqlglot).
+    "refine": Package(
+        name="refine",
+        packages=("movielake/refine", "movielake/analysis", "movielake/catalog"),
+        handlers=("movielake.refine.handler",),
+        dependencies=("sqlglot", "duckdb", "duckdb-extension-httpfs"),
+        # The report, the query command and the awswrangler engine are CLI tools.
+        excluded=frozenset(
+            {
+                "movielake/analysis/report.py",
+                "movielake/analysis/cli.py",
+                "movielake/analysis/athena_engine.py",
+                "movielake/analysis/sample_lake.py",
+                "movielake/catalog/cli.py",
+                "movielake/refine/cli.py",
+            }
+        ),
+        compiled=frozenset({"duckdb", "duckdb-extension-httpfs"}),
+        data=(
+            ("sql/trusted", "movielake/refine/sql/trusted"),
+            ("sql/refined", "movielake/refine/sql/refined"),
+            ("sql/checks", "movielake/refine/sql/checks"),
+        ),
+        max_bytes=DIRECT_UPLOAD_BYTES,
     ),
 }
 
@@ -124,6 +158,11 @@ def source_files(src: Path, package: Package) -> dict[str, Path]:
         rel = handler.replace(".", "/") + ".py"
         if rel not in files:
             missing.append(f"handler module {handler} ({src / rel})")
+    for folder, target in package.data:
+        found = sorted(p for p in (src.parent / folder).glob("*") if p.is_file())
+        if not found:
+            missing.append(f"data files in {src.parent / folder}")
+        files.update({f"{target}/{path.name}": path for path in found})
     if missing:
         raise BuildError(f"cannot build {package.name}.zip, missing: " + "; ".join(missing))
     return files
@@ -153,11 +192,11 @@ def dependency_closure(roots: Iterable[str]) -> list[metadata.Distribution]:
     return [seen[n] for n in sorted(seen)]
 
 
-def distribution_files(dist: metadata.Distribution) -> dict[str, Path]:
-    """Archive name -> installed file for one pure-Python distribution."""
+def distribution_files(dist: metadata.Distribution, compiled: bool = False) -> dict[str, Path]:
+    """Archive name -> installed file for one distribution: pure Python unless ``compiled``."""
     name = dist.metadata["Name"]
     wheel = dist.read_text("WHEEL") or ""
-    if "Root-Is-Purelib: true" not in wheel:
+    if "Root-Is-Purelib: true" not in wheel and not compiled:
         raise BuildError(f"dependency {name} is not a pure-Python wheel; it cannot be shipped")
     files: dict[str, Path] = {}
     for entry in dist.files or ():
@@ -166,7 +205,7 @@ def distribution_files(dist: metadata.Distribution) -> dict[str, Path]:
             continue  # console scripts land outside site-packages
         if rel.parts[0].endswith(".dist-info") and rel.name in DIST_INFO_DROPPED:
             continue
-        if rel.suffix in {".so", ".pyd", ".dylib"}:
+        if rel.suffix in {".so", ".pyd", ".dylib"} and not compiled:
             raise BuildError(f"dependency {name} contains a compiled extension ({rel})")
         path = Path(str(dist.locate_file(entry)))
         if path.is_file():
@@ -194,15 +233,16 @@ def build(package: Package, src: Path, out: Path) -> Path:
     """Build one zip and return its path."""
     files = source_files(src, package)
     for dist in dependency_closure(package.dependencies):
-        for rel, path in distribution_files(dist).items():
+        compiled = _canonical(dist.metadata["Name"]) in package.compiled
+        for rel, path in distribution_files(dist, compiled).items():
             if rel in files:
                 raise BuildError(f"{rel} is shipped by two sources")
             files[rel] = path
     target = out / f"{package.name}.zip"
     write_zip(target, files)
     size = target.stat().st_size
-    if size > MAX_ZIP_BYTES:
-        raise BuildError(f"{target} is {size} bytes, over the {MAX_ZIP_BYTES}-byte budget")
+    if size > package.max_bytes:
+        raise BuildError(f"{target} is {size} bytes, over the {package.max_bytes}-byte budget")
     return target
 
 

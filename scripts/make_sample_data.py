@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -39,6 +40,7 @@ def write_sample(out: Path, seed: int, film_count: int, series_count: int) -> di
         (json.dumps(synthetic.tmdb_payload(film), ensure_ascii=False) + "\n" for film in known),
     )
     selected = [film for film in films if _passes_default_filters(film)]
+    fetched = [synthetic.tmdb_payload(film) for film in selected if synthetic.known_to_tmdb(film)]
     return {
         "films": len(films),
         "movie_rows": sum(len(film.cast) for film in films),
@@ -47,6 +49,27 @@ def write_sample(out: Path, seed: int, film_count: int, series_count: int) -> di
         "known_to_tmdb": len(known),
         "selected": len(selected),
         "selected_unknown": sum(not synthetic.known_to_tmdb(film) for film in selected),
+        **answer_counts(fetched),
+    }
+
+
+def answer_counts(payloads: Sequence[dict]) -> dict[str, int]:
+    """What the report will show for the fetched films (the SQL headers' definitions, in
+    Python): films with a ROI, hidden gems, decades with such films, months with a hit."""
+    population = [
+        (p["vote_count"], (p["revenue"] - p["budget"]) / p["budget"], p["release_date"])
+        for p in payloads
+        if p["budget"] > 0 and p["revenue"] > 0
+    ]
+    n = len(population)
+    votes = sorted(v for v, _, _ in population)
+    rois = sorted(r for _, r, _ in population)
+    p25, p90 = votes[math.ceil(25 * n / 100) - 1], rois[math.ceil(90 * n / 100) - 1]
+    return {
+        "with_roi": n,
+        "hidden_gems": sum(1 for v, r, _ in population if v < p25 and r > p90),
+        "decades": len({int(d[:4]) // 10 for _, _, d in population if d}),
+        "hit_months": len({int(d[5:7]) for _, r, d in population if d and r >= 1}),
     }
 
 

@@ -1,9 +1,8 @@
 -- Title: Budget versus revenue
 -- Question: Do bigger budgets bring bigger revenues?
 -- Definitions:
---   film: one per imdb_id; the Raw record with the newest ingested_at wins (ties: the newest
---     date folder). Lines without an imdb_id (e.g. errors) are not films.
---   unknown: a budget or revenue of 0 (or missing) means unknown, never zero.
+--   film: one row of refined_film_facts (sql/refined/film_facts.sql): one per enriched imdb_id.
+--   unknown: a budget or revenue of 0 is unknown (NULL since Trusted), never zero.
 --   population: films with a ROI, i.e. with both budget and revenue known.
 --   corr_budget_revenue: Pearson correlation of budget and revenue over the population; the
 --     same value is repeated on every row so one result set carries both answers.
@@ -13,36 +12,10 @@
 --   median_revenue: exact median of the quintile (the middle value, or the mean of the two
 --     middle values), from row numbers rather than approx_percentile so it is deterministic.
 -- Output: one row per budget quintile (1 = smallest budgets); budget_quintile asc.
-WITH raw_films AS (
-    SELECT
-        imdb_id,
-        budget,
-        revenue,
-        row_number() OVER (
-            PARTITION BY imdb_id
-            ORDER BY ingested_at DESC NULLS LAST, partition_0 DESC, partition_1 DESC, partition_2 DESC
-        ) AS recency
-    FROM tmdb_movies
-    WHERE imdb_id IS NOT NULL AND imdb_id <> ''
-),
-
-latest_films AS (
-    SELECT
-        imdb_id,
-        CASE WHEN budget > 0 THEN budget END AS budget,
-        CASE WHEN revenue > 0 THEN revenue END AS revenue
-    FROM raw_films
-    WHERE recency = 1
-),
-
-films_with_roi AS (
-    SELECT
-        imdb_id,
-        budget,
-        revenue,
-        CAST(revenue - budget AS double) / CAST(budget AS double) AS roi
-    FROM latest_films
-    WHERE budget IS NOT NULL AND revenue IS NOT NULL
+WITH films_with_roi AS (
+    SELECT imdb_id, budget, revenue, roi
+    FROM refined_film_facts
+    WHERE roi IS NOT NULL
 ),
 
 overall_correlation AS (

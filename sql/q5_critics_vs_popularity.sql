@@ -1,8 +1,7 @@
 -- Title: Critics versus popularity
 -- Question: Do the films voters rate best also tend to be the most popular?
 -- Definitions:
---   film: one per imdb_id; the Raw record with the newest ingested_at wins (ties: the newest
---     date folder). Lines without an imdb_id (e.g. errors) are not films.
+--   film: one row of refined_film_facts (sql/refined/film_facts.sql): one per enriched imdb_id.
 --   population: films with vote_count > 0, a vote_average and a popularity.
 --   pearson_vote_popularity: Pearson correlation of vote_average and popularity.
 --   spearman_vote_popularity: Pearson correlation of the two columns' average ranks. Trino has
@@ -10,27 +9,12 @@
 --     plus half the number of other rows tied with it: rank() + (count(*) over the tie - 1) / 2,
 --     i.e. the mean of the positions the tied rows occupy.
 -- Output: one row.
-WITH raw_films AS (
+WITH voted_films AS (
     SELECT
-        imdb_id,
-        vote_average,
-        vote_count,
-        popularity,
-        row_number() OVER (
-            PARTITION BY imdb_id
-            ORDER BY ingested_at DESC NULLS LAST, partition_0 DESC, partition_1 DESC, partition_2 DESC
-        ) AS recency
-    FROM tmdb_movies
-    WHERE imdb_id IS NOT NULL AND imdb_id <> ''
-),
-
-voted_films AS (
-    SELECT
-        imdb_id,
         CAST(vote_average AS double) AS vote_average,
         CAST(popularity AS double) AS popularity
-    FROM raw_films
-    WHERE recency = 1 AND vote_count > 0 AND vote_average IS NOT NULL AND popularity IS NOT NULL
+    FROM refined_film_facts
+    WHERE vote_count > 0 AND vote_average IS NOT NULL AND popularity IS NOT NULL
 ),
 
 ranked_films AS (

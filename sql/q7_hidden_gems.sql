@@ -1,50 +1,18 @@
 -- Title: Hidden gems
 -- Question: Which films made a large return while few people voted for them?
 -- Definitions:
---   film: one per imdb_id; the Raw record with the newest ingested_at wins (ties: the newest
---     date folder). Lines without an imdb_id (e.g. errors) are not films.
---   unknown: a budget or revenue of 0 (or missing) means unknown, never zero.
---   roi: (revenue - budget) / budget, computed in double, defined only where both are known.
+--   film: one row of refined_film_facts (sql/refined/film_facts.sql): one per enriched imdb_id.
+--   roi: (revenue - budget) / budget in double, NULL unless both are known (0 is unknown).
 --   population: films with a ROI and a vote_count.
 --   percentile: exact nearest-rank percentile over the population. P(p) is the k-th smallest
 --     value with k = ceil(p * n / 100), found in integers as the value of the first row number
 --     rn with 100 * rn >= p * n (approx_percentile is approximate, hence not used).
 --   hidden gem: vote_count < P25(vote_count) and roi > P90(roi), both strict.
 -- Output: one row per hidden gem; roi desc, then imdb_id asc; the two thresholds on every row.
-WITH raw_films AS (
-    SELECT
-        imdb_id,
-        title,
-        budget,
-        revenue,
-        vote_count,
-        row_number() OVER (
-            PARTITION BY imdb_id
-            ORDER BY ingested_at DESC NULLS LAST, partition_0 DESC, partition_1 DESC, partition_2 DESC
-        ) AS recency
-    FROM tmdb_movies
-    WHERE imdb_id IS NOT NULL AND imdb_id <> ''
-),
-
-latest_films AS (
-    SELECT
-        imdb_id,
-        title,
-        vote_count,
-        CASE WHEN budget > 0 THEN budget END AS budget,
-        CASE WHEN revenue > 0 THEN revenue END AS revenue
-    FROM raw_films
-    WHERE recency = 1
-),
-
-films_with_roi AS (
-    SELECT
-        imdb_id,
-        title,
-        vote_count,
-        CAST(revenue - budget AS double) / CAST(budget AS double) AS roi
-    FROM latest_films
-    WHERE budget IS NOT NULL AND revenue IS NOT NULL AND vote_count IS NOT NULL
+WITH films_with_roi AS (
+    SELECT imdb_id, title, vote_count, roi
+    FROM refined_film_facts
+    WHERE roi IS NOT NULL AND vote_count IS NOT NULL
 ),
 
 positioned_films AS (

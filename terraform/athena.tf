@@ -1,5 +1,7 @@
 # Workgroup whose settings queries cannot override (results location, KMS, scan limit), and
-# one named query per sql/q*.sql file, named for the file stem (q1_roi).
+# one named query per sql/q*.sql file, named for the file stem (q1_roi). The refine's models
+# (sql/trusted, sql/refined, sql/checks) are not named queries: fileset matches only the top
+# folder, and the refine runs them itself.
 locals {
   sql_dir = "${path.module}/../sql"
   named_queries = {

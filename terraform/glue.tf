@@ -21,7 +21,7 @@ locals {
 
 resource "aws_glue_catalog_database" "raw" {
   name        = local.glue_database_name
-  description = "movielake ${var.environment}: Raw zone tables (TMDB JSON and ingested CSVs)"
+  description = "movielake ${var.environment}: Raw tables (crawled: tmdb_*, csv_*) and the Trusted and Refined tables (trusted_*, refined_*: created and switched by the refine)"
 }
 
 resource "aws_glue_security_configuration" "this" {

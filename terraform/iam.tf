@@ -179,11 +179,116 @@ data "aws_iam_policy_document" "tmdb_worker" {
   }
 }
 
+# refine: reads Raw, writes new table versions and the manifest under Trusted/ and Refined/,
+# tags old versions for expiry, runs Athena queries (Athena reads and writes S3 and the
+# catalog with these same permissions), and switches the trusted_*/refined_* Glue tables.
+# Locally DuckDB does the work in one session; the statements only Athena needs say so.
+data "aws_iam_policy_document" "refine" {
+  source_policy_documents = [data.aws_iam_policy_document.lambda_common["refine"].json]
+
+  # DuckDB (local) and Athena (AWS) read the Raw objects of the source tables.
+  statement {
+    sid       = "ReadRaw"
+    actions   = ["s3:GetObject"]
+    resources = ["${local.lake_arn}/${local.tmdb_json_prefix}*", "${local.lake_arn}/${local.raw_csv_prefix}*"]
+  }
+
+  # Table versions (Parquet: DuckDB's COPY, Athena's CTAS) and the refine manifest.
+  statement {
+    sid       = "WriteZones"
+    actions   = ["s3:PutObject"]
+    resources = ["${local.lake_arn}/${local.trusted_prefix}*", "${local.lake_arn}/${local.refined_prefix}*"]
+  }
+
+  # The movielake-superseded tag that hands old versions to the lifecycle rule
+  # (movielake.refine.run). Unused locally: by the end-to-end run's single refine, which has
+  # no older version to supersede; tests/test_refine.py checks the tags on a second refine.
+  statement {
+    sid       = "TagSupersededVersions"
+    actions   = ["s3:PutObjectTagging"]
+    resources = ["${local.lake_arn}/${local.trusted_prefix}*", "${local.lake_arn}/${local.refined_prefix}*"]
+  }
+
+  # Unused locally: Athena reads the Trusted tables back when it builds Refined and cleans up
+  # a failed multipart write; DuckDB keeps what it built in its session.
+  statement {
+    sid       = "AthenaReadsAndAbortsZones"
+    actions   = ["s3:GetObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"]
+    resources = ["${local.lake_arn}/${local.trusted_prefix}*", "${local.lake_arn}/${local.refined_prefix}*"]
+  }
+
+  # Unused locally: Athena checks the bucket of every location it reads or writes.
+  statement {
+    sid       = "LocateBuckets"
+    actions   = ["s3:GetBucketLocation"]
+    resources = [local.lake_arn, aws_s3_bucket.this["athena_results"].arn]
+  }
+
+  # Unused locally: query results (the workgroup's output location), written by Athena and
+  # read back by GetQueryResults.
+  statement {
+    sid       = "AthenaResults"
+    actions   = ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"]
+    resources = ["${aws_s3_bucket.this["athena_results"].arn}/athena/*"]
+  }
+
+  # Unused locally: Athena lists its output location.
+  statement {
+    sid       = "ListAthenaResults"
+    actions   = ["s3:ListBucket"]
+    resources = [aws_s3_bucket.this["athena_results"].arn]
+  }
+
+  # Unused locally: movielake.refine.athena starts a query in the workgroup, waits for it and
+  # reads its rows; DuckDB runs the same SQL on the local stack.
+  statement {
+    sid       = "RunAthenaQueries"
+    actions   = ["athena:StartQueryExecution", "athena:GetQueryExecution", "athena:GetQueryResults"]
+    resources = [aws_athena_workgroup.this.arn]
+  }
+
+  # The catalog as the engines read it: the tables (sources, published and staged versions)
+  # and the Raw tables' partitions.
+  statement {
+    sid       = "ReadCatalog"
+    actions   = ["glue:GetTable", "glue:GetTables", "glue:GetPartitions"]
+    resources = [local.glue_catalog_arn, local.glue_database_arn, "${local.glue_tables_arn}/*"]
+  }
+
+  # Unused locally: Athena resolves the query's database and fetches partitions in batches.
+  statement {
+    sid       = "AthenaReadsCatalog"
+    actions   = ["glue:GetDatabase", "glue:BatchGetPartition"]
+    resources = [local.glue_catalog_arn, local.glue_database_arn, "${local.glue_tables_arn}/*"]
+  }
+
+  # Creating the staged versions (and, in a first refine, the tables) and dropping the staging
+  # entries: only the zones' own tables.
+  statement {
+    sid       = "CreateAndDropZoneTables"
+    actions   = ["glue:CreateTable", "glue:DeleteTable"]
+    resources = [local.glue_catalog_arn, local.glue_database_arn, "${local.glue_tables_arn}/trusted_*", "${local.glue_tables_arn}/refined_*"]
+  }
+
+  # The switch of a published table to its new version. Unused locally: by the end-to-end
+  # run's first refine, which creates the tables; tests/test_refine.py runs later refines.
+  statement {
+    sid       = "SwitchZoneTables"
+    actions   = ["glue:UpdateTable"]
+    resources = [local.glue_catalog_arn, local.glue_database_arn, "${local.glue_tables_arn}/trusted_*", "${local.glue_tables_arn}/refined_*"]
+  }
+}
+
 locals {
+  glue_catalog_arn  = "arn:${local.partition}:glue:${local.region}:${local.account_id}:catalog"
+  glue_database_arn = "arn:${local.partition}:glue:${local.region}:${local.account_id}:database/${local.glue_database_name}"
+  glue_tables_arn   = "arn:${local.partition}:glue:${local.region}:${local.account_id}:table/${local.glue_database_name}"
+
   lambda_policies = {
     csv_ingest   = data.aws_iam_policy_document.csv_ingest.json
     tmdb_planner = data.aws_iam_policy_document.tmdb_planner.json
     tmdb_worker  = data.aws_iam_policy_document.tmdb_worker.json
+    refine       = data.aws_iam_policy_document.refine.json
   }
 }
 

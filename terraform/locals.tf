@@ -41,6 +41,8 @@ locals {
   raw_csv_prefix   = "Raw/Local/CSV/"
   raw_tmdb_prefix  = "Raw/TMDB/"
   tmdb_json_prefix = "Raw/TMDB/JSON/Movies/"
+  trusted_prefix   = "Trusted/"
+  refined_prefix   = "Refined/"
 
   functions = {
     csv_ingest = {
@@ -61,6 +63,14 @@ locals {
       name    = "${local.prefix}-tmdb-worker"
       handler = "movielake.tmdb.handlers.work"
       zip     = startswith(var.tmdb_enrich_zip, "/") ? var.tmdb_enrich_zip : "${path.module}/${var.tmdb_enrich_zip}"
+      timeout = 900
+      memory  = 512
+    }
+    # Drives Athena (CTAS, checks, Glue switch) and waits: little memory, a long timeout.
+    refine = {
+      name    = "${local.prefix}-refine"
+      handler = "movielake.refine.handler.handler"
+      zip     = startswith(var.refine_zip, "/") ? var.refine_zip : "${path.module}/${var.refine_zip}"
       timeout = 900
       memory  = 512
     }
@@ -97,6 +107,9 @@ locals {
     # Workers run side by side (up to tmdb_worker_concurrency): they share the rate.
     tmdb_worker = merge(local.tmdb_environment, {
       MOVIELAKE_TMDB_RATE = tostring(var.tmdb_rate / var.tmdb_worker_concurrency)
+    })
+    refine = merge(local.common_environment, {
+      MOVIELAKE_ATHENA_WORKGROUP = local.athena_workgroup
     })
   }
 }

@@ -9,7 +9,7 @@ output "athena_results_bucket" {
 }
 
 output "glue_database" {
-  description = "Glue database of the Raw zone."
+  description = "Glue database of the Raw tables and the Trusted/Refined tables."
   value       = aws_glue_catalog_database.raw.name
 }
 
@@ -44,7 +44,7 @@ output "tmdb_secret_id" {
 }
 
 output "function_names" {
-  description = "Lambda function names by role (csv_ingest, tmdb_planner, tmdb_worker)."
+  description = "Lambda function names by role (csv_ingest, tmdb_planner, tmdb_worker, refine)."
   value       = { for k, f in aws_lambda_function.this : k => f.function_name }
 }
 

@@ -68,6 +68,23 @@ variable "tmdb_enrich_zip" {
   default     = "../build/tmdb_enrich.zip"
 }
 
+variable "refine_zip" {
+  description = "Path of the refine Lambda zip (built by scripts/build_lambdas.sh; under Lambda's 50 MB direct-upload limit); relative paths are relative to this module."
+  type        = string
+  default     = "../build/refine.zip"
+}
+
+variable "superseded_version_expiration_days" {
+  description = "Days after which the objects of a superseded Trusted/Refined table version (tagged movielake-superseded by the refine) expire; queries that started on the old version have that long to finish."
+  type        = number
+  default     = 1
+
+  validation {
+    condition     = var.superseded_version_expiration_days >= 1
+    error_message = "superseded_version_expiration_days must be at least 1."
+  }
+}
+
 variable "lambda_runtime" {
   description = "Python runtime of the Lambdas; must match the Python the zips were built with."
   type        = string

@@ -120,7 +120,8 @@ def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
         pytest.skip("terraform is not on PATH: install Terraform >= 1.5 to run the local-stack tests")
     if find_plugin_dir() is None:
         pytest.skip("no hashicorp/aws provider mirror (set MOVIELAKE_TF_PLUGIN_DIR) and no registry access")
-    missing = [name for name in ("csv_ingest.zip", "tmdb_enrich.zip") if not (BUILD_DIR / name).exists()]
+    zips = ("csv_ingest.zip", "tmdb_enrich.zip", "refine.zip")
+    missing = [name for name in zips if not (BUILD_DIR / name).exists()]
     if missing:
         pytest.skip(f"Lambda zips missing in build/ ({', '.join(missing)}): run `make build`")
     directory = tmp_path_factory.mktemp("local-stack")

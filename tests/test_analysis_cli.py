@@ -16,7 +16,7 @@ from conftest import LAKE_BUCKET, NO_RETRY, REGION
 from movielake import synthetic
 from movielake.analysis import cli, sample_lake
 from movielake.analysis.queries import discover
-from movielake.cli import UserError
+from movielake.cli import UserError, main
 from movielake.tmdb.records import to_record
 
 DATABASE = "movielake_cli_test_raw"
@@ -43,6 +43,7 @@ def small_lake(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> list[dict
     sample_lake.register_all_partitions(glue, s3, DATABASE)
     monkeypatch.setenv("MOVIELAKE_LAKE_BUCKET", LAKE_BUCKET)
     monkeypatch.setenv("MOVIELAKE_GLUE_DATABASE", DATABASE)
+    assert main(["refine"]) == 0  # the questions read Refined
     return records
 
 

@@ -1,7 +1,9 @@
 """The seven SQL files on the local engine, checked against pandas computed from the same records.
 
 A fixture lake (synthetic films plus hand-made edge cases) is written to a moto server in a
-child process, registered in its Glue catalog, and queried through ``DuckDBEngine``. Every
+child process, registered in its Glue catalog, refined (``run_refine`` on DuckDB: Trusted and
+Refined Parquet in the moto S3), and queried through ``DuckDBEngine``: the questions read
+Refined only, and each answer must equal the one pandas computes from the Raw records. Every
 expected value is recomputed here from the Python records, with pandas, following the
 definitions in the SQL headers; nothing is pinned to a literal result except definitional
 spot checks (ROI of 3 -> 10 is 7/3, 1999 is in the 1990s).
@@ -26,6 +28,7 @@ from movielake.analysis import sample_lake
 from movielake.analysis.duckdb_engine import DuckDBEngine
 from movielake.analysis.engines import run_all
 from movielake.config import Settings
+from movielake.refine.run import run_refine
 from movielake.tmdb.records import error_record, to_record
 
 DATABASE = "movielake_test_raw"
@@ -223,6 +226,7 @@ def fixture_lake(moto_server: str) -> Iterator[tuple[Lake, dict[str, pd.DataFram
         settings = Settings(
             lake_bucket=LAKE_BUCKET, glue_database=DATABASE, endpoint_url=moto_server, region=REGION
         )
+        run_refine(settings, "duckdb")
         yield lake, run_all(settings, "duckdb"), settings
 
 
@@ -264,7 +268,11 @@ def test_same_answers_after_a_real_local_crawl(fixture_lake) -> None:
         database = "movielake_crawled_raw"
         glue.create_database(DatabaseInput={"Name": database})
         crawl.crawl_local(glue, s3, database, create_crawlers(glue, database))
-        crawled = run_all(Settings(glue_database=database, endpoint_url=endpoint, region=REGION), "duckdb")
+        crawled_settings = Settings(
+            lake_bucket=LAKE_BUCKET, glue_database=database, endpoint_url=endpoint, region=REGION
+        )
+        run_refine(crawled_settings, "duckdb")
+        crawled = run_all(crawled_settings, "duckdb")
     assert list(crawled) == list(results)
     for name, frame in results.items():
         pd.testing.assert_frame_equal(crawled[name], frame, check_dtype=False, rtol=1e-12, obj=name)
@@ -469,6 +477,7 @@ def test_months_without_films_are_listed(moto_endpoint: str) -> None:
     settings = Settings(
         lake_bucket=LAKE_BUCKET, glue_database=DATABASE, endpoint_url=moto_endpoint, region=REGION
     )
+    run_refine(settings, "duckdb")
     with DuckDBEngine(settings) as engine:
         from movielake.analysis.queries import get_query
 

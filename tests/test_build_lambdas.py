@@ -20,6 +20,9 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "scripts" / "build_lambdas.sh"
 SRC = ROOT / "src"
+SQL = ROOT / "sql"
+# The scaffold has the CSV and TMDB packages only.
+SCAFFOLDED = ("--package", "csv_ingest", "--package", "tmdb_enrich")
 CORE = ("__init__.py", "config.py", "aws.py", "keys.py", "log.py")
 # What the Lambda Python runtime provides besides the standard library.
 RUNTIME_PACKAGES = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six")
@@ -122,7 +125,7 @@ def import_in_runtime(zip_path: Path, runtime: Path, tmp_path: Path, handlers: d
 
 def test_zips_hold_only_what_each_function_needs(scaffold: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    result = run_build(scaffold, out)
+    result = run_build(scaffold, out, *SCAFFOLDED)
     assert result.returncode == 0, result.stderr
 
     csv = names(out / "csv_ingest.zip")
@@ -147,12 +150,12 @@ def test_zips_hold_only_what_each_function_needs(scaffold: Path, tmp_path: Path)
 
 def test_same_sources_give_the_same_bytes(scaffold: Path, tmp_path: Path) -> None:
     first, second = tmp_path / "a", tmp_path / "b"
-    assert run_build(scaffold, first).returncode == 0
+    assert run_build(scaffold, first, *SCAFFOLDED).returncode == 0
     # New mtimes and modes on every source must not change the zips.
     for path in scaffold.rglob("*.py"):
         os.utime(path, (2_000_000_000, 2_000_000_000))
         path.chmod(0o600)
-    assert run_build(scaffold, second).returncode == 0
+    assert run_build(scaffold, second, *SCAFFOLDED).returncode == 0
     for zip_name in ("csv_ingest.zip", "tmdb_enrich.zip"):
         assert sha256(first / zip_name) == sha256(second / zip_name), zip_name
         with zipfile.ZipFile(first / zip_name) as archive:
@@ -174,7 +177,7 @@ def test_handlers_import_with_only_the_runtime_beside_the_zip(
     scaffold: Path, runtime_dir: Path, tmp_path: Path
 ) -> None:
     out = tmp_path / "out"
-    assert run_build(scaffold, out).returncode == 0
+    assert run_build(scaffold, out, *SCAFFOLDED).returncode == 0
     for name, handlers in HANDLERS.items():
         result = import_in_runtime(out / f"{name}.zip", runtime_dir, tmp_path, handlers)
         assert result.returncode == 0 and result.stdout.strip() == "ok", (name, result.stderr)
@@ -206,4 +209,24 @@ def test_real_sources_build_and_import(name: str, runtime_dir: Path, tmp_path: P
     assert result.returncode == 0, result.stderr
     assert (out / f"{name}.zip").stat().st_size < 5 * 1024 * 1024
     imported = import_in_runtime(out / f"{name}.zip", runtime_dir, tmp_path, HANDLERS[name])
+    assert imported.returncode == 0, imported.stderr
+
+
+def test_the_refine_zip_carries_duckdb_the_sql_and_fits_a_direct_upload(
+    runtime_dir: Path, tmp_path: Path
+) -> None:
+    """refine.zip: the local stack's engine (duckdb + httpfs + sqlglot) and the SQL models,
+    under Lambda's 50 MB direct-upload limit, importable beside the runtime's boto3 only."""
+    out = tmp_path / "out"
+    result = run_build(SRC, out, "--package", "refine")
+    assert result.returncode == 0, result.stderr
+    zip_path = out / "refine.zip"
+    assert zip_path.stat().st_size < 50 * 1024 * 1024
+    shipped = names(zip_path)
+    for path in SQL.glob("*/*.sql"):
+        assert f"movielake/refine/sql/{path.parent.name}/{path.name}" in shipped, path
+    assert any(n.endswith("httpfs.duckdb_extension") for n in shipped)
+    assert any(n.startswith("_duckdb.") for n in shipped) and any(n.startswith("sqlglot/") for n in shipped)
+    assert "movielake/analysis/report.py" not in shipped  # matplotlib stays out
+    imported = import_in_runtime(zip_path, runtime_dir, tmp_path, {"movielake.refine.handler": ("handler",)})
     assert imported.returncode == 0, imported.stderr

@@ -26,6 +26,7 @@ from movielake.analysis.duckdb_engine import (
 from movielake.analysis.queries import QueryNotFoundError, discover, get_query, parse_header
 from movielake.analysis.translate import GlueTypeError, glue_to_duckdb_type, referenced_tables, translate
 from movielake.config import Settings
+from movielake.refine.models import discover_models
 
 DATABASE = "movielake_engine_test_raw"
 
@@ -164,13 +165,16 @@ def test_seven_queries_with_headers() -> None:
     for query in queries.values():
         assert query.title and query.question.endswith("?"), query.name
         assert not query.statement.endswith(";")
-        assert referenced_tables(query.sql) <= {"tmdb_movies", "csv_movies"}
+        tables = referenced_tables(query.sql)
+        assert tables and all(t.startswith("refined_") for t in tables), query.name  # no Raw table
         assert "." not in "".join(
             t.sql() for t in sqlglot.parse_one(query.sql, read="athena").find_all(sqlglot.exp.Table)
         ), "tables are unqualified (the named query runs in the Glue database)"
 
 
-def test_every_query_translates_against_the_contract_schema() -> None:
+def test_every_trusted_model_translates_against_the_contract_schema() -> None:
+    """The Trusted models read only the Raw tables of the contract (the seven questions read
+    Refined, built from them: tests/test_analysis_queries.py runs them end to end)."""
     tables = {
         t["Name"]: CatalogTable(
             name=t["Name"],
@@ -182,8 +186,10 @@ def test_every_query_translates_against_the_contract_schema() -> None:
         for t in sample_lake.contract_table_inputs(LAKE_BUCKET)
     }
     schema = {name: table.duckdb_columns() for name, table in tables.items()}
-    for query in discover().values():
-        assert translate(query.sql, schema).startswith(("WITH", "/*", "SELECT")), query.name
+    trusted = [m for m in discover_models() if m.zone == "trusted"]
+    assert trusted
+    for model in trusted:
+        assert translate(model.sql, schema).startswith(("WITH", "/*", "SELECT")), model.table
 
 
 def test_get_query_by_prefix_and_unknown_names() -> None:

@@ -36,7 +36,8 @@ def test_the_stack_record_says_what_runs_where(local_stack: dict) -> None:
     environment = local_stack["environment"]
     assert environment["AWS_ENDPOINT_URL"] == local_stack["endpoint_url"]
     assert environment["MOVIELAKE_LAKE_BUCKET"] == local_stack["outputs"]["lake_bucket"]
-    assert set(local_stack["outputs"]["function_names"]) == {"csv_ingest", "tmdb_planner", "tmdb_worker"}
+    functions = {"csv_ingest", "tmdb_planner", "tmdb_worker", "refine"}
+    assert set(local_stack["outputs"]["function_names"]) == functions
     status = stack_of(local_stack).status()
     assert status["up"] and status["moto"]["alive"]
 

@@ -49,6 +49,15 @@ def test_the_readme_quotes_the_generated_counts(generated: tuple[Path, dict[str,
     )
     assert f"select **{counts['selected']} films**" in readme
     assert f"**{counts['selected_unknown']}** of those are unknown to TMDB" in readme
+    assert f"**{counts['with_roi']} have a ROI**" in readme
+    assert f"**{counts['hidden_gems']} hidden gems**" in readme
+    assert f"**{counts['decades']} decades**" in readme and f"**{counts['hit_months']} months**" in readme
+
+
+def test_the_sample_answers_every_question(generated: tuple[Path, dict[str, int]]) -> None:
+    """Issue 8: at least two hidden gems, films in five decades, hits in six months."""
+    _, counts = generated
+    assert counts["hidden_gems"] >= 2 and counts["decades"] >= 5 and counts["hit_months"] >= 6
 
 
 def test_the_csvs_pass_ingest_validation() -> None:

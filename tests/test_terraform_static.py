@@ -102,9 +102,12 @@ def module_copy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, 
     (base / "sql").mkdir()
     (base / "sql" / "q0_smoke.sql").write_text("-- Smoke test: counts the films\nSELECT 1;\n")
     (base / "sql" / "notes.sql").write_text("SELECT 'not a named query';\n")
+    (base / "sql" / "trusted").mkdir()  # the refine's models are not named queries either
+    (base / "sql" / "trusted" / "q9_model.sql").write_text("-- A model\nSELECT 1;\n")
     hashes = {
         "csv_ingest": write_zip(base / "build" / "csv_ingest.zip", "csv"),
         "tmdb_enrich": write_zip(base / "build" / "tmdb_enrich.zip", "tmdb"),
+        "refine": write_zip(base / "build" / "refine.zip", "refine"),
     }
     terraform(workdir, "init", "-backend=false", "-input=false", "-no-color", f"-plugin-dir={mirror}")
     yield {"dir": workdir, "hashes": hashes}
@@ -209,6 +212,7 @@ def test_functions_follow_the_contract(
         "csv_ingest": (f"{PREFIX}-csv-ingest", "movielake.ingest.handler.handler", "csv_ingest", 300),
         "tmdb_planner": (f"{PREFIX}-tmdb-planner", "movielake.tmdb.handlers.plan", "tmdb_enrich", 900),
         "tmdb_worker": (f"{PREFIX}-tmdb-worker", "movielake.tmdb.handlers.work", "tmdb_enrich", 900),
+        "refine": (f"{PREFIX}-refine", "movielake.refine.handler.handler", "refine", 900),
     }
     for key, (name, handler, zip_name, timeout) in expected.items():
         fn = planned[f'aws_lambda_function.this["{key}"]']
@@ -228,6 +232,7 @@ def test_functions_follow_the_contract(
     assert worker["MOVIELAKE_TMDB_CRAWLER"] == f"{PREFIX}-raw-tmdb"
     assert worker["MOVIELAKE_GENRES"] == "crime,war"
     assert worker["MOVIELAKE_TMDB_IDS_PER_MESSAGE"] == "2000"
+    assert env_values["refine"]["MOVIELAKE_ATHENA_WORKGROUP"] == PREFIX
 
 
 @pytest.mark.terraform
@@ -280,7 +285,18 @@ def test_wiring_follows_the_contract(default_plan: dict[str, Any]) -> None:
     assert (query["name"], query["description"]) == ("q0_smoke", "Smoke test: counts the films")
     assert query["database"] == "movielake_local_raw"
 
-    assert not [a for a in planned if a.startswith("aws_cloudwatch_event_")], "schedule is off by default"
+    assert "aws_cloudwatch_event_rule.tmdb_schedule[0]" not in planned, "schedule is off by default"
+    rule = planned["aws_cloudwatch_event_rule.refine_after_tmdb_crawl"]
+    assert json.loads(rule["event_pattern"]) == {
+        "source": ["aws.glue"],
+        "detail-type": ["Glue Crawler State Change"],
+        "detail": {"crawlerName": [f"{PREFIX}-raw-tmdb"], "state": ["Succeeded"]},
+    }
+    assert planned["aws_lambda_permission.events_invokes_refine"]["principal"] == "events.amazonaws.com"
+    lake_rules = planned['aws_s3_bucket_lifecycle_configuration.this["lake"]']["rule"]
+    superseded = next(r for r in lake_rules if r["id"] == "expire-superseded-table-versions")
+    assert superseded["filter"][0]["tag"] == [{"key": "movielake-superseded", "value": "true"}]
+    assert superseded["expiration"][0]["days"] == 1
 
 
 @pytest.mark.terraform

@@ -26,6 +26,7 @@ COMMAND_MODULES = (
     "movielake.ingest.cli",
     "movielake.tmdb.cli",
     "movielake.catalog.cli",
+    "movielake.refine.cli",
     "movielake.analysis.cli",
 )
 

@@ -93,3 +93,27 @@ def batch_number(key: str) -> int | None:
     """The N of a ``lote_<N>.json`` key, or None for any other key."""
     match = TMDB_BATCH_PATTERN.search(key)
     return int(match.group(1)) if match else None
+
+
+# Trusted and Refined: one folder per table, one ``v=<run id>`` folder per refine that built
+# it; the Glue table points at one version at a time.
+TRUSTED_PREFIX = "Trusted/"
+REFINED_PREFIX = "Refined/"
+ZONE_PREFIXES = {"trusted": TRUSTED_PREFIX, "refined": REFINED_PREFIX}
+VERSION_FOLDER = "v="
+REFINE_MANIFESTS_PREFIX = f"{REFINED_PREFIX}_refine/"
+
+
+def table_prefix(zone: str, table: str) -> str:
+    """``Trusted/<table>/``: every version of one table (zone ``trusted`` or ``refined``)."""
+    return f"{ZONE_PREFIXES[zone]}{table}/"
+
+
+def table_version_prefix(zone: str, table: str, run_id: str) -> str:
+    """``Trusted/<table>/v=<run id>/``: the objects one refine wrote for one table."""
+    return f"{table_prefix(zone, table)}{VERSION_FOLDER}{run_id}/"
+
+
+def refine_manifest_key(run_id: str) -> str:
+    """``Refined/_refine/<run id>.json``: a refine's report (skipped by Athena: ``_`` name)."""
+    return f"{REFINE_MANIFESTS_PREFIX}{run_id}.json"

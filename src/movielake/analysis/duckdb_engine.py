@@ -42,6 +42,7 @@ log = logging.getLogger(__name__)
 LOAD_THREADS = max(8, os.cpu_count() or 1)
 JSON_SERDE_MARKER = "jsonserde"
 CSV_SERDE_MARKER = "lazysimpleserde"
+PARQUET_SERDE_MARKER = "parquet"
 
 
 class CatalogTableError(RuntimeError):
@@ -62,10 +63,12 @@ class CatalogTable:
 
     @property
     def format(self) -> str:
-        """``json`` or ``csv``, from the SerDe (the classification parameter as a fallback)."""
+        """``json``, ``csv`` or ``parquet``, from the SerDe (the classification as a fallback)."""
         library = self.serde.lower()
         if JSON_SERDE_MARKER in library:
             return "json"
+        if PARQUET_SERDE_MARKER in library:
+            return "parquet"
         if CSV_SERDE_MARKER in library or "opencsvserde" in library:
             return "csv"
         return self.table_parameters.get("classification", "").lower()
@@ -171,6 +174,13 @@ def _reader(table: CatalogTable, files: list[str], columns: Mapping[str, str]) -
             "filename=true, maximum_object_size=67108864)"
         )
         return reader, [f"r.{_identifier(name)}" for name in columns]
+    if table.format == "parquet":
+        # Parquet carries its types; the cast only states the catalog's (a no-op when they agree).
+        reader = f"read_parquet({file_list}, filename=true)"
+        return reader, [
+            f"CAST(r.{_identifier(name)} AS {duck_type}) AS {_identifier(name)}"
+            for name, duck_type in columns.items()
+        ]
     if table.format == "csv":
         params = table.serde_parameters
         delimiter = params.get("field.delim", params.get("separatorChar", ","))
@@ -289,6 +299,10 @@ class DuckDBEngine:
             self._tables = catalog_tables(self._glue, self.settings.glue_database)
         return self._tables
 
+    def refresh_catalog(self) -> None:
+        """Read the catalog again on next use (after a table was created or moved)."""
+        self._tables = None
+
     def load(self, names: Iterable[str]) -> None:
         """Materialise the named catalog tables as DuckDB temporary tables (once per session)."""
         for name in sorted(set(names) - self._loaded):
@@ -296,7 +310,7 @@ class DuckDBEngine:
             if table is None:
                 raise CatalogTableError(
                     f"table {name!r} is not in the Glue database {self.settings.glue_database!r}; "
-                    "run `movielake crawl` first"
+                    "run `movielake crawl` (Raw tables) or `movielake refine` (trusted_*, refined_*) first"
                 )
             files = table_files(self._s3, self._glue, self.settings.glue_database, table)
             select = source_select(table, files)
@@ -307,6 +321,13 @@ class DuckDBEngine:
             finally:
                 self.connection.execute("RESET threads")
             self._loaded.add(name)
+
+    def materialise(self, name: str, sql: str) -> None:
+        """Run Athena SQL (translated) into a session temporary table ``name``; later queries
+        reading ``name`` use it instead of loading the catalog table of that name."""
+        translated = self.translate(sql)
+        self.connection.execute(f"CREATE OR REPLACE TEMP TABLE {_identifier(name)} AS {translated}")
+        self._loaded.add(name)
 
     def schema(self, names: Iterable[str]) -> dict[str, dict[str, str]]:
         """table -> column -> DuckDB type, for the translation."""

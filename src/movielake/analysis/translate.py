@@ -222,3 +222,30 @@ def translate(sql: str, schema: Mapping[str, Mapping[str, str]]) -> str:
     for transform in TRANSFORMS:
         expression = expression.transform(transform, copy=False)
     return expression.sql(dialect=TARGET_DIALECT)
+
+
+def duckdb_to_glue_type(duckdb_type: str) -> str:
+    """The Glue (Hive) column type of a DuckDB type: ``VARCHAR[]`` -> ``array<string>``.
+
+    Used to catalog what DuckDB wrote, so the local table has the types Athena's CTAS would
+    give the same columns.
+    """
+    rendered = exp.DataType.build(duckdb_type, dialect=TARGET_DIALECT).sql(dialect="hive")
+    glue_type = re.sub(r"\s+", "", rendered).lower()
+    glue_to_duckdb_type(glue_type)  # refuses what the local engine could not read back
+    return glue_type
+
+
+def rename_tables(sql: str, names: Mapping[str, str]) -> str:
+    """The Athena SQL with the tables it reads renamed (``trusted_films`` -> ``trusted_films__next``).
+
+    How a refine points the next models and the checks at tables it has built but not yet
+    published; CTE names and other identifiers are left alone.
+    """
+    expression = sqlglot.parse_one(sql, read=SOURCE_DIALECT)
+    ctes = {cte.alias_or_name.lower() for cte in expression.find_all(exp.CTE)}
+    for table in expression.find_all(exp.Table):
+        name = table.name.lower()
+        if name in names and name not in ctes:
+            table.set("this", exp.to_identifier(names[name]))
+    return expression.sql(dialect=SOURCE_DIALECT)

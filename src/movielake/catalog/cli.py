@@ -51,6 +51,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--timeout", type=float, default=1800.0, help="seconds to wait for the crawlers (default 1800)"
     )
+    parser.add_argument(
+        "--events",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="with --engine local and the local stack up, emit each crawler's state change as Glue "
+        "does, so the deployed EventBridge rules run their Lambdas (the refine; default: emit)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -106,4 +113,8 @@ def run(args: argparse.Namespace) -> int:
     if failed:
         print(f"crawler run did not succeed: {', '.join(failed)}", file=sys.stderr)
         return 1
+    if engine == "local" and args.events:
+        from movielake.local.cli import deliver_crawler_events
+
+        return deliver_crawler_events(summary.crawler_status)
     return 0

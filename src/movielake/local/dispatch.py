@@ -15,6 +15,8 @@ event source mappings and the rules are read back from the (moto) APIs on every 
   made visible again, so the queue's redrive policy moves them to the dead-letter queue
   after ``maxReceiveCount`` receives (moto applies it on receive).
 - Schedules: a rule's target can be fired with the scheduled-event shape.
+- Service events (a crawler run ending): delivered to the targets of every rule whose event
+  pattern matches (``movielake.local.eventbus``).
 
 :meth:`Dispatcher.pump` repeats until a full pass finds no work (no undelivered object, every
 mapped queue empty), bounded by ``max_rounds``.
@@ -33,6 +35,7 @@ from typing import Any
 from urllib.parse import quote_plus
 
 from movielake.aws import list_objects
+from movielake.local.eventbus import matching_targets
 from movielake.local.runtime import FunctionSpec, Invocation, LambdaRuntime
 
 log = logging.getLogger(__name__)
@@ -436,6 +439,14 @@ class Dispatcher:
                 event = target_event(rule, target, self.region)
                 return self._invoke(target["Arn"], event, f"schedule {rule['Name']}")
         return None
+
+    def deliver_event(self, event: dict[str, Any]) -> list[Invocation]:
+        """Send a service event to the Lambda targets of the rules whose pattern matches it."""
+        done = []
+        for rule, target in matching_targets(self.events, event):
+            payload = json.loads(target["Input"]) if target.get("Input") else event
+            done.append(self._invoke(target["Arn"], payload, f"rule {rule['Name']}"))
+        return done
 
     # pump ----------------------------------------------------------------------------------
     def pump(self, max_rounds: int = 1000) -> PumpReport:

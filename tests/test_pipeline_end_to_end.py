@@ -499,7 +499,7 @@ def test_every_use_is_granted_and_every_grant_used_or_justified(
     roles = {entry["role"]: entry for entry in report}
     prefix = "movielake-local-"
     assert set(roles) == {
-        prefix + name for name in ("csv-ingest", "tmdb-planner", "tmdb-worker", "glue-crawler")
+        prefix + name for name in ("csv-ingest", "tmdb-planner", "tmdb-worker", "glue-crawler", "refine")
     }
     assert {role: entry["problems"] for role, entry in roles.items()} == {role: [] for role in roles}
     assert status == 0

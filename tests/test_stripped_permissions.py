@@ -136,12 +136,21 @@ def run_crawl(record: dict) -> list[str]:
     return []
 
 
+def run_refine_lambda(record: dict) -> list[str]:
+    """The refine Lambda invoked as EventBridge does after a TMDB crawl; the errors."""
+    dispatcher = stack_of(record).dispatcher()
+    refine = dispatcher.spec(record["outputs"]["function_names"]["refine"])
+    event = {"detail-type": "Glue Crawler State Change", "detail": {"state": "Succeeded"}}
+    return errors_of([dispatcher.runtime.invoke(refine, event)])
+
+
 CASES = [
     # role (function name, or the crawlers'), statement removed, what runs, the action denied
     ("csv_ingest", "ReadLandingRawAndRejected", "csv", "s3:GetObject"),
     ("tmdb_planner", "FanOutBatches", "planner", "sqs:SendMessage"),
     ("tmdb_worker", "ReadTmdbSecret", "planner", "secretsmanager:GetSecretValue"),
     ("crawler", "WriteRawCatalog", "crawl", "glue:GetDatabase"),
+    ("refine", "CreateAndDropZoneTables", "refine", "glue:CreateTable"),
 ]
 
 
@@ -151,7 +160,7 @@ def test_a_role_without_one_needed_statement_fails_with_access_denied_naming_the
 ) -> None:
     record = csv_in_raw
     day = date(2031, 2, 1 + [c[0] for c in CASES].index(role))  # a TMDB run date of its own
-    runs = {"csv": run_csv_ingest, "planner": lambda r: run_planner(r, day), "crawl": run_crawl}
+    runs = {"csv": run_csv_ingest, "planner": lambda r: run_planner(r, day), "crawl": run_crawl, "refine": run_refine_lambda}
 
     with without_statement(record, role_of(record, role), sid):
         errors = runs[run](record)

@@ -160,7 +160,12 @@ def test_a_role_without_one_needed_statement_fails_with_access_denied_naming_the
 ) -> None:
     record = csv_in_raw
     day = date(2031, 2, 1 + [c[0] for c in CASES].index(role))  # a TMDB run date of its own
-    runs = {"csv": run_csv_ingest, "planner": lambda r: run_planner(r, day), "crawl": run_crawl, "refine": run_refine_lambda}
+    runs = {
+        "csv": run_csv_ingest,
+        "planner": lambda r: run_planner(r, day),
+        "crawl": run_crawl,
+        "refine": run_refine_lambda,
+    }
 
     with without_statement(record, role_of(record, role), sid):
         errors = runs[run](record)

@@ -69,20 +69,20 @@ variable "tmdb_enrich_zip" {
 }
 
 variable "lambda_runtime" {
-  description = "Python runtime of the Lambdas; must match the Python the zips were built with."
+  description = "Python runtime of the Lambdas; must match the Python the zips were built for (scripts/build_lambdas.py LAMBDA_PYTHON)."
   type        = string
-  default     = "python3.11"
+  default     = "python3.12"
 
   validation {
-    condition     = can(regex("^python3\\.(1[1-9])$", var.lambda_runtime))
-    error_message = "lambda_runtime must be python3.11 or newer."
+    condition     = can(regex("^python3\\.(1[2-9])$", var.lambda_runtime))
+    error_message = "lambda_runtime must be python3.12 or newer (python3.11 is past its Lambda deprecation date, 2026-06-30)."
   }
 }
 
 variable "lambda_architecture" {
-  description = "Instruction set of the Lambdas (the zips are pure Python, so either works)."
+  description = "Instruction set of the Lambdas; build the zips for it (scripts/build_lambdas.sh --architecture, default x86_64)."
   type        = string
-  default     = "arm64"
+  default     = "x86_64"
 
   validation {
     condition     = contains(["arm64", "x86_64"], var.lambda_architecture)

@@ -365,3 +365,15 @@ def test_no_secret_or_machine_path_in_the_module() -> None:
         assert not re.search(r"^\s*(tmdb_)?(api_key|bearer_token)\s*=", text, re.M), path
     names = set(blocks("variable"))
     assert not [n for n in names if re.search(r"api_key|token|password", n)]
+
+
+def test_the_zips_are_built_for_the_runtime_terraform_declares() -> None:
+    """var.lambda_runtime / lambda_architecture defaults = what scripts/build_lambdas.py targets."""
+    from conftest import load_build_script
+
+    build = load_build_script()
+    variables = blocks("variable")
+    runtime = re.search(r'^  default\s+= "([^"]+)"', variables["lambda_runtime"], re.M).group(1)
+    architecture = re.search(r'^  default\s+= "([^"]+)"', variables["lambda_architecture"], re.M).group(1)
+    assert runtime == f"python{build.LAMBDA_PYTHON}"
+    assert architecture == build.DEFAULT_ARCHITECTURE and architecture in build.PLATFORMS

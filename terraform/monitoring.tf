@@ -6,7 +6,63 @@ resource "aws_cloudwatch_log_group" "lambda" {
   kms_key_id        = aws_kms_key.this.arn
 }
 
+# Every alarm notifies this topic (plus var.alarm_actions); var.alarm_emails subscribe to it.
+resource "aws_sns_topic" "alarms" {
+  name              = local.alarm_topic_name
+  display_name      = "movielake ${var.environment} alarms"
+  kms_master_key_id = aws_kms_key.this.arn
+}
+
+# CloudWatch alarms of this account publish to the topic (the key policy lets them use the key).
+resource "aws_sns_topic_policy" "alarms" {
+  arn = aws_sns_topic.alarms.arn
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Sid       = "CloudWatchAlarmsOfThisAccountPublish"
+      Effect    = "Allow"
+      Principal = { Service = "cloudwatch.amazonaws.com" }
+      Action    = "sns:Publish"
+      Resource  = aws_sns_topic.alarms.arn
+      Condition = {
+        StringEquals = { "aws:SourceAccount" = local.account_id }
+      }
+    }]
+  })
+}
+
+resource "aws_sns_topic_subscription" "alarm_emails" {
+  for_each = toset(var.alarm_emails)
+
+  topic_arn = aws_sns_topic.alarms.arn
+  protocol  = "email"
+  endpoint  = each.value
+}
+
+# Any error of a function: csv-ingest and the planner are invoked asynchronously (S3,
+# EventBridge), so an error there is otherwise only a log line and a failure record.
+resource "aws_cloudwatch_metric_alarm" "lambda_errors" {
+  for_each = local.functions
+
+  alarm_name          = "${each.value.name}-errors"
+  alarm_description   = "${each.value.name} raised errors: read its log group /aws/lambda/${each.value.name}; failed async invocations are in ${local.failure_queue_name}."
+  namespace           = "AWS/Lambda"
+  metric_name         = "Errors"
+  dimensions          = { FunctionName = each.value.name }
+  statistic           = "Sum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = 0
+  comparison_operator = "GreaterThanThreshold"
+  # No invocation means no error.
+  treat_missing_data = "notBreaching"
+  alarm_actions      = local.alarm_actions
+  ok_actions         = local.alarm_actions
+}
+
 # Any message in the dead-letter queue is a TMDB batch that failed dlq_max_receive_count times.
+# SQS stops publishing a queue's metrics while it is inactive, which a DLQ nobody reads soon
+# is: missing data keeps the last state ("ignore"), so an alarm raised stays raised.
 resource "aws_cloudwatch_metric_alarm" "tmdb_dlq_not_empty" {
   alarm_name          = "${local.dlq_name}-not-empty"
   alarm_description   = "TMDB batch messages reached ${local.dlq_name}: inspect them, fix the cause, redrive."
@@ -18,7 +74,25 @@ resource "aws_cloudwatch_metric_alarm" "tmdb_dlq_not_empty" {
   evaluation_periods  = 1
   threshold           = 0
   comparison_operator = "GreaterThanThreshold"
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = var.alarm_actions
-  ok_actions          = var.alarm_actions
+  treat_missing_data  = "ignore"
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
+}
+
+# Any failure record of an asynchronous invocation (csv-ingest, the planner) whose retries
+# are exhausted; same missing-data reasoning as the DLQ.
+resource "aws_cloudwatch_metric_alarm" "lambda_failures_not_empty" {
+  alarm_name          = "${local.failure_queue_name}-not-empty"
+  alarm_description   = "An asynchronous invocation failed after its retries: its event and error are in ${local.failure_queue_name}."
+  namespace           = "AWS/SQS"
+  metric_name         = "ApproximateNumberOfMessagesVisible"
+  dimensions          = { QueueName = aws_sqs_queue.lambda_failures.name }
+  statistic           = "Maximum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = 0
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "ignore"
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
 }

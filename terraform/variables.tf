@@ -240,9 +240,20 @@ variable "dlq_retention_seconds" {
 }
 
 variable "alarm_actions" {
-  description = "ARNs (e.g. SNS topics) notified when the TMDB dead-letter queue holds messages."
+  description = "Extra ARNs (e.g. an existing SNS topic) every alarm notifies, besides the module's own alarms topic."
   type        = list(string)
   default     = []
+}
+
+variable "alarm_emails" {
+  description = "E-mail addresses subscribed to the alarms topic (each must confirm the subscription AWS mails it)."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for e in var.alarm_emails : can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", e))])
+    error_message = "alarm_emails must be e-mail addresses."
+  }
 }
 
 ################################################################################
@@ -291,12 +302,6 @@ variable "athena_bytes_scanned_cutoff" {
     condition     = var.athena_bytes_scanned_cutoff >= 10485760
     error_message = "athena_bytes_scanned_cutoff must be >= 10485760 (10 MB, the AWS minimum)."
   }
-}
-
-variable "create_csv_classifier" {
-  description = "Create the Glue CSV classifier (delimiter |) used by the CSV crawler. Set false on moto, which does not implement glue:CreateClassifier."
-  type        = bool
-  default     = true
 }
 
 variable "kms_deletion_window_days" {

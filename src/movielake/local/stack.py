@@ -241,7 +241,6 @@ class LocalStack:
             "aws_endpoint_url": endpoint_url,
             "aws_region": REGION,
             "environment": ENVIRONMENT,
-            "create_csv_classifier": False,
             "csv_ingest_zip": str(self.build_dir / "csv_ingest.zip"),
             "tmdb_enrich_zip": str(self.build_dir / "tmdb_enrich.zip"),
         }

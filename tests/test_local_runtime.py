@@ -75,6 +75,10 @@ def sdk(event, context):
 
 def slow(event, context):
     time.sleep(30)
+
+def broken(event, context):
+    print("attempt", context.aws_request_id)
+    raise ValueError("cannot ingest " + event["Records"][0]["s3"]["object"]["key"])
 """
 
 
@@ -367,6 +371,64 @@ def test_a_handler_that_cannot_be_imported_is_an_error(
 
     assert invocation.status == "error"
     assert invocation.error["errorType"] == "ModuleNotFoundError"
+
+
+def notify_on_csv(aws: dict[str, Any], bucket: str, function_arn: str) -> None:
+    """An S3 notification of ``*.csv`` in ``bucket`` to the function."""
+    aws["s3"].put_bucket_notification_configuration(
+        Bucket=bucket,
+        NotificationConfiguration={
+            "LambdaFunctionConfigurations": [
+                {
+                    "LambdaFunctionArn": function_arn,
+                    "Events": ["s3:ObjectCreated:*"],
+                    "Filter": {"Key": {"FilterRules": [{"Name": "suffix", "Value": ".csv"}]}},
+                }
+            ]
+        },
+    )
+
+
+def test_a_failed_async_invocation_is_retried_then_recorded_in_its_destination(
+    aws: dict[str, Any], dispatcher: Dispatcher, tmp_path: Path, logs: list[str]
+) -> None:
+    aws["s3"].create_bucket(Bucket="lake")
+    failures_url, failures_arn, _ = queue(aws, "failures")
+    arn = deploy(aws, make_zip(tmp_path / "build"), "ingest", "handler.broken")
+    aws["lambda"].put_function_event_invoke_config(
+        FunctionName="ingest",
+        MaximumRetryAttempts=1,
+        DestinationConfig={"OnFailure": {"Destination": failures_arn}},
+    )
+    notify_on_csv(aws, "lake", arn)
+    aws["s3"].put_object(Bucket="lake", Key="Landing/bad.csv", Body=b"x")
+
+    report = dispatcher.pump()
+
+    assert [i.status for i in report.invocations] == ["error"]  # reported once, after retries
+    assert len([line for line in logs if "attempt" in line]) == 2  # first try + 1 retry
+    (body,) = bodies(aws["sqs"], failures_url)
+    record = json.loads(body)
+    assert record["requestContext"]["condition"] == "RetriesExhausted"
+    assert record["requestContext"]["approximateInvokeCount"] == 2
+    assert record["requestContext"]["functionArn"] == f"{arn}:$LATEST"
+    assert record["requestPayload"]["Records"][0]["s3"]["object"]["key"] == "Landing/bad.csv"
+    assert record["responsePayload"]["errorType"] == "ValueError"
+    assert record["responsePayload"]["errorMessage"] == "cannot ingest Landing/bad.csv"
+    assert record["responseContext"]["functionError"] == "Unhandled"
+    assert dispatcher.pump().invocations == []  # delivered once, not again
+
+
+def test_without_invoke_config_a_failure_is_retried_twice_and_kept_nowhere(
+    aws: dict[str, Any], dispatcher: Dispatcher, tmp_path: Path, logs: list[str]
+) -> None:
+    aws["s3"].create_bucket(Bucket="lake")
+    arn = deploy(aws, make_zip(tmp_path / "build"), "ingest", "handler.broken")
+    notify_on_csv(aws, "lake", arn)
+    aws["s3"].put_object(Bucket="lake", Key="bad.csv", Body=b"x")
+
+    assert [i.status for i in dispatcher.pump().invocations] == ["error"]
+    assert len([line for line in logs if "attempt" in line]) == 3  # Lambda's default: 2 retries
 
 
 def test_a_schedule_fires_its_target_with_the_scheduled_event(

@@ -28,6 +28,7 @@ provider "aws" {
       logs           = endpoints.value
       s3             = endpoints.value
       secretsmanager = endpoints.value
+      sns            = endpoints.value
       sqs            = endpoints.value
       sts            = endpoints.value
     }

@@ -25,6 +25,7 @@ COMMAND_MODULES = (
     "movielake.tmdb.cli",
     "movielake.catalog.cli",
     "movielake.analysis.cli",
+    "movielake.invoke",
 )
 
 

@@ -85,8 +85,8 @@ def test_the_readme_deploy_commands_run_as_written(tmp_path: Path) -> None:
             + "force_destroy_buckets    = true\nkms_deletion_window_days = 7\n"
         )
         env = {
-            "PATH": os.environ["PATH"],
-            "HOME": str(tmp_path),
+            # The user's PATH and HOME (where pyenv keeps the runtime's Python).
+            **{k: os.environ[k] for k in ("PATH", "HOME", "PYENV_ROOT") if k in os.environ},
             "AWS_ENDPOINT_URL": moto.url,
             "AWS_REGION": REGION,
             "AWS_ACCESS_KEY_ID": "testing",

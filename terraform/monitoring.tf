@@ -60,15 +60,28 @@ resource "aws_cloudwatch_metric_alarm" "lambda_errors" {
   ok_actions         = local.alarm_actions
 }
 
-# Any message in the dead-letter queue is a TMDB batch that failed dlq_max_receive_count times.
-# SQS stops publishing a queue's metrics while it is inactive, which a DLQ nobody reads soon
-# is: missing data keeps the last state ("ignore"), so an alarm raised stays raised.
-resource "aws_cloudwatch_metric_alarm" "tmdb_dlq_not_empty" {
-  alarm_name          = "${local.dlq_name}-not-empty"
-  alarm_description   = "TMDB batch messages reached ${local.dlq_name}: inspect them, fix the cause, redrive."
+# Queues whose every message is a failure: the TMDB dead-letter queue (a batch that failed
+# dlq_max_receive_count times) and the failure records of asynchronous invocations
+# (csv-ingest, the planner) whose retries are exhausted. SQS stops publishing a queue's
+# metrics while it is inactive, which such a queue soon is: missing data keeps the last state
+# ("ignore"), so an alarm raised stays raised until the queue is emptied.
+resource "aws_cloudwatch_metric_alarm" "queue_not_empty" {
+  for_each = {
+    tmdb_dlq = {
+      queue       = aws_sqs_queue.tmdb_batches_dlq.name
+      description = "TMDB batch messages reached ${local.dlq_name}: inspect them, fix the cause, redrive."
+    }
+    lambda_failures = {
+      queue       = aws_sqs_queue.lambda_failures.name
+      description = "An asynchronous invocation failed after its retries: its event and error are in ${local.failure_queue_name}."
+    }
+  }
+
+  alarm_name          = "${each.value.queue}-not-empty"
+  alarm_description   = each.value.description
   namespace           = "AWS/SQS"
   metric_name         = "ApproximateNumberOfMessagesVisible"
-  dimensions          = { QueueName = aws_sqs_queue.tmdb_batches_dlq.name }
+  dimensions          = { QueueName = each.value.queue }
   statistic           = "Maximum"
   period              = 300
   evaluation_periods  = 1
@@ -79,20 +92,7 @@ resource "aws_cloudwatch_metric_alarm" "tmdb_dlq_not_empty" {
   ok_actions          = local.alarm_actions
 }
 
-# Any failure record of an asynchronous invocation (csv-ingest, the planner) whose retries
-# are exhausted; same missing-data reasoning as the DLQ.
-resource "aws_cloudwatch_metric_alarm" "lambda_failures_not_empty" {
-  alarm_name          = "${local.failure_queue_name}-not-empty"
-  alarm_description   = "An asynchronous invocation failed after its retries: its event and error are in ${local.failure_queue_name}."
-  namespace           = "AWS/SQS"
-  metric_name         = "ApproximateNumberOfMessagesVisible"
-  dimensions          = { QueueName = aws_sqs_queue.lambda_failures.name }
-  statistic           = "Maximum"
-  period              = 300
-  evaluation_periods  = 1
-  threshold           = 0
-  comparison_operator = "GreaterThanThreshold"
-  treat_missing_data  = "ignore"
-  alarm_actions       = local.alarm_actions
-  ok_actions          = local.alarm_actions
+moved {
+  from = aws_cloudwatch_metric_alarm.tmdb_dlq_not_empty
+  to   = aws_cloudwatch_metric_alarm.queue_not_empty["tmdb_dlq"]
 }

@@ -341,8 +341,10 @@ def test_failures_are_never_silent(default_plan: dict[str, Any]) -> None:
         f"{PREFIX}-{n}" for n in ("csv-ingest", "tmdb-planner", "tmdb-worker")
     ]
     assert {v["metric_name"] for v in errors.values()} == {"Errors"}
-    for name in ("tmdb_dlq_not_empty", "lambda_failures_not_empty"):
-        assert planned[f"aws_cloudwatch_metric_alarm.{name}"]["treat_missing_data"] == "ignore"
+    for name in ("tmdb_dlq", "lambda_failures"):
+        alarm = planned[f'aws_cloudwatch_metric_alarm.queue_not_empty["{name}"]']
+        assert alarm["treat_missing_data"] == "ignore"
+        assert alarm["metric_name"] == "ApproximateNumberOfMessagesVisible"
     # Every alarm notifies someone even when alarm_actions is left empty (the topic's ARN is
     # unknown at plan time, so it shows as an unknown entry).
     alarms = [c for c in default_plan["resource_changes"] if c["type"] == "aws_cloudwatch_metric_alarm"]

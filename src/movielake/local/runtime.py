@@ -272,8 +272,6 @@ class LambdaRuntime:
     build_dir: Path = BUILD_DIR
     cache_dir: Path = field(default_factory=lambda: PROJECT_ROOT / "build" / "local" / "lambda")
     log_sink: LogSink | None = None
-    # The interpreter; None means the one matching each function's declared runtime.
-    python: str | None = None
 
     def spec(self, name: str) -> FunctionSpec:
         """The deployed function ``name`` (short or full name, or ARN)."""
@@ -282,7 +280,7 @@ class LambdaRuntime:
     def invoke(self, function: str | FunctionSpec, event: Any) -> Invocation:
         """Run the function's handler on ``event`` in a fresh sandbox and return the outcome."""
         spec = function if isinstance(function, FunctionSpec) else self.spec(function)
-        python = self.python or find_interpreter(spec.runtime)
+        python = find_interpreter(spec.runtime)
         task_dir = extract(find_zip(spec.code_sha256, self.build_dir), spec.code_sha256, self.cache_dir)
         request_id = str(uuid.uuid4())
         request = {

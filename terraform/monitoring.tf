@@ -39,60 +39,71 @@ resource "aws_sns_topic_subscription" "alarm_emails" {
   endpoint  = each.value
 }
 
-# Any error of a function: csv-ingest and the planner are invoked asynchronously (S3,
-# EventBridge), so an error there is otherwise only a log line and a failure record.
-resource "aws_cloudwatch_metric_alarm" "lambda_errors" {
-  for_each = local.functions
+# Every alarm of the deployment; each notifies local.alarm_actions (the alarms topic first).
+# - <function>-errors: any error of a function. csv-ingest and the planner are invoked
+#   asynchronously (S3, EventBridge), so an error there is otherwise only a log line and a
+#   failure record. No invocation means no error (missing data is not breaching).
+# - <queue>-not-empty: queues whose every message is a failure: the TMDB dead-letter queue (a
+#   batch that failed dlq_max_receive_count times) and the failure records of asynchronous
+#   invocations whose retries are exhausted. SQS stops publishing a queue's metrics while it
+#   is inactive, which such a queue soon is: missing data keeps the last state ("ignore"), so
+#   an alarm raised stays raised until the queue is emptied.
+locals {
+  function_error_alarms = {
+    for key, f in local.functions : "${key}_errors" => {
+      name        = "${f.name}-errors"
+      description = "${f.name} raised errors: read its log group /aws/lambda/${f.name}; failed async invocations are in ${local.failure_queue_name}."
+      namespace   = "AWS/Lambda"
+      metric      = "Errors"
+      dimensions  = { FunctionName = f.name }
+      statistic   = "Sum"
+      missing     = "notBreaching"
+    }
+  }
 
-  alarm_name          = "${each.value.name}-errors"
-  alarm_description   = "${each.value.name} raised errors: read its log group /aws/lambda/${each.value.name}; failed async invocations are in ${local.failure_queue_name}."
-  namespace           = "AWS/Lambda"
-  metric_name         = "Errors"
-  dimensions          = { FunctionName = each.value.name }
-  statistic           = "Sum"
-  period              = 300
-  evaluation_periods  = 1
-  threshold           = 0
-  comparison_operator = "GreaterThanThreshold"
-  # No invocation means no error.
-  treat_missing_data = "notBreaching"
-  alarm_actions      = local.alarm_actions
-  ok_actions         = local.alarm_actions
-}
-
-# Queues whose every message is a failure: the TMDB dead-letter queue (a batch that failed
-# dlq_max_receive_count times) and the failure records of asynchronous invocations
-# (csv-ingest, the planner) whose retries are exhausted. SQS stops publishing a queue's
-# metrics while it is inactive, which such a queue soon is: missing data keeps the last state
-# ("ignore"), so an alarm raised stays raised until the queue is emptied.
-resource "aws_cloudwatch_metric_alarm" "queue_not_empty" {
-  for_each = {
-    tmdb_dlq = {
+  queue_alarms = {
+    tmdb_dlq_not_empty = {
       queue       = aws_sqs_queue.tmdb_batches_dlq.name
       description = "TMDB batch messages reached ${local.dlq_name}: inspect them, fix the cause, redrive."
     }
-    lambda_failures = {
+    lambda_failures_not_empty = {
       queue       = aws_sqs_queue.lambda_failures.name
       description = "An asynchronous invocation failed after its retries: its event and error are in ${local.failure_queue_name}."
     }
   }
 
-  alarm_name          = "${each.value.queue}-not-empty"
+  alarms = merge(local.function_error_alarms, {
+    for key, q in local.queue_alarms : key => {
+      name        = "${q.queue}-not-empty"
+      description = q.description
+      namespace   = "AWS/SQS"
+      metric      = "ApproximateNumberOfMessagesVisible"
+      dimensions  = { QueueName = q.queue }
+      statistic   = "Maximum"
+      missing     = "ignore"
+    }
+  })
+}
+
+resource "aws_cloudwatch_metric_alarm" "this" {
+  for_each = local.alarms
+
+  alarm_name          = each.value.name
   alarm_description   = each.value.description
-  namespace           = "AWS/SQS"
-  metric_name         = "ApproximateNumberOfMessagesVisible"
-  dimensions          = { QueueName = each.value.queue }
-  statistic           = "Maximum"
+  namespace           = each.value.namespace
+  metric_name         = each.value.metric
+  dimensions          = each.value.dimensions
+  statistic           = each.value.statistic
   period              = 300
   evaluation_periods  = 1
   threshold           = 0
   comparison_operator = "GreaterThanThreshold"
-  treat_missing_data  = "ignore"
+  treat_missing_data  = each.value.missing
   alarm_actions       = local.alarm_actions
   ok_actions          = local.alarm_actions
 }
 
 moved {
   from = aws_cloudwatch_metric_alarm.tmdb_dlq_not_empty
-  to   = aws_cloudwatch_metric_alarm.queue_not_empty["tmdb_dlq"]
+  to   = aws_cloudwatch_metric_alarm.this["tmdb_dlq_not_empty"]
 }

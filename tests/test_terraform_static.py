@@ -336,13 +336,13 @@ def test_failures_are_never_silent(default_plan: dict[str, Any]) -> None:
     assert sorted(configs) == [
         f'aws_lambda_function_event_invoke_config.async["{k}"]' for k in ("csv_ingest", "tmdb_planner")
     ]
-    errors = {a: v for a, v in planned.items() if a.startswith("aws_cloudwatch_metric_alarm.lambda_errors")}
+    errors = {a: v for a, v in planned.items() if a.endswith('_errors"]')}
     assert sorted(v["dimensions"]["FunctionName"] for v in errors.values()) == [
         f"{PREFIX}-{n}" for n in ("csv-ingest", "tmdb-planner", "tmdb-worker")
     ]
     assert {v["metric_name"] for v in errors.values()} == {"Errors"}
     for name in ("tmdb_dlq", "lambda_failures"):
-        alarm = planned[f'aws_cloudwatch_metric_alarm.queue_not_empty["{name}"]']
+        alarm = planned[f'aws_cloudwatch_metric_alarm.this["{name}_not_empty"]']
         assert alarm["treat_missing_data"] == "ignore"
         assert alarm["metric_name"] == "ApproximateNumberOfMessagesVisible"
     # Every alarm notifies someone even when alarm_actions is left empty (the topic's ARN is

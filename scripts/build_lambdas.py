@@ -1,20 +1,26 @@
-"""Build the Lambda packages ``build/csv_ingest.zip`` and ``build/tmdb_enrich.zip``.
+"""Build the Lambda packages ``build/csv_ingest.zip``, ``build/tmdb_enrich.zip`` and ``build/refine.zip``.
 
 Each zip holds only what its functions import: the core movielake modules, the concern's
-package, and (for TMDB) the pure-Python HTTP dependencies. boto3 and botocore are not shipped:
-the Lambda Python runtime provides them.
+package, and its dependencies, the AWS SDK (boto3, botocore, s3transfer) included. The SDK is
+shipped rather than taken from the Lambda runtime so that the SDK the local runtime tests is
+the SDK AWS runs (the runtime's own boto3 lags behind and may reject conditional writes).
 
-Dependencies are copied from the distributions installed in the interpreter running this
-script (the project's .venv), so their versions are exactly the ones the tests ran with, and
-the build works offline. Only pure-Python distributions are accepted: the zips must run on
-either Lambda architecture.
+Dependencies are installed for the target, not for the interpreter running this script: wheels
+come from ``pip install --target --no-deps`` with ``--python-version`` of the Lambda runtime,
+the manylinux platforms the Lambda runtime's glibc accepts for its architecture and
+``--only-binary=:all:``, and the
+dependency closure follows the markers evaluated for the target (pip would evaluate them for
+this interpreter). Every version comes from ``scripts/lambda-requirements.txt`` (exact pins);
+a needed distribution not pinned there fails the build. The installed set is cached under
+``build/.lambda-deps/`` by its inputs.
 
 The zips are reproducible: entries sorted, fixed timestamps (1980-01-01) and permissions,
-no ``__pycache__`` or install bookkeeping (RECORD, INSTALLER, direct_url.json). The same
-sources give the same bytes, hence the same ``source_code_hash`` in Terraform and the same
-``CodeSha256`` in Lambda.
+no ``__pycache__``, scripts or install bookkeeping (RECORD, INSTALLER, direct_url.json). The
+same sources give the same bytes, hence the same ``source_code_hash`` in Terraform and the
+same ``CodeSha256`` in Lambda.
 
-Usage: ``python scripts/build_lambdas.py [--src SRC] [--out OUT] [--package NAME ...]``.
+Usage: ``python scripts/build_lambdas.py [--src SRC] [--out OUT] [--package NAME ...]
+[--architecture x86_64|arm64]``.
 """
 
 from __future__ import annotations
@@ -23,10 +29,12 @@ import argparse
 import base64
 import hashlib
 import importlib.metadata as metadata
+import os
 import re
+import shutil
+import subprocess
 import sys
 import zipfile
-from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -40,9 +48,24 @@ except ImportError:  # pip always vendors it
 ROOT = Path(__file__).resolve().parents[1]
 FIXED_DATE = (1980, 1, 1, 0, 0, 0)
 FILE_MODE = 0o100644
-MAX_ZIP_BYTES = 5 * 1024 * 1024
-# Lambda's limit for a zip uploaded directly (not through S3).
-DIRECT_UPLOAD_BYTES = 50 * 1024 * 1024
+# Lambda's limit for a zip uploaded directly (Terraform's ``filename``).
+MAX_ZIP_BYTES = 50 * 1024 * 1024
+REQUIREMENTS = ROOT / "scripts" / "lambda-requirements.txt"
+DEPS_CACHE = ROOT / "build" / ".lambda-deps"
+
+# The Python of the Lambda runtime (Terraform ``var.lambda_runtime`` defaults to python3.12).
+LAMBDA_PYTHON = "3.12"
+# Wheel platforms per Lambda architecture (Terraform ``var.lambda_architecture``): python3.12
+# runs on Amazon Linux 2023, glibc 2.34, so any manylinux tag up to 2.34 loads there.
+GLIBC_MINORS = (34, 28, 27, 26, 17)
+MACHINES = {"x86_64": "x86_64", "arm64": "aarch64"}
+PLATFORMS = {
+    arch: (*(f"manylinux_2_{minor}_{machine}" for minor in GLIBC_MINORS), f"manylinux2014_{machine}")
+    for arch, machine in MACHINES.items()
+}
+DEFAULT_ARCHITECTURE = "x86_64"
+# Every function talks to AWS: the pinned SDK goes into every zip.
+SDK = ("boto3",)
 
 # Modules every function imports (settings, clients, key scheme, JSON logs).
 CORE_MODULES = (
@@ -51,11 +74,6 @@ CORE_MODULES = (
     "movielake/aws.py",
     "movielake/keys.py",
     "movielake/log.py",
-)
-
-# Provided by the Lambda Python runtime: never shipped.
-RUNTIME_PROVIDED = frozenset(
-    {"boto3", "botocore", "s3transfer", "jmespath", "urllib3", "python-dateutil", "six"}
 )
 
 # Bookkeeping pip writes into .dist-info that differs between installs; METADATA stays so that
@@ -72,11 +90,13 @@ class Package:
     handlers: tuple[str, ...]
     dependencies: tuple[str, ...] = ()
     excluded: frozenset[str] = field(default_factory=frozenset)
-    # Distributions allowed to carry compiled code (built for this machine's platform).
-    compiled: frozenset[str] = field(default_factory=frozenset)
     # (repository folder, folder in the zip): data files shipped beside the modules.
     data: tuple[tuple[str, str], ...] = ()
-    max_bytes: int = MAX_ZIP_BYTES
+
+    @property
+    def requirements(self) -> tuple[str, ...]:
+        """The distributions pip installs into the zip: the SDK plus the concern's own."""
+        return (*SDK, *self.dependencies)
 
 
 PACKAGES = {
@@ -94,8 +114,7 @@ PACKAGES = {
         excluded=frozenset({"movielake/tmdb/emulator.py"}),
     ),
     # The refine drives Athena with boto3 on AWS; on the local stack it runs the same SQL on
-    # DuckDB, so the zip carries duckdb and its httpfs extension (compiled for this machine:
-    # only the local runtime imports them) and the translation (sqlglot).
+    # DuckDB, so the zip carries duckdb and its httpfs extension and the translation (sqlglot).
     "refine": Package(
         name="refine",
         packages=("movielake/refine", "movielake/analysis", "movielake/catalog"),
@@ -112,15 +131,26 @@ PACKAGES = {
                 "movielake/refine/cli.py",
             }
         ),
-        compiled=frozenset({"duckdb", "duckdb-extension-httpfs"}),
         data=(
             ("sql/trusted", "movielake/refine/sql/trusted"),
             ("sql/refined", "movielake/refine/sql/refined"),
             ("sql/checks", "movielake/refine/sql/checks"),
         ),
-        max_bytes=DIRECT_UPLOAD_BYTES,
     ),
 }
+
+
+@dataclass(frozen=True)
+class Target:
+    """What the dependencies are installed for: the Lambda runtime's Python and architecture."""
+
+    python: str = LAMBDA_PYTHON
+    architecture: str = DEFAULT_ARCHITECTURE
+
+    @property
+    def platforms(self) -> tuple[str, ...]:
+        """The manylinux wheel platforms the runtime accepts on the architecture."""
+        return PLATFORMS[self.architecture]
 
 
 class BuildError(RuntimeError):
@@ -168,51 +198,121 @@ def source_files(src: Path, package: Package) -> dict[str, Path]:
     return files
 
 
-def dependency_closure(roots: Iterable[str]) -> list[metadata.Distribution]:
-    """The installed distributions ``roots`` need at run time, minus what Lambda provides."""
-    env = default_environment()
-    env["extra"] = ""
-    seen: dict[str, metadata.Distribution] = {}
-    pending = [_canonical(r) for r in roots]
-    while pending:
-        name = pending.pop()
-        if name in seen or name in RUNTIME_PROVIDED:
+def read_pins(path: Path = REQUIREMENTS) -> dict[str, str]:
+    """Canonical name -> exact version from the pin file; anything but ``name==version`` fails."""
+    pins: dict[str, str] = {}
+    for number, raw in enumerate(path.read_text().splitlines(), start=1):
+        line = raw.split("#", 1)[0].strip()
+        if not line:
             continue
-        try:
-            dist = metadata.distribution(name)
-        except metadata.PackageNotFoundError as exc:
-            raise BuildError(
-                f"dependency {name} is not installed in {sys.prefix}; run `make install` first"
-            ) from exc
-        seen[name] = dist
-        for spec in dist.requires or ():
-            req = Requirement(spec)
-            if req.marker is None or req.marker.evaluate(env):
-                pending.append(_canonical(req.name))
-    return [seen[n] for n in sorted(seen)]
+        match = re.fullmatch(r"([A-Za-z0-9][A-Za-z0-9._-]*)==([A-Za-z0-9.+!-]+)", line)
+        if not match:
+            raise BuildError(f"{path}:{number}: {raw!r} is not an exact pin `name==version`")
+        pins[_canonical(match.group(1))] = match.group(2)
+    return pins
 
 
-def distribution_files(dist: metadata.Distribution, compiled: bool = False) -> dict[str, Path]:
-    """Archive name -> installed file for one distribution: pure Python unless ``compiled``."""
-    name = dist.metadata["Name"]
-    wheel = dist.read_text("WHEEL") or ""
-    if "Root-Is-Purelib: true" not in wheel and not compiled:
-        raise BuildError(f"dependency {name} is not a pure-Python wheel; it cannot be shipped")
+def marker_environment(target: Target) -> dict[str, str]:
+    """PEP 508 marker values of the Lambda runtime (Amazon Linux, CPython ``target.python``).
+
+    pip evaluates markers for the interpreter running it even with ``--python-version``, so
+    the closure is computed here, for the target.
+    """
+    env = dict(default_environment())
+    env.update(
+        {
+            "python_version": target.python,
+            "python_full_version": f"{target.python}.0",
+            "implementation_name": "cpython",
+            "platform_python_implementation": "CPython",
+            "os_name": "posix",
+            "sys_platform": "linux",
+            "platform_system": "Linux",
+            "platform_machine": MACHINES[target.architecture],
+            "extra": "",
+        }
+    )
+    return env
+
+
+def _pip_install(specs: list[str], target: Target, site: Path) -> None:
+    """``pip install --no-deps`` of exact versions, as wheels for the target, into ``site``."""
+    command = [
+        sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+        "--no-compile", "--no-warn-script-location", "--no-deps", "--target", str(site),
+        "--python-version", target.python, "--implementation", "cp",
+        *(f"--platform={platform}" for platform in target.platforms), "--only-binary=:all:", *specs,
+    ]  # fmt: skip
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise BuildError(
+            f"pip could not install {', '.join(specs)} for Python {target.python} on "
+            f"{target.architecture} (is the package registry reachable?):\n{result.stderr.strip()}"
+        )
+
+
+def install_dependencies(
+    requirements: tuple[str, ...], target: Target, cache: Path, pins_file: Path = REQUIREMENTS
+) -> Path:
+    """Install ``requirements`` and their closure for ``target`` into a cached directory.
+
+    Each round installs the pinned versions of the names not yet installed (``--no-deps``),
+    then follows their ``Requires-Dist`` whose markers hold on the target. A name without an
+    exact pin fails the build. The cache key is every input (requirements, pin file, Python,
+    platform), so a changed pin installs afresh.
+    """
+    pins = read_pins(pins_file)
+    key_text = "\n".join([*sorted(requirements), pins_file.read_text(), target.python, *target.platforms])
+    site = cache / hashlib.sha256(key_text.encode()).hexdigest()[:24]
+    if (site / ".complete").is_file():
+        return site
+    staging = cache / f".{site.name}.{os.getpid()}.tmp"
+    shutil.rmtree(staging, ignore_errors=True)
+    env = marker_environment(target)
+    needed_by = {_canonical(name): "the zip" for name in requirements}
+    installed: set[str] = set()
+    try:
+        while batch := sorted(set(needed_by) - installed):
+            unpinned = [name for name in batch if name not in pins]
+            if unpinned:
+                name = unpinned[0]
+                raise BuildError(
+                    f"{name} is needed by {needed_by[name]} on Python {target.python} but not pinned "
+                    f"in {pins_file}; add `{name}==<version>`"
+                )
+            _pip_install([f"{name}=={pins[name]}" for name in batch], target, staging)
+            installed.update(batch)
+            for dist in metadata.distributions(path=[str(staging)]):
+                parent = _canonical(dist.metadata["Name"])
+                for spec in dist.requires or ():
+                    req = Requirement(spec)
+                    if req.marker is None or req.marker.evaluate(env):
+                        needed_by.setdefault(_canonical(req.name), parent)
+    except BuildError:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    (staging / ".complete").write_text(key_text)
+    shutil.rmtree(site, ignore_errors=True)
+    staging.rename(site)
+    return site
+
+
+def dependency_files(site: Path) -> dict[str, Path]:
+    """Archive name -> file for what pip installed into ``site`` (no scripts, no bookkeeping)."""
     files: dict[str, Path] = {}
-    for entry in dist.files or ():
-        rel = PurePosixPath(entry.as_posix())
-        if rel.parts[0] == ".." or _is_noise(rel):
-            continue  # console scripts land outside site-packages
+    for path in sorted(site.rglob("*")):
+        rel = PurePosixPath(path.relative_to(site).as_posix())
+        if not path.is_file() or rel.parts[0] in {"bin", ".complete"} or _is_noise(rel):
+            continue
         if rel.parts[0].endswith(".dist-info") and rel.name in DIST_INFO_DROPPED:
             continue
-        if rel.suffix in {".so", ".pyd", ".dylib"} and not compiled:
-            raise BuildError(f"dependency {name} contains a compiled extension ({rel})")
-        path = Path(str(dist.locate_file(entry)))
-        if path.is_file():
-            files[str(rel)] = path
-    if not files:
-        raise BuildError(f"dependency {name} has no installed files listed (editable install?)")
+        files[str(rel)] = path
     return files
+
+
+def installed_versions(site: Path) -> list[str]:
+    """``name==version`` of every distribution installed into ``site``, sorted."""
+    return sorted(f"{d.metadata['Name']}=={d.version}" for d in metadata.distributions(path=[str(site)]))
 
 
 def write_zip(target: Path, files: dict[str, Path]) -> None:
@@ -229,21 +329,20 @@ def write_zip(target: Path, files: dict[str, Path]) -> None:
     tmp.replace(target)
 
 
-def build(package: Package, src: Path, out: Path) -> Path:
+def build(package: Package, src: Path, out: Path, target: Target, cache: Path = DEPS_CACHE) -> Path:
     """Build one zip and return its path."""
     files = source_files(src, package)
-    for dist in dependency_closure(package.dependencies):
-        compiled = _canonical(dist.metadata["Name"]) in package.compiled
-        for rel, path in distribution_files(dist, compiled).items():
-            if rel in files:
-                raise BuildError(f"{rel} is shipped by two sources")
-            files[rel] = path
-    target = out / f"{package.name}.zip"
-    write_zip(target, files)
-    size = target.stat().st_size
-    if size > package.max_bytes:
-        raise BuildError(f"{target} is {size} bytes, over the {package.max_bytes}-byte budget")
-    return target
+    site = install_dependencies(package.requirements, target, cache)
+    for rel, path in dependency_files(site).items():
+        if rel in files:
+            raise BuildError(f"{rel} is shipped by two sources")
+        files[rel] = path
+    zip_path = out / f"{package.name}.zip"
+    write_zip(zip_path, files)
+    size = zip_path.stat().st_size
+    if size > MAX_ZIP_BYTES:
+        raise BuildError(f"{zip_path} is {size} bytes, over Lambda's {MAX_ZIP_BYTES}-byte upload limit")
+    return zip_path
 
 
 def describe(target: Path) -> str:
@@ -251,11 +350,6 @@ def describe(target: Path) -> str:
     digest = hashlib.sha256(target.read_bytes()).digest()
     b64 = base64.b64encode(digest).decode()
     return f"{target}  {target.stat().st_size} bytes  sha256={digest.hex()}  CodeSha256={b64}"
-
-
-def _versions(package: Package) -> Iterator[str]:
-    for dist in dependency_closure(package.dependencies):
-        yield f"{dist.metadata['Name']}=={dist.version}"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -266,13 +360,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--package", action="append", choices=sorted(PACKAGES), help="build only this zip (repeatable)"
     )
+    parser.add_argument(
+        "--architecture",
+        choices=sorted(PLATFORMS),
+        default=os.environ.get("LAMBDA_ARCHITECTURE", DEFAULT_ARCHITECTURE),
+        help="Lambda architecture the wheels are chosen for (Terraform var.lambda_architecture); "
+        "env LAMBDA_ARCHITECTURE",
+    )
+    parser.add_argument("--cache", type=Path, default=DEPS_CACHE, help="cache of installed dependencies")
     args = parser.parse_args(argv)
+    target = Target(architecture=args.architecture)
     try:
         for name in args.package or sorted(PACKAGES):
             package = PACKAGES[name]
-            target = build(package, args.src.resolve(), args.out.resolve())
-            deps = ", ".join(_versions(package)) or "no dependencies"
-            print(f"{describe(target)}  ({deps})")
+            zip_path = build(package, args.src.resolve(), args.out.resolve(), target, args.cache.resolve())
+            site = install_dependencies(package.requirements, target, args.cache.resolve())
+            print(f"{describe(zip_path)}  ({', '.join(installed_versions(site))})")
     except BuildError as exc:
         print(f"build_lambdas: error: {exc}", file=sys.stderr)
         return 2

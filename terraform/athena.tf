@@ -20,6 +20,11 @@ resource "aws_athena_workgroup" "this" {
     publish_cloudwatch_metrics_enabled = true
     bytes_scanned_cutoff_per_query     = var.athena_bytes_scanned_cutoff
 
+    # Pinned so an automatic upgrade cannot change the SQL's semantics under the analyses.
+    engine_version {
+      selected_engine_version = "Athena engine version 3"
+    }
+
     result_configuration {
       output_location = "s3://${local.results_bucket_name}/athena/"
 

@@ -62,7 +62,10 @@ data "aws_iam_policy_document" "lambda_common" {
 # csv-ingest: reads Landing/, writes Raw/Local/ (compares with an existing Raw object of the
 # same key first, as Raw is immutable), moves rejected files to Rejected/.
 data "aws_iam_policy_document" "csv_ingest" {
-  source_policy_documents = [data.aws_iam_policy_document.lambda_common["csv_ingest"].json]
+  source_policy_documents = [
+    data.aws_iam_policy_document.lambda_common["csv_ingest"].json,
+    data.aws_iam_policy_document.async_on_failure.json,
+  ]
 
   # GetObject also authorizes HeadObject: the metadata of an existing Raw or Rejected object
   # says whether it holds this very upload (a 403 there would drop the S3 event).
@@ -95,6 +98,16 @@ data "aws_iam_policy_document" "csv_ingest" {
     sid       = "ClearLanding"
     actions   = ["s3:DeleteObject"]
     resources = ["${local.lake_arn}/${local.landing_prefix}*"]
+  }
+}
+
+# Asynchronously invoked functions (csv-ingest, planner): Lambda sends a failed event to the
+# on-failure destination with the function's role (aws_lambda_function_event_invoke_config).
+data "aws_iam_policy_document" "async_on_failure" {
+  statement {
+    sid       = "SendFailureRecords"
+    actions   = ["sqs:SendMessage"]
+    resources = [aws_sqs_queue.lambda_failures.arn]
   }
 }
 
@@ -133,6 +146,7 @@ data "aws_iam_policy_document" "tmdb_planner" {
   source_policy_documents = [
     data.aws_iam_policy_document.lambda_common["tmdb_planner"].json,
     data.aws_iam_policy_document.tmdb_common.json,
+    data.aws_iam_policy_document.async_on_failure.json,
   ]
 
   # Film selection streams the newest ingested movies CSV.

@@ -35,6 +35,17 @@ resource "aws_kms_key" "this" {
           }
         }
       },
+      {
+        # Alarm notifications go to the KMS-encrypted alarms topic (monitoring.tf).
+        Sid       = "CloudWatchAlarmsPublishToEncryptedTopic"
+        Effect    = "Allow"
+        Principal = { Service = "cloudwatch.amazonaws.com" }
+        Action    = ["kms:Decrypt", "kms:GenerateDataKey*"]
+        Resource  = "*"
+        Condition = {
+          StringEquals = { "aws:SourceAccount" = local.account_id }
+        }
+      },
     ]
   })
 }

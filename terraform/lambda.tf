@@ -5,7 +5,7 @@ resource "aws_lambda_function" "this" {
   #checkov:skip=CKV_AWS_50:X-Ray is not used; the functions write structured JSON log lines (movielake.log) that CloudWatch Logs Insights queries, and the zips ship no X-Ray SDK.
   #checkov:skip=CKV_AWS_272:Code signing needs an AWS Signer profile and a signing step in CI; zips are built reproducibly from the reviewed repository and deployed by Terraform only.
   #checkov:skip=CKV_AWS_115:No reserved concurrency: the worker is throttled by the SQS event source's maximum_concurrency instead (reserving too would return messages to the queue and toward the DLQ when the two disagree, and new accounts cannot reserve any); csv-ingest and the planner are event-driven and short-lived.
-  #checkov:skip=CKV_AWS_116:No Lambda DLQ: the worker's failed messages go to the SQS dead-letter queue; a failed csv-ingest leaves its file in Landing/ (or moves it to Rejected/ with a note) and a failed planner run is re-run by the schedule or by hand.
+  #checkov:skip=CKV_AWS_116:No function-level DLQ: the asynchronous functions (csv-ingest, the planner) send failed events to an on-failure destination (aws_lambda_function_event_invoke_config below), which supersedes the DLQ and carries the error too; the worker's failed messages go to the SQS queue's dead-letter queue.
   for_each = local.functions
 
   function_name    = each.value.name
@@ -50,4 +50,31 @@ resource "aws_lambda_event_source_mapping" "tmdb_worker" {
   scaling_config {
     maximum_concurrency = var.tmdb_worker_concurrency
   }
+
+  # A message of tmdb_ids_per_message ids needs at least one request per id at the worker's
+  # share of the rate; with half the timeout kept for retries and backoff it must still fit.
+  lifecycle {
+    precondition {
+      condition     = local.tmdb_message_seconds <= local.functions.tmdb_worker.timeout / 2
+      error_message = "tmdb_ids_per_message is too large for the rate: ${var.tmdb_ids_per_message} ids at ${var.tmdb_rate}/${var.tmdb_worker_concurrency} req/s per worker take at least ${ceil(local.tmdb_message_seconds)} s, over half the worker's ${local.functions.tmdb_worker.timeout} s timeout; lower tmdb_ids_per_message or raise tmdb_rate."
+    }
+  }
+}
+
+# Asynchronous invocations (S3 -> csv-ingest, EventBridge -> planner): Lambda retries a failed
+# event twice, then sends it with its error to the failure queue, whose alarm notifies.
+resource "aws_lambda_function_event_invoke_config" "async" {
+  for_each = local.async_functions
+
+  function_name                = aws_lambda_function.this[each.key].function_name
+  maximum_retry_attempts       = 2
+  maximum_event_age_in_seconds = 21600
+
+  destination_config {
+    on_failure {
+      destination = aws_sqs_queue.lambda_failures.arn
+    }
+  }
+
+  depends_on = [aws_iam_role_policy.lambda]
 }

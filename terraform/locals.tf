@@ -26,13 +26,19 @@ locals {
   glue_database_name   = replace("${var.project}_${var.environment}_raw", "-", "_")
   tmdb_crawler_name    = "${local.prefix}-raw-tmdb"
   csv_crawler_name     = "${local.prefix}-raw-csv"
-  csv_classifier_name  = "${local.prefix}-pipe-csv"
   glue_security_config = "${local.prefix}-glue"
   athena_workgroup     = local.prefix
 
-  queue_name  = "${local.prefix}-tmdb-batches"
-  dlq_name    = "${local.prefix}-tmdb-batches-dlq"
-  secret_name = "${local.prefix}/tmdb-api"
+  queue_name = "${local.prefix}-tmdb-batches"
+  dlq_name   = "${local.prefix}-tmdb-batches-dlq"
+
+  # Failure records of asynchronous invocations, and the topic every alarm notifies.
+  failure_queue_name = "${local.prefix}-lambda-failures"
+  alarm_topic_name   = "${local.prefix}-alarms"
+  alarm_actions      = concat([aws_sns_topic.alarms.arn], var.alarm_actions)
+  # Functions invoked asynchronously (S3 notification, EventBridge schedule).
+  async_functions = toset(["csv_ingest", "tmdb_planner"])
+  secret_name     = "${local.prefix}/tmdb-api"
 
   # Lake zones and key prefixes (movielake.keys builds the same keys in Python).
   landing_prefix   = "Landing/"
@@ -75,6 +81,9 @@ locals {
       memory  = 512
     }
   }
+
+  # Least time one worker needs for a full message, at its share of the rate.
+  tmdb_message_seconds = var.tmdb_ids_per_message / (var.tmdb_rate / var.tmdb_worker_concurrency)
 
   # Filters: "off" switches a filter off (movielake.config reads it that way).
   filter_environment = {

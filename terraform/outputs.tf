@@ -72,3 +72,13 @@ output "cli_environment" {
     MOVIELAKE_TMDB_BASE_URL         = var.tmdb_base_url
   }
 }
+
+output "lambda_failures_queue_url" {
+  description = "URL of the queue holding failed asynchronous invocations (csv-ingest, tmdb-planner) with their errors."
+  value       = aws_sqs_queue.lambda_failures.url
+}
+
+output "alarm_topic_arn" {
+  description = "ARN of the SNS topic every alarm notifies; subscribe to it (or set alarm_emails)."
+  value       = aws_sns_topic.alarms.arn
+}

@@ -26,6 +26,7 @@ provider "aws" {
       logs           = endpoints.value
       s3             = endpoints.value
       secretsmanager = endpoints.value
+      sns            = endpoints.value
       sqs            = endpoints.value
       sts            = endpoints.value
     }

@@ -116,6 +116,19 @@ resource "aws_s3_bucket_lifecycle_configuration" "this" {
     }
   }
 
+  # Once its noncurrent versions expire, a deleted object leaves a lone delete marker behind:
+  # remove those so listings and requests do not keep paying for them.
+  rule {
+    id     = "expired-delete-markers"
+    status = "Enabled"
+
+    filter {}
+
+    expiration {
+      expired_object_delete_marker = true
+    }
+  }
+
   dynamic "rule" {
     for_each = each.key == "athena_results" ? [1] : []
 

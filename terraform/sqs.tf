@@ -35,3 +35,12 @@ resource "aws_sqs_queue_redrive_policy" "tmdb_batches" {
 
 # No aws_sqs_queue_redrive_allow_policy on the DLQ: its default lets any queue of the account
 # use it, and moto never reports the attribute back, so the provider would wait forever.
+
+# On-failure destination of the asynchronous invocations (lambda.tf): after Lambda's retries
+# each failed event lands here with its error, for inspection and replay.
+resource "aws_sqs_queue" "lambda_failures" {
+  name                              = local.failure_queue_name
+  message_retention_seconds         = 1209600
+  kms_master_key_id                 = aws_kms_key.this.arn
+  kms_data_key_reuse_period_seconds = 300
+}

@@ -86,20 +86,20 @@ variable "superseded_version_expiration_days" {
 }
 
 variable "lambda_runtime" {
-  description = "Python runtime of the Lambdas; must match the Python the zips were built with."
+  description = "Python runtime of the Lambdas; must match the Python the zips were built for (scripts/build_lambdas.py LAMBDA_PYTHON)."
   type        = string
-  default     = "python3.11"
+  default     = "python3.12"
 
   validation {
-    condition     = can(regex("^python3\\.(1[1-9])$", var.lambda_runtime))
-    error_message = "lambda_runtime must be python3.11 or newer."
+    condition     = can(regex("^python3\\.(1[2-9])$", var.lambda_runtime))
+    error_message = "lambda_runtime must be python3.12 or newer (python3.11 is past its Lambda deprecation date, 2026-06-30)."
   }
 }
 
 variable "lambda_architecture" {
-  description = "Instruction set of the Lambdas (the zips are pure Python, so either works)."
+  description = "Instruction set of the Lambdas; build the zips for it (scripts/build_lambdas.sh --architecture, default x86_64)."
   type        = string
-  default     = "arm64"
+  default     = "x86_64"
 
   validation {
     condition     = contains(["arm64", "x86_64"], var.lambda_architecture)
@@ -257,9 +257,20 @@ variable "dlq_retention_seconds" {
 }
 
 variable "alarm_actions" {
-  description = "ARNs (e.g. SNS topics) notified when the TMDB dead-letter queue holds messages."
+  description = "Extra ARNs (e.g. an existing SNS topic) every alarm notifies, besides the module's own alarms topic."
   type        = list(string)
   default     = []
+}
+
+variable "alarm_emails" {
+  description = "E-mail addresses subscribed to the alarms topic (each must confirm the subscription AWS mails it)."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for e in var.alarm_emails : can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", e))])
+    error_message = "alarm_emails must be e-mail addresses."
+  }
 }
 
 ################################################################################
@@ -308,12 +319,6 @@ variable "athena_bytes_scanned_cutoff" {
     condition     = var.athena_bytes_scanned_cutoff >= 10485760
     error_message = "athena_bytes_scanned_cutoff must be >= 10485760 (10 MB, the AWS minimum)."
   }
-}
-
-variable "create_csv_classifier" {
-  description = "Create the Glue CSV classifier (delimiter |) used by the CSV crawler. Set false on moto, which does not implement glue:CreateClassifier."
-  type        = bool
-  default     = true
 }
 
 variable "kms_deletion_window_days" {

@@ -120,6 +120,7 @@ def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
         pytest.skip("terraform is not on PATH: install Terraform >= 1.5 to run the local-stack tests")
     if find_plugin_dir() is None:
         pytest.skip("no hashicorp/aws provider mirror (set MOVIELAKE_TF_PLUGIN_DIR) and no registry access")
+    require_lambda_python()
     zips = ("csv_ingest.zip", "tmdb_enrich.zip", "refine.zip")
     missing = [name for name in zips if not (BUILD_DIR / name).exists()]
     if missing:
@@ -140,3 +141,46 @@ def local_stack_env(local_stack: dict, monkeypatch: pytest.MonkeyPatch) -> dict:
         monkeypatch.setenv(name, value)
     monkeypatch.setattr("movielake.config.STACK_FILE", Path(local_stack["record_path"]))
     return local_stack
+
+
+# The Lambda runtime Terraform declares (var.lambda_runtime's default); the local runtime runs
+# handlers under this Python.
+LAMBDA_RUNTIME = "python3.12"
+
+
+def require_lambda_python() -> str:
+    """The interpreter of the Lambda runtime, or skip saying what to install."""
+    from movielake.local.runtime import LocalRuntimeError, find_interpreter
+
+    try:
+        return find_interpreter(LAMBDA_RUNTIME)
+    except LocalRuntimeError as exc:
+        pytest.skip(f"SKIPPED LOUDLY: {exc}")
+
+
+@pytest.fixture(scope="session")
+def lambda_python() -> str:
+    """The interpreter the local runtime uses for ``python3.12`` functions (skips when absent)."""
+    return require_lambda_python()
+
+
+def load_build_script():
+    """``scripts/build_lambdas.py`` as a module (it is a script, not part of the package)."""
+    import importlib.util
+    import sys
+
+    path = Path(__file__).resolve().parents[1] / "scripts" / "build_lambdas.py"
+    spec = importlib.util.spec_from_file_location("build_lambdas", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["build_lambdas"] = module  # dataclasses resolve their module by name
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="session")
+def lambda_sdk() -> dict[str, Path]:
+    """Archive name -> file of the pinned AWS SDK the zips ship (from the build's cache)."""
+    build = load_build_script()
+    site = build.install_dependencies(build.SDK, build.Target(), build.DEPS_CACHE)
+    return build.dependency_files(site)

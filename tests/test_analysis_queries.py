@@ -231,11 +231,17 @@ def fixture_lake(moto_server: str) -> Iterator[tuple[Lake, dict[str, pd.DataFram
 
 
 def create_crawlers(glue, database: str) -> list[str]:
-    """The two crawlers as the Terraform stack defines them (targets, prefixes, exclusion)."""
+    """The two crawlers as the Terraform stack defines them, with the CSV tables it declares.
+
+    The TMDB crawler has an S3 target; the CSV one a catalog target on the declared tables
+    (the sample lake's, which the integration test ties to Terraform's declaration).
+    """
     policy = {"UpdateBehavior": "UPDATE_IN_DATABASE", "DeleteBehavior": "DEPRECATE_IN_DATABASE"}
     role = "arn:aws:iam::123456789012:role/crawler"
     tmdb_target = {"Path": f"s3://{LAKE_BUCKET}/Raw/TMDB/JSON/Movies/", "Exclusions": ["**/erros_geral.json"]}
-    csv_targets = [{"Path": f"s3://{LAKE_BUCKET}/Raw/Local/CSV/{entity}/"} for entity in ("Movies", "Series")]
+    csv_tables = [t for t in sample_lake.contract_table_inputs(LAKE_BUCKET) if t["Name"].startswith("csv_")]
+    for table_input in csv_tables:
+        glue.create_table(DatabaseName=database, TableInput=table_input)
     glue.create_crawler(
         Name="t-raw-tmdb",
         Role=role,
@@ -248,15 +254,14 @@ def create_crawlers(glue, database: str) -> list[str]:
         Name="t-raw-csv",
         Role=role,
         DatabaseName=database,
-        TablePrefix="csv_",
-        SchemaChangePolicy=policy,
-        Targets={"S3Targets": csv_targets},
+        SchemaChangePolicy={"UpdateBehavior": "LOG", "DeleteBehavior": "LOG"},
+        Targets={"CatalogTargets": [{"DatabaseName": database, "Tables": [t["Name"] for t in csv_tables]}]},
     )
     return ["t-raw-tmdb", "t-raw-csv"]
 
 
 def test_same_answers_after_a_real_local_crawl(fixture_lake) -> None:
-    """The catalog written by ``movielake crawl`` (types inferred from the data) gives the same answers."""
+    """The catalog ``movielake crawl`` completes (TMDB types inferred, CSV partitions added) agrees."""
     crawl = pytest.importorskip("movielake.catalog.crawl")
     _, results, settings = fixture_lake
     with pytest.MonkeyPatch.context() as mp:

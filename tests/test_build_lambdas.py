@@ -2,13 +2,15 @@
 
 Most tests build from a scaffold source tree (the real core modules plus minimal handler
 packages) so they do not depend on the state of the ingest and TMDB packages; the last tests
-build the real tree, as `make build` does.
+build the real tree, as `make build` does. Dependencies, the AWS SDK included, are installed
+for the Lambda runtime's Python and platform from scripts/lambda-requirements.txt.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -16,6 +18,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from conftest import load_build_script
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "scripts" / "build_lambdas.sh"
@@ -24,8 +27,8 @@ SQL = ROOT / "sql"
 # The scaffold has the CSV and TMDB packages only.
 SCAFFOLDED = ("--package", "csv_ingest", "--package", "tmdb_enrich")
 CORE = ("__init__.py", "config.py", "aws.py", "keys.py", "log.py")
-# What the Lambda Python runtime provides besides the standard library.
-RUNTIME_PACKAGES = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six")
+PINS = ROOT / "scripts" / "lambda-requirements.txt"
+SDK_TOPS = {"boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six.py"}
 HANDLERS = {
     "csv_ingest": {"movielake.ingest.handler": ("handler",)},
     "tmdb_enrich": {"movielake.tmdb.handlers": ("plan", "work")},
@@ -80,20 +83,6 @@ def scaffold(tmp_path: Path) -> Path:
     return src
 
 
-@pytest.fixture
-def runtime_dir(tmp_path: Path) -> Path:
-    """Stand-in for the Lambda runtime's site-packages: boto3 and its dependencies only."""
-    import boto3
-
-    site = Path(boto3.__file__).resolve().parents[1]
-    target = tmp_path / "runtime"
-    target.mkdir()
-    for name in RUNTIME_PACKAGES:
-        source = site / name if (site / name).is_dir() else site / f"{name}.py"
-        (target / source.name).symlink_to(source)
-    return target
-
-
 def names(zip_path: Path) -> list[str]:
     with zipfile.ZipFile(zip_path) as archive:
         return archive.namelist()
@@ -103,8 +92,24 @@ def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def import_in_runtime(zip_path: Path, runtime: Path, tmp_path: Path, handlers: dict[str, tuple[str, ...]]):
-    """Extract the zip and import its handlers in an isolated interpreter (no site-packages)."""
+def pinned(name: str) -> str:
+    """The version scripts/lambda-requirements.txt pins for ``name``."""
+    for line in PINS.read_text().splitlines():
+        if line.startswith(f"{name}=="):
+            return line.split("==", 1)[1].strip()
+    raise AssertionError(f"{name} is not pinned in {PINS}")
+
+
+def dist_version(zip_path: Path, name: str) -> str:
+    """The ``Version:`` of distribution ``name`` as shipped in the zip (its METADATA)."""
+    with zipfile.ZipFile(zip_path) as archive:
+        (metadata,) = [n for n in archive.namelist() if re.fullmatch(rf"{name}-[^/]+\.dist-info/METADATA", n)]
+        text = archive.read(metadata).decode()
+    return re.search(r"^Version: (.+)$", text, re.MULTILINE).group(1).strip()
+
+
+def import_in_runtime(zip_path: Path, python: str, tmp_path: Path, handlers: dict[str, tuple[str, ...]]):
+    """Extract the zip and import its handlers under the Lambda runtime's Python, zip alone."""
     task = tmp_path / f"task-{zip_path.stem}"
     with zipfile.ZipFile(zip_path) as archive:
         archive.extractall(task)
@@ -112,9 +117,9 @@ def import_in_runtime(zip_path: Path, runtime: Path, tmp_path: Path, handlers: d
         f"import {module} as m; assert all(callable(getattr(m, f)) for f in {funcs!r})"
         for module, funcs in handlers.items()
     )
-    code = f"import sys; sys.path[:0] = [{str(task)!r}, {str(runtime)!r}]; {checks}; print('ok')"
+    code = f"import sys; sys.path[:0] = [{str(task)!r}]; {checks}; print('ok')"
     return subprocess.run(
-        [sys.executable, "-I", "-S", "-c", code],
+        [python, "-I", "-S", "-c", code],
         capture_output=True,
         text=True,
         timeout=60,
@@ -129,10 +134,13 @@ def test_zips_hold_only_what_each_function_needs(scaffold: Path, tmp_path: Path)
     assert result.returncode == 0, result.stderr
 
     csv = names(out / "csv_ingest.zip")
-    assert sorted(csv) == sorted(
+    ours = [n for n in csv if n.startswith("movielake/")]
+    assert sorted(ours) == sorted(
         [f"movielake/{n}" for n in CORE]
         + ["movielake/ingest/__init__.py", "movielake/ingest/handler.py", "movielake/ingest/validation.py"]
     )
+    csv_tops = {n.split("/")[0] for n in csv if not n.startswith("movielake/")}
+    assert {t for t in csv_tops if ".dist-info" not in t} == SDK_TOPS, "the SDK and nothing else"
 
     tmdb = names(out / "tmdb_enrich.zip")
     assert "movielake/tmdb/handlers.py" in tmdb
@@ -141,11 +149,12 @@ def test_zips_hold_only_what_each_function_needs(scaffold: Path, tmp_path: Path)
     tops = {n.split("/")[0] for n in tmdb}
     for package in ("httpx", "httpcore", "h11", "anyio", "idna", "certifi", "aiolimiter"):
         assert package in tops, package
-    assert not tops & {"boto3", "botocore", "s3transfer", "urllib3"}, "runtime-provided packages shipped"
+    assert tops >= SDK_TOPS, "every zip ships the pinned SDK"
+    assert "bin" not in tops, "console scripts are not shipped"
     assert not [n for n in tmdb if "__pycache__" in n or n.endswith((".pyc", "/RECORD", "/INSTALLER"))]
     assert any(n.endswith(".dist-info/METADATA") for n in tmdb), "importlib.metadata needs METADATA"
     for zip_name in ("csv_ingest.zip", "tmdb_enrich.zip"):
-        assert (out / zip_name).stat().st_size < 5 * 1024 * 1024
+        assert (out / zip_name).stat().st_size < 50 * 1024 * 1024  # Lambda's direct-upload limit
 
 
 def test_same_sources_give_the_same_bytes(scaffold: Path, tmp_path: Path) -> None:
@@ -173,24 +182,35 @@ def test_a_source_change_changes_the_zip(scaffold: Path, tmp_path: Path) -> None
     assert sha256(tmp_path / "a" / "csv_ingest.zip") != sha256(tmp_path / "b" / "csv_ingest.zip")
 
 
-def test_handlers_import_with_only_the_runtime_beside_the_zip(
-    scaffold: Path, runtime_dir: Path, tmp_path: Path
+def test_handlers_import_from_the_zip_alone_under_the_runtime_python(
+    scaffold: Path, lambda_python: str, tmp_path: Path
 ) -> None:
     out = tmp_path / "out"
     assert run_build(scaffold, out, *SCAFFOLDED).returncode == 0
     for name, handlers in HANDLERS.items():
-        result = import_in_runtime(out / f"{name}.zip", runtime_dir, tmp_path, handlers)
+        result = import_in_runtime(out / f"{name}.zip", lambda_python, tmp_path, handlers)
         assert result.returncode == 0 and result.stdout.strip() == "ok", (name, result.stderr)
 
 
-def test_the_runtime_stand_in_lacks_the_shipped_dependencies(runtime_dir: Path, tmp_path: Path) -> None:
-    """Guards the import test: httpx must come from the zip, not leak in from the venv."""
-    code = f"import sys; sys.path[:0] = [{str(runtime_dir)!r}]; import boto3; import httpx"
-    result = subprocess.run(
-        [sys.executable, "-I", "-S", "-c", code], capture_output=True, text=True, timeout=60, check=False
-    )
-    assert result.returncode != 0
-    assert "No module named 'httpx'" in result.stderr
+def test_markers_are_resolved_for_the_target_python_not_the_builder(tmp_path: Path) -> None:
+    """anyio needs exceptiongroup below Python 3.11 only: the target decides, not this venv."""
+    build = load_build_script()
+    requirements = build.PACKAGES["tmdb_enrich"].requirements
+    site = build.install_dependencies(requirements, build.Target(python="3.12"), tmp_path / "cache")
+    assert not [v for v in build.installed_versions(site) if v.startswith("exceptiongroup")]
+    with pytest.raises(build.BuildError, match=r"exceptiongroup is needed by anyio on Python 3\.10"):
+        build.install_dependencies(requirements, build.Target(python="3.10"), tmp_path / "cache")
+
+
+def test_a_dependency_without_an_exact_pin_fails_the_build(tmp_path: Path) -> None:
+    build = load_build_script()
+    pins = tmp_path / "pins.txt"
+    pins.write_text("".join(line + "\n" for line in PINS.read_text().splitlines() if "jmespath" not in line))
+    with pytest.raises(build.BuildError, match=r"jmespath is needed by (boto3|botocore) on Python 3.12"):
+        build.install_dependencies(build.SDK, build.Target(), tmp_path / "cache", pins)
+    pins.write_text("boto3>=1.35\n")
+    with pytest.raises(build.BuildError, match="not an exact pin"):
+        build.read_pins(pins)
 
 
 def test_a_missing_module_is_named(scaffold: Path, tmp_path: Path) -> None:
@@ -202,21 +222,20 @@ def test_a_missing_module_is_named(scaffold: Path, tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("name", sorted(HANDLERS))
-def test_real_sources_build_and_import(name: str, runtime_dir: Path, tmp_path: Path) -> None:
-    """The zip `make build` deploys: built from src/ and importable in the Lambda runtime."""
+def test_real_sources_build_and_import(name: str, lambda_python: str, tmp_path: Path) -> None:
+    """The zip `make build` deploys: built from src/, importable under the runtime's Python."""
     out = tmp_path / "out"
     result = run_build(SRC, out, "--package", name)
     assert result.returncode == 0, result.stderr
-    assert (out / f"{name}.zip").stat().st_size < 5 * 1024 * 1024
-    imported = import_in_runtime(out / f"{name}.zip", runtime_dir, tmp_path, HANDLERS[name])
+    imported = import_in_runtime(out / f"{name}.zip", lambda_python, tmp_path, HANDLERS[name])
     assert imported.returncode == 0, imported.stderr
 
 
 def test_the_refine_zip_carries_duckdb_the_sql_and_fits_a_direct_upload(
-    runtime_dir: Path, tmp_path: Path
+    lambda_python: str, tmp_path: Path
 ) -> None:
     """refine.zip: the local stack's engine (duckdb + httpfs + sqlglot) and the SQL models,
-    under Lambda's 50 MB direct-upload limit, importable beside the runtime's boto3 only."""
+    under Lambda's 50 MB direct-upload limit, importable from the zip alone under the runtime's Python."""
     out = tmp_path / "out"
     result = run_build(SRC, out, "--package", "refine")
     assert result.returncode == 0, result.stderr
@@ -228,5 +247,17 @@ def test_the_refine_zip_carries_duckdb_the_sql_and_fits_a_direct_upload(
     assert any(n.endswith("httpfs.duckdb_extension") for n in shipped)
     assert any(n.startswith("_duckdb.") for n in shipped) and any(n.startswith("sqlglot/") for n in shipped)
     assert "movielake/analysis/report.py" not in shipped  # matplotlib stays out
-    imported = import_in_runtime(zip_path, runtime_dir, tmp_path, {"movielake.refine.handler": ("handler",)})
+    imported = import_in_runtime(
+        zip_path, lambda_python, tmp_path, {"movielake.refine.handler": ("handler",)}
+    )
     assert imported.returncode == 0, imported.stderr
+
+
+@pytest.mark.parametrize("name", sorted(HANDLERS))
+def test_the_deployed_zips_carry_the_pinned_sdk(name: str) -> None:
+    """build/ (what `make build` made and Terraform deploys) ships exactly the pinned SDK."""
+    zip_path = ROOT / "build" / f"{name}.zip"
+    if not zip_path.exists():
+        pytest.skip(f"{zip_path} is missing: run `make build`")
+    for dist in ("boto3", "botocore", "s3transfer"):
+        assert dist_version(zip_path, dist) == pinned(dist), dist

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 from datetime import date
 
@@ -11,6 +12,7 @@ import pytest
 from conftest import LAKE_BUCKET, NO_RETRY, REGION
 
 from movielake import keys, synthetic
+from movielake.analysis import sample_lake
 from movielake.catalog import cli as crawl_cli
 from movielake.catalog.crawl import (
     BIGINT,
@@ -19,11 +21,9 @@ from movielake.catalog.crawl import (
     NULL,
     STRING,
     CrawlTimeoutError,
-    GlueType,
     crawl_aws,
     crawl_local,
     glob_to_regex,
-    infer_csv_value_type,
     infer_json_type,
     is_excluded,
     is_hidden,
@@ -86,19 +86,6 @@ def test_merge_columns_keeps_old_columns_and_widens() -> None:
     assert merged == [("id", "bigint"), ("gone", "string"), ("new", "double")]
 
 
-@pytest.mark.parametrize(
-    ("value", "expected"),
-    [("tt0110912", STRING), ("1994", BIGINT), ("-3", BIGINT), ("8.9", DOUBLE), ("1e3", DOUBLE)],
-)
-def test_csv_cell_types(value: str, expected: GlueType) -> None:
-    assert infer_csv_value_type(value) == expected
-
-
-@pytest.mark.parametrize("value", [r"\N", "", "nan"])
-def test_csv_nulls_decide_nothing_and_nan_is_text(value: str) -> None:
-    assert infer_csv_value_type(value) == (STRING if value == "nan" else NULL)
-
-
 def test_exclusion_globs() -> None:
     assert is_excluded("2024/01/15/erros_geral.json", ["**/erros_geral.json"])
     assert not is_excluded("2024/01/15/lote_1.json", ["**/erros_geral.json"])
@@ -145,7 +132,15 @@ def glue(s3):
 
 
 def create_crawlers(client, update_behavior: str) -> None:
-    """The two crawlers, as the Terraform stack defines them."""
+    """The two crawlers and the declared CSV tables, as the Terraform stack defines them.
+
+    The tables come from ``sample_lake`` here (no Terraform in a unit test); the integration
+    test checks that the applied Terraform declares the same ones.
+    """
+    for table_input in sample_lake.contract_table_inputs(LAKE_BUCKET):
+        if table_input["Name"].startswith("csv_"):
+            with contextlib.suppress(client.exceptions.AlreadyExistsException):
+                client.create_table(DatabaseName=DATABASE, TableInput=table_input)
     policy = {"UpdateBehavior": update_behavior, "DeleteBehavior": "DEPRECATE_IN_DATABASE"}
     client.create_crawler(
         Name=TMDB_CRAWLER,
@@ -166,14 +161,8 @@ def create_crawlers(client, update_behavior: str) -> None:
         Name=CSV_CRAWLER,
         Role="arn:aws:iam::123456789012:role/crawler",
         DatabaseName=DATABASE,
-        TablePrefix="csv_",
-        SchemaChangePolicy=policy,
-        Targets={
-            "S3Targets": [
-                {"Path": f"s3://{LAKE_BUCKET}/{keys.raw_csv_prefix('Movies')}"},
-                {"Path": f"s3://{LAKE_BUCKET}/{keys.raw_csv_prefix('Series')}"},
-            ]
-        },
+        SchemaChangePolicy={"UpdateBehavior": "LOG", "DeleteBehavior": "LOG"},
+        Targets={"CatalogTargets": [{"DatabaseName": DATABASE, "Tables": ["csv_movies", "csv_series"]}]},
     )
 
 
@@ -271,37 +260,46 @@ def test_excluded_and_hidden_objects_contribute_no_columns(s3, glue) -> None:
         assert foreign not in columns
 
 
-def test_csv_tables_match_the_contract(s3, glue) -> None:
+def test_declared_csv_tables_get_partitions_and_are_never_changed(s3, glue) -> None:
+    declared = {
+        t: glue.get_table(DatabaseName=DATABASE, Name=t)["Table"] for t in ("csv_movies", "csv_series")
+    }
     put_csvs(s3, DAY1)
+    # A quoted value (IMDb character names have them) must not change how the table is read.
+    quoted = b'id|x\ntt1|"Quoted" name\n'
+    s3.put_object(
+        Bucket=LAKE_BUCKET, Key=f"{keys.raw_csv_prefix('Movies')}2024/02/01/quoted.csv", Body=quoted
+    )
 
     summary = crawl_local(glue, s3, DATABASE, [CSV_CRAWLER])
 
-    assert sorted(t.table for t in summary.tables) == ["csv_movies", "csv_series"]
-    table = glue.get_table(DatabaseName=DATABASE, Name="csv_movies")["Table"]
-    sd = table["StorageDescriptor"]
+    assert sorted((t.table, t.action, t.partitions_added) for t in summary.tables) == [
+        ("csv_movies", "unchanged", 2),
+        ("csv_series", "unchanged", 1),
+    ]
+    for name, before in declared.items():
+        after = glue.get_table(DatabaseName=DATABASE, Name=name)["Table"]
+        assert after["StorageDescriptor"] == before["StorageDescriptor"], name
+        assert after["Parameters"] == before["Parameters"], name
+    partitions = partitions_of(glue, "csv_movies")
+    assert list(partitions) == [("2024", "01", "15"), ("2024", "02", "01")]
+    sd = partitions[("2024", "02", "01")]["StorageDescriptor"]
+    assert sd["Location"] == f"s3://{LAKE_BUCKET}/Raw/Local/CSV/Movies/2024/02/01/"
     assert sd["SerdeInfo"]["SerializationLibrary"] == LAZY_SERDE
     assert sd["SerdeInfo"]["Parameters"] == {"field.delim": "|", "serialization.null.format": "\\N"}
-    assert sd["Location"] == f"s3://{LAKE_BUCKET}/Raw/Local/CSV/Movies/"
-    params = table["Parameters"]
-    assert {k: params[k] for k in ("skip.header.line.count", "classification", "delimiter")} == {
-        "skip.header.line.count": "1",
-        "classification": "csv",
-        "delimiter": "|",
-    }
-    assert (params["areColumnsQuoted"], params["columnsOrdered"]) == ("false", "true")
-    movies = columns_of(glue, "csv_movies")
-    assert list(movies) == [c.lower() for c in synthetic.MOVIE_COLUMNS]
-    assert movies["id"] == "string"
-    assert movies["anolancamento"] == "bigint"
-    assert movies["notamedia"] == "double"
-    assert movies["numerovotos"] == "bigint"
-    assert movies["anofalecimento"] == "bigint"  # \N cells do not make it a string
-    assert movies["personagem"] == "string"
-    series = columns_of(glue, "csv_series")
-    assert list(series) == [c.lower() for c in synthetic.SERIES_COLUMNS]
-    assert series["anotermino"] == "bigint"
+    assert sd["Columns"] == declared["csv_movies"]["StorageDescriptor"]["Columns"]
     assert list(partitions_of(glue, "csv_series")) == [("2024", "01", "15")]
-    assert int(params["recordCount"]) == sum(len(f.cast) for f in synthetic.films(20, seed=3))
+
+    again = crawl_local(glue, s3, DATABASE, [CSV_CRAWLER])
+    assert [t.partitions_added for t in again.tables] == [0, 0]
+
+
+def test_a_missing_declared_table_is_named(s3, glue) -> None:
+    glue.delete_table(DatabaseName=DATABASE, Name="csv_series")
+    with pytest.raises(
+        LookupError, match=f"{DATABASE}.csv_series, a catalog target of crawler {CSV_CRAWLER}"
+    ):
+        crawl_local(glue, s3, DATABASE, [CSV_CRAWLER], mark_run=False)
 
 
 def test_recrawl_adds_new_partition_and_keeps_old_ones(s3, glue) -> None:
@@ -405,8 +403,8 @@ def test_crawl_command_local_prints_the_summary(s3, glue, monkeypatch, capsys) -
     assert args.func(args) == 0
 
     out = capsys.readouterr().out
-    assert f"{DATABASE}.csv_movies: created, 15 columns, 1 partitions" in out
-    assert f"{DATABASE}.csv_series: created, 16 columns" in out
+    assert f"{DATABASE}.csv_movies: unchanged, 15 columns, 1 partitions (+1 new)" in out
+    assert f"{DATABASE}.csv_series: unchanged, 16 columns" in out
 
 
 # ---------------------------------------------------------------------------------- real crawlers

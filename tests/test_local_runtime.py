@@ -13,16 +13,24 @@ from typing import Any
 
 import boto3
 import pytest
-from conftest import NO_RETRY, REGION
+from conftest import LAMBDA_RUNTIME, NO_RETRY, REGION
 
 from movielake.local.dispatch import DeliveredLog, Dispatcher, queue_mappings
-from movielake.local.runtime import LambdaRuntime, StaleZipError, code_sha256
+from movielake.local.runtime import (
+    LambdaRuntime,
+    LocalRuntimeError,
+    StaleZipError,
+    code_sha256,
+    find_interpreter,
+    safe_name,
+)
 
 HANDLER = """
-import json, os, time
-import boto3
+import json, os, sys, time
 
 def s3_event(event, context):
+    import boto3  # from the zip: the sandbox has no other
+
     print("handling", context.aws_request_id)
     try:
         import movielake  # the repository's source must not leak into the sandbox
@@ -55,17 +63,35 @@ def sqs_batch(event, context):
 def echo(event, context):
     return {"event": event, "remaining_ms": context.get_remaining_time_in_millis()}
 
+def sdk(event, context):
+    import boto3, botocore
+
+    return {
+        "boto3": [boto3.__version__, boto3.__file__],
+        "botocore": [botocore.__version__, botocore.__file__],
+        "python": "%d.%d" % sys.version_info[:2],
+        "executable": sys.executable,
+    }
+
 def slow(event, context):
     time.sleep(30)
+
+def broken(event, context):
+    print("attempt", context.aws_request_id)
+    raise ValueError("cannot ingest " + event["Records"][0]["s3"]["object"]["key"])
 """
 
 
-def make_zip(build_dir: Path, name: str = "fn.zip", source: str = HANDLER) -> Path:
-    """A Lambda zip holding ``handler.py``."""
+def make_zip(
+    build_dir: Path, name: str = "fn.zip", source: str = HANDLER, sdk: dict[str, Path] | None = None
+) -> Path:
+    """A Lambda zip holding ``handler.py``, plus the pinned SDK's files when ``sdk`` is given."""
     build_dir.mkdir(parents=True, exist_ok=True)
     path = build_dir / name
     with zipfile.ZipFile(path, "w") as archive:
         archive.writestr("handler.py", source)
+        for arcname, file in (sdk or {}).items():
+            archive.write(file, arcname)
     return path
 
 
@@ -90,7 +116,7 @@ def deploy(
     """Create the function from ``zip_path``; returns its ARN."""
     return aws["lambda"].create_function(
         FunctionName=name,
-        Runtime="python3.11",
+        Runtime=LAMBDA_RUNTIME,
         Role=aws["role"],
         Handler=handler,
         Code={"ZipFile": zip_path.read_bytes()},
@@ -107,7 +133,7 @@ def logs() -> list[str]:
 
 
 @pytest.fixture
-def dispatcher(aws: dict[str, Any], tmp_path: Path, logs: list[str]) -> Dispatcher:
+def dispatcher(aws: dict[str, Any], tmp_path: Path, logs: list[str], lambda_python: str) -> Dispatcher:
     """Runtime + dispatch on the test server, with build/ and caches in tmp_path."""
     runtime = LambdaRuntime(
         lambda_client=aws["lambda"],
@@ -149,15 +175,19 @@ def bodies(sqs: Any, url: str) -> list[str]:
 
 
 def test_s3_notification_delivers_the_aws_event_to_the_handler(
-    aws: dict[str, Any], dispatcher: Dispatcher, tmp_path: Path, logs: list[str], monkeypatch
+    aws: dict[str, Any],
+    dispatcher: Dispatcher,
+    tmp_path: Path,
+    logs: list[str],
+    monkeypatch,
+    lambda_sdk: dict[str, Path],
 ) -> None:
     monkeypatch.setenv("LEAKY", "from the shell")
     s3 = aws["s3"]
     s3.create_bucket(Bucket="lake")
     s3.create_bucket(Bucket="out")
-    arn = deploy(
-        aws, make_zip(tmp_path / "build"), "ingest", "handler.s3_event", timeout=20, TARGET_BUCKET="out"
-    )
+    zip_path = make_zip(tmp_path / "build", sdk=lambda_sdk)
+    arn = deploy(aws, zip_path, "ingest", "handler.s3_event", timeout=20, TARGET_BUCKET="out")
     s3.put_bucket_notification_configuration(
         Bucket="lake",
         NotificationConfiguration={
@@ -292,6 +322,36 @@ def test_the_deployed_zip_is_found_by_its_code_sha(
     assert 0 < invocation.result["remaining_ms"] <= 7000
 
 
+def test_the_handler_runs_the_sdk_shipped_in_its_zip_under_the_declared_python(
+    aws: dict[str, Any], dispatcher: Dispatcher, tmp_path: Path, lambda_sdk: dict[str, Path]
+) -> None:
+    """The SDK tested is the SDK deployed: boto3 comes from the zip, at the pinned version."""
+    pins = dict(
+        line.split("==")
+        for line in (Path(__file__).resolve().parents[1] / "scripts" / "lambda-requirements.txt")
+        .read_text()
+        .splitlines()
+        if "==" in line and not line.startswith("#")
+    )
+    zip_path = make_zip(tmp_path / "build", sdk=lambda_sdk)
+    deploy(aws, zip_path, "sdk", "handler.sdk")
+
+    invocation = dispatcher.runtime.invoke("sdk", {})
+
+    assert invocation.ok, invocation.error
+    task_dir = tmp_path / "local" / "lambda" / safe_name(code_sha256(zip_path))
+    for name in ("boto3", "botocore"):
+        version, file = invocation.result[name]
+        assert version == pins[name], (name, version, pins[name])
+        assert Path(file).is_relative_to(task_dir), (name, file)
+    assert invocation.result["python"] == LAMBDA_RUNTIME.removeprefix("python")
+
+
+def test_an_absent_runtime_python_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(LocalRuntimeError, match=r"no Python 3\.99 was found.*pyenv install 3\.99"):
+        find_interpreter("python3.99", tmp_path)
+
+
 def test_the_timeout_is_enforced(aws: dict[str, Any], dispatcher: Dispatcher, tmp_path: Path) -> None:
     deploy(aws, make_zip(tmp_path / "build"), "slow", "handler.slow", timeout=1)
 
@@ -311,6 +371,64 @@ def test_a_handler_that_cannot_be_imported_is_an_error(
 
     assert invocation.status == "error"
     assert invocation.error["errorType"] == "ModuleNotFoundError"
+
+
+def notify_on_csv(aws: dict[str, Any], bucket: str, function_arn: str) -> None:
+    """An S3 notification of ``*.csv`` in ``bucket`` to the function."""
+    aws["s3"].put_bucket_notification_configuration(
+        Bucket=bucket,
+        NotificationConfiguration={
+            "LambdaFunctionConfigurations": [
+                {
+                    "LambdaFunctionArn": function_arn,
+                    "Events": ["s3:ObjectCreated:*"],
+                    "Filter": {"Key": {"FilterRules": [{"Name": "suffix", "Value": ".csv"}]}},
+                }
+            ]
+        },
+    )
+
+
+def test_a_failed_async_invocation_is_retried_then_recorded_in_its_destination(
+    aws: dict[str, Any], dispatcher: Dispatcher, tmp_path: Path, logs: list[str]
+) -> None:
+    aws["s3"].create_bucket(Bucket="lake")
+    failures_url, failures_arn, _ = queue(aws, "failures")
+    arn = deploy(aws, make_zip(tmp_path / "build"), "ingest", "handler.broken")
+    aws["lambda"].put_function_event_invoke_config(
+        FunctionName="ingest",
+        MaximumRetryAttempts=1,
+        DestinationConfig={"OnFailure": {"Destination": failures_arn}},
+    )
+    notify_on_csv(aws, "lake", arn)
+    aws["s3"].put_object(Bucket="lake", Key="Landing/bad.csv", Body=b"x")
+
+    report = dispatcher.pump()
+
+    assert [i.status for i in report.invocations] == ["error"]  # reported once, after retries
+    assert len([line for line in logs if "attempt" in line]) == 2  # first try + 1 retry
+    (body,) = bodies(aws["sqs"], failures_url)
+    record = json.loads(body)
+    assert record["requestContext"]["condition"] == "RetriesExhausted"
+    assert record["requestContext"]["approximateInvokeCount"] == 2
+    assert record["requestContext"]["functionArn"] == f"{arn}:$LATEST"
+    assert record["requestPayload"]["Records"][0]["s3"]["object"]["key"] == "Landing/bad.csv"
+    assert record["responsePayload"]["errorType"] == "ValueError"
+    assert record["responsePayload"]["errorMessage"] == "cannot ingest Landing/bad.csv"
+    assert record["responseContext"]["functionError"] == "Unhandled"
+    assert dispatcher.pump().invocations == []  # delivered once, not again
+
+
+def test_without_invoke_config_a_failure_is_retried_twice_and_kept_nowhere(
+    aws: dict[str, Any], dispatcher: Dispatcher, tmp_path: Path, logs: list[str]
+) -> None:
+    aws["s3"].create_bucket(Bucket="lake")
+    arn = deploy(aws, make_zip(tmp_path / "build"), "ingest", "handler.broken")
+    notify_on_csv(aws, "lake", arn)
+    aws["s3"].put_object(Bucket="lake", Key="bad.csv", Body=b"x")
+
+    assert [i.status for i in dispatcher.pump().invocations] == ["error"]
+    assert len([line for line in logs if "attempt" in line]) == 3  # Lambda's default: 2 retries
 
 
 def test_a_schedule_fires_its_target_with_the_scheduled_event(

@@ -103,3 +103,56 @@ def test_the_cli_reads_the_stack_through_settings(local_stack_env: dict) -> None
 
     assert settings.lake_bucket == local_stack_env["outputs"]["lake_bucket"]
     assert settings.endpoint_url == local_stack_env["endpoint_url"]
+
+
+def test_the_csv_tables_read_back_are_the_declared_ones(local_stack: dict) -> None:
+    """Terraform's declaration, read back from Glue, is what the unit tests' sample lake uses."""
+    from movielake.analysis import sample_lake
+    from movielake.ingest.schema import SCHEMAS
+
+    stack = stack_of(local_stack)
+    glue = stack.client("glue", local_stack["endpoint_url"])
+    database = local_stack["outputs"]["glue_database"]
+    bucket = local_stack["outputs"]["lake_bucket"]
+    expected = {t["Name"]: t for t in sample_lake.contract_table_inputs(bucket)}
+    for entity, header in SCHEMAS.items():
+        table = glue.get_table(DatabaseName=database, Name=f"csv_{entity.lower()}")["Table"]
+        sd = table["StorageDescriptor"]
+        columns = [(c["Name"], c["Type"]) for c in sd["Columns"]]
+        assert [name for name, _ in columns] == [c.lower() for c in header]
+        declared = expected[table["Name"]]["StorageDescriptor"]
+        assert columns == [(c["Name"], c["Type"]) for c in declared["Columns"]]
+        assert sd["SerdeInfo"]["SerializationLibrary"] == declared["SerdeInfo"]["SerializationLibrary"]
+        assert sd["SerdeInfo"]["Parameters"] == declared["SerdeInfo"]["Parameters"]
+        assert sd["Location"] == declared["Location"]
+        assert table["Parameters"]["skip.header.line.count"] == "1"
+        assert [k["Name"] for k in table["PartitionKeys"]] == list(sample_lake.PARTITION_KEYS)
+    crawler = glue.get_crawler(Name=local_stack["outputs"]["csv_crawler"])["Crawler"]
+    (target,) = crawler["Targets"]["CatalogTargets"]
+    assert sorted(target["Tables"]) == ["csv_movies", "csv_series"]
+    assert crawler["SchemaChangePolicy"] == {"UpdateBehavior": "LOG", "DeleteBehavior": "LOG"}
+
+
+def test_failures_reach_someone_through_the_deployed_wiring(local_stack: dict) -> None:
+    stack = stack_of(local_stack)
+    url = local_stack["endpoint_url"]
+    outputs = local_stack["outputs"]
+    lam, cloudwatch, sqs = (stack.client(s, url) for s in ("lambda", "cloudwatch", "sqs"))
+    failures_arn = sqs.get_queue_attributes(
+        QueueUrl=outputs["lambda_failures_queue_url"], AttributeNames=["QueueArn"]
+    )["Attributes"]["QueueArn"]
+    for key, name in outputs["function_names"].items():
+        assert lam.get_function(FunctionName=name)["Configuration"]["Runtime"] == "python3.12"
+        if key == "tmdb_worker":  # invoked by its SQS mapping: failures go to the DLQ
+            continue
+        config = lam.get_function_event_invoke_config(FunctionName=name)
+        assert config["MaximumRetryAttempts"] == 2
+        assert config["DestinationConfig"]["OnFailure"]["Destination"] == failures_arn
+    alarms = {a["AlarmName"]: a for a in cloudwatch.describe_alarms()["MetricAlarms"]}
+    for name in outputs["function_names"].values():
+        assert alarms[f"{name}-errors"]["MetricName"] == "Errors"
+    assert len(alarms) == len(outputs["function_names"]) + 2
+    for alarm in alarms.values():
+        assert outputs["alarm_topic_arn"] in alarm["AlarmActions"], alarm["AlarmName"]
+    queue_alarms = [a for a in alarms.values() if a["Namespace"] == "AWS/SQS"]
+    assert {a["TreatMissingData"] for a in queue_alarms} == {"ignore"}

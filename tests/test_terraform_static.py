@@ -120,7 +120,6 @@ def plan(module: dict[str, Any], endpoint: str, *variables: str) -> dict[str, An
     args = [
         f"-var=aws_endpoint_url={endpoint}",
         "-var=environment=local",
-        "-var=create_csv_classifier=false",
         *(f"-var={v}" for v in variables),
     ]
     terraform(workdir, "plan", "-input=false", "-no-color", "-lock=false", f"-out={out}", *args)
@@ -265,11 +264,12 @@ def test_wiring_follows_the_contract(default_plan: dict[str, Any]) -> None:
     assert target["path"] == f"s3://{PREFIX}-lake-{ACCOUNT}/Raw/TMDB/JSON/Movies/"
     assert "**/erros_geral.json" in target["exclusions"] and "**/_*" in target["exclusions"]
     csv = planned["aws_glue_crawler.csv"]
-    assert (csv["name"], csv["table_prefix"]) == (f"{PREFIX}-raw-csv", "csv_")
-    assert sorted(t["path"] for t in csv["s3_target"]) == [
-        f"s3://{PREFIX}-lake-{ACCOUNT}/Raw/Local/CSV/{entity}/" for entity in ("Movies", "Series")
-    ]
-    assert csv["classifiers"] == []
+    assert csv["name"] == f"{PREFIX}-raw-csv"
+    assert csv["s3_target"] == []
+    (catalog_target,) = csv["catalog_target"]
+    assert catalog_target["database_name"] == "movielake_local_raw"
+    assert sorted(catalog_target["tables"]) == ["csv_movies", "csv_series"]
+    assert csv["schema_change_policy"] == [{"update_behavior": "LOG", "delete_behavior": "LOG"}]
     assert not [a for a in planned if a.startswith("aws_glue_classifier.")]
     assert json.loads(csv["configuration"])["CrawlerOutput"]["Partitions"] == {
         "AddOrUpdateBehavior": "InheritFromTable"
@@ -312,16 +312,89 @@ def test_outputs_carry_the_cli_environment(default_plan: dict[str, Any]) -> None
 
 @pytest.mark.terraform
 @pytest.mark.slow
-def test_schedule_and_classifier_are_optional(module_copy: dict[str, Any], moto_server: str) -> None:
-    planned = resources(
-        plan(module_copy, moto_server, "tmdb_schedule_expression=rate(1 day)", "create_csv_classifier=true")
-    )
+def test_the_schedule_is_optional(module_copy: dict[str, Any], moto_server: str) -> None:
+    planned = resources(plan(module_copy, moto_server, "tmdb_schedule_expression=rate(1 day)"))
     assert planned["aws_cloudwatch_event_rule.tmdb_schedule[0]"]["schedule_expression"] == "rate(1 day)"
     assert "aws_cloudwatch_event_target.tmdb_schedule[0]" in planned
     assert "aws_lambda_permission.events_invokes_tmdb_planner[0]" in planned
-    classifier = planned["aws_glue_classifier.csv[0]"]["csv_classifier"][0]
-    assert (classifier["delimiter"], classifier["contains_header"]) == ("|", "PRESENT")
-    assert planned["aws_glue_crawler.csv"]["classifiers"] == [f"{PREFIX}-pipe-csv"]
+
+
+@pytest.mark.terraform
+@pytest.mark.slow
+def test_csv_tables_are_declared_with_the_pb_schema(default_plan: dict[str, Any]) -> None:
+    from movielake.ingest.schema import SCHEMAS
+
+    planned = resources(default_plan)
+    for entity, columns in SCHEMAS.items():
+        table = planned[f'aws_glue_catalog_table.csv["{entity.lower()}"]']
+        assert table["name"] == f"csv_{entity.lower()}"
+        assert table["table_type"] == "EXTERNAL_TABLE"
+        assert table["parameters"]["skip.header.line.count"] == "1"
+        assert table["parameters"]["classification"] == "csv"
+        assert [k["name"] for k in table["partition_keys"]] == ["partition_0", "partition_1", "partition_2"]
+        assert {k["type"] for k in table["partition_keys"]} == {"string"}
+        (sd,) = table["storage_descriptor"]
+        assert sd["location"] == f"s3://{PREFIX}-lake-{ACCOUNT}/Raw/Local/CSV/{entity}/"
+        (serde,) = sd["ser_de_info"]
+        assert serde["serialization_library"] == "org.apache.hadoop.hive.serde2.lazy.LazySimpleSerDe"
+        assert serde["parameters"] == {"field.delim": "|", "serialization.null.format": "\\N"}
+        declared = {c["name"]: c["type"] for c in sd["columns"]}
+        assert list(declared) == [c.lower() for c in columns], entity
+        assert declared["notamedia"] == "double"
+        assert declared["numerovotos"] == declared["anolancamento"] == "bigint"
+        assert declared["id"] == declared["personagem"] == "string"
+
+
+@pytest.mark.terraform
+@pytest.mark.slow
+def test_failures_are_never_silent(default_plan: dict[str, Any]) -> None:
+    planned = resources(default_plan)
+    topic = planned["aws_sns_topic.alarms"]
+    assert topic["name"] == f"{PREFIX}-alarms"
+    failures = planned["aws_sqs_queue.lambda_failures"]
+    assert failures["name"] == f"{PREFIX}-lambda-failures"
+    configs = {a: v for a, v in planned.items() if a.startswith("aws_lambda_function_event_invoke_config.")}
+    assert sorted(configs) == [
+        f'aws_lambda_function_event_invoke_config.async["{k}"]' for k in ("csv_ingest", "tmdb_planner")
+    ]
+    errors = {a: v for a, v in planned.items() if a.endswith('_errors"]')}
+    assert sorted(v["dimensions"]["FunctionName"] for v in errors.values()) == [
+        f"{PREFIX}-{n}" for n in ("csv-ingest", "tmdb-planner", "tmdb-worker")
+    ]
+    assert {v["metric_name"] for v in errors.values()} == {"Errors"}
+    for name in ("tmdb_dlq", "lambda_failures"):
+        alarm = planned[f'aws_cloudwatch_metric_alarm.this["{name}_not_empty"]']
+        assert alarm["treat_missing_data"] == "ignore"
+        assert alarm["metric_name"] == "ApproximateNumberOfMessagesVisible"
+    # Every alarm notifies someone even when alarm_actions is left empty (the topic's ARN is
+    # unknown at plan time, so it shows as an unknown entry).
+    alarms = [c for c in default_plan["resource_changes"] if c["type"] == "aws_cloudwatch_metric_alarm"]
+    assert len(alarms) == 5
+    for change in alarms:
+        assert change["change"]["after_unknown"]["alarm_actions"] in (True, [True]), change["address"]
+    lake_rules = planned['aws_s3_bucket_lifecycle_configuration.this["lake"]']["rule"]
+    markers = [r for r in lake_rules if r["id"] == "expired-delete-markers"]
+    assert markers[0]["expiration"][0]["expired_object_delete_marker"] is True
+    engine = planned["aws_athena_workgroup.this"]["configuration"][0]["engine_version"][0]
+    assert engine["selected_engine_version"] == "Athena engine version 3"
+
+
+@pytest.mark.terraform
+@pytest.mark.slow
+def test_a_message_too_large_for_the_rate_is_refused(module_copy: dict[str, Any], moto_server: str) -> None:
+    # 10000 ids at 10/2 = 5 req/s per worker need 2000 s, over half the 900 s timeout.
+    args = ["tmdb_ids_per_message=10000", "tmdb_rate=10"]
+    workdir = module_copy["dir"]
+    variables = [f"-var=aws_endpoint_url={moto_server}", "-var=environment=local"]
+    result = terraform(
+        workdir, "plan", "-input=false", "-no-color", "-lock=false", *variables,
+        *(f"-var={a}" for a in args), check=False,
+    )  # fmt: skip
+    assert result.returncode == 1
+    message = " ".join(result.stderr.split())
+    assert "tmdb_ids_per_message is too large for the rate: 10000 ids at 10/2 req/s" in message
+    assert "at least 2000 s" in message
+    assert "Resource precondition failed" in message
 
 
 @pytest.mark.terraform
@@ -386,3 +459,15 @@ def test_no_secret_or_machine_path_in_the_module() -> None:
         assert not re.search(r"^\s*(tmdb_)?(api_key|bearer_token)\s*=", text, re.M), path
     names = set(blocks("variable"))
     assert not [n for n in names if re.search(r"api_key|token|password", n)]
+
+
+def test_the_zips_are_built_for_the_runtime_terraform_declares() -> None:
+    """var.lambda_runtime / lambda_architecture defaults = what scripts/build_lambdas.py targets."""
+    from conftest import load_build_script
+
+    build = load_build_script()
+    variables = blocks("variable")
+    runtime = re.search(r'^  default\s+= "([^"]+)"', variables["lambda_runtime"], re.M).group(1)
+    architecture = re.search(r'^  default\s+= "([^"]+)"', variables["lambda_architecture"], re.M).group(1)
+    assert runtime == f"python{build.LAMBDA_PYTHON}"
+    assert architecture == build.DEFAULT_ARCHITECTURE and architecture in build.PLATFORMS

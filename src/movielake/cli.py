@@ -28,6 +28,7 @@ COMMAND_MODULES = (
     "movielake.catalog.cli",
     "movielake.refine.cli",
     "movielake.analysis.cli",
+    "movielake.invoke",
 )
 
 

@@ -18,8 +18,9 @@ from movielake.config import Settings
 CRAWLER_CHOICES = ("tmdb", "csv", "all")
 GLUE_SERVICE = "glue.amazonaws.com"
 DESCRIPTION = (
-    "Catalog the Raw zone. --engine local reads the deployed crawler definitions and registers the "
-    "tables, SerDe and partitions itself (moto's crawler registers nothing); --engine aws starts the "
+    "Catalog the Raw zone. --engine local reads the deployed crawler definitions and does their "
+    "work itself (moto's crawler registers nothing): the TMDB table inferred from the JSON, and the "
+    "date partitions of the CSV tables Terraform declares; --engine aws starts the "
     "Glue crawlers and waits until they are READY. Default: local when the AWS endpoint is on the "
     "loopback interface (the local stack), else aws."
 )

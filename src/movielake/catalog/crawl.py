@@ -5,10 +5,12 @@ Two ways, one result (the tables of ``docs/architecture.md``):
 - ``crawl_aws`` starts the crawlers Terraform deployed and waits for them (real AWS).
 - ``crawl_local`` does the crawler's work itself, for the local stack: moto records a crawler
   run but creates no table. It reads the deployed crawler definitions (targets, exclusions,
-  table prefix, database, schema change policy) instead of repeating that wiring here, lists
-  the objects under each S3 target, infers the schema from a bounded sample of each object,
-  and registers tables, SerDe and ``partition_N`` partitions named as the real crawler names
-  them.
+  table prefix, database, schema change policy) instead of repeating that wiring here. For an
+  S3 target (the TMDB JSON) it lists the objects, infers the schema from a bounded sample of
+  each and registers tables, SerDe and ``partition_N`` partitions named as the real crawler
+  names them. For a catalog target (the CSV tables Terraform declares, schema and SerDe
+  included) it reads the table back from the Glue API, never changes it, and only adds the
+  date folders under its location as partitions inheriting the table's descriptor.
 
 The inference and naming rules are small pure functions at the top of the module, so they can
 be tested without any AWS stand-in.
@@ -22,7 +24,7 @@ import logging
 import re
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -34,9 +36,9 @@ log = logging.getLogger(__name__)
 TEXT_INPUT_FORMAT = "org.apache.hadoop.mapred.TextInputFormat"
 TEXT_OUTPUT_FORMAT = "org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat"
 JSON_SERDE = "org.openx.data.jsonserde.JsonSerDe"
+# The contract's CSV dialect (docs/architecture.md), as Terraform declares the CSV tables; used
+# by ``storage_descriptor`` for tables built outside Terraform (the analyses' sample lake).
 CSV_SERDE = "org.apache.hadoop.hive.serde2.lazy.LazySimpleSerDe"
-# The contract's CSV dialect (docs/architecture.md). moto implements no Glue classifiers, so
-# the delimiter cannot be read back from a deployed classifier; it is fixed here.
 CSV_DELIMITER = "|"
 CSV_NULL = r"\N"
 INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
@@ -45,7 +47,6 @@ WHOLE_OBJECT_BYTES = 4 * 1024 * 1024
 SAMPLE_LINES = 2000
 PARTITION_BATCH = 100  # BatchCreatePartition / BatchUpdatePartition take at most 100 entries
 JSON_SUFFIXES = (".json", ".ndjson", ".jsonl")
-CSV_SUFFIXES = (".csv", ".tsv", ".txt", ".psv")
 
 
 # --------------------------------------------------------------------------------------------
@@ -177,29 +178,12 @@ def _expect(rest: str, char: str) -> str:
     return rest[1:]
 
 
-def infer_csv_value_type(value: str) -> GlueType:
-    """A CSV cell's type: ``bigint`` for integers, ``double`` for other numbers, else string.
-
-    ``\\N`` and empty cells are nulls and decide nothing.
-    """
-    if value in (CSV_NULL, ""):
-        return NULL
-    if re.fullmatch(r"[+-]?\d+", value):
-        return BIGINT
-    try:
-        float(value)
-    except ValueError:
-        return STRING
-    # "nan"/"inf" parse as floats but are not numbers a crawler would type as double.
-    return DOUBLE if re.fullmatch(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?", value) else STRING
-
-
 class SchemaBuilder:
     """Accumulates column types over sampled records; columns keep first-seen order."""
 
     def __init__(self) -> None:
         self.columns: dict[str, GlueType] = {}
-        self.source_keys: dict[str, str] = {}  # lower-cased column -> key as written (JSON)
+        self.source_keys: dict[str, str] = {}  # lower-cased column -> key as written
         self.records = 0
 
     def add_json(self, record: Mapping[str, Any]) -> None:
@@ -209,17 +193,6 @@ class SchemaBuilder:
             name = str(key).lower()
             self.source_keys.setdefault(name, str(key))
             self.columns[name] = merge_types(self.columns.get(name, NULL), infer_json_type(value))
-
-    def add_csv_row(self, header: Sequence[str], row: Sequence[str]) -> None:
-        """Fold one CSV row (already split) into the schema, by the header's names."""
-        self.records += 1
-        for name, value in zip(header, row, strict=False):
-            self.columns[name] = merge_types(self.columns.get(name, NULL), infer_csv_value_type(value))
-
-    def declare(self, names: Iterable[str]) -> None:
-        """Make sure columns exist (a CSV header whose columns are all null so far)."""
-        for name in names:
-            self.columns.setdefault(name, NULL)
 
     def rendered(self) -> list[tuple[str, str]]:
         """The columns as (name, Hive type string)."""
@@ -342,22 +315,9 @@ def parse_s3_path(path: str) -> tuple[str, str]:
     return match.group(1), (prefix if not prefix or prefix.endswith("/") else prefix + "/")
 
 
-def file_format(key: str, first_bytes: bytes = b"") -> str | None:
-    """``json`` or ``csv`` from the key's suffix, else sniffed from the first bytes."""
-    lowered = key.lower()
-    if lowered.endswith(JSON_SUFFIXES):
-        return "json"
-    if lowered.endswith(CSV_SUFFIXES):
-        return "csv"
-    head = first_bytes.lstrip()[:1]
-    if head in (b"{", b"["):
-        return "json"
-    return "csv" if CSV_DELIMITER.encode() in first_bytes else None
-
-
-def split_csv_line(line: str) -> list[str]:
-    """One CSV line split on the contract's delimiter (columns are not quoted)."""
-    return line.rstrip("\r\n").split(CSV_DELIMITER)
+def is_json(key: str, first_bytes: bytes = b"") -> bool:
+    """Whether an object is JSON, from its key's suffix, else sniffed from its first bytes."""
+    return key.lower().endswith(JSON_SUFFIXES) or first_bytes.lstrip()[:1] in (b"{", b"[")
 
 
 # --------------------------------------------------------------------------------------------
@@ -429,6 +389,7 @@ class CrawlerDefinition:
     update_behavior: str = "UPDATE_IN_DATABASE"
     delete_behavior: str = "DEPRECATE_IN_DATABASE"
     role: str = ""
+    catalog_tables: tuple[tuple[str, str], ...] = ()  # (database, table) of catalog targets
 
     @classmethod
     def from_api(cls, crawler: Mapping[str, Any]) -> CrawlerDefinition:
@@ -438,6 +399,11 @@ class CrawlerDefinition:
             bucket, prefix = parse_s3_path(target["Path"])
             targets.append(S3Target(bucket, prefix, tuple(target.get("Exclusions") or ())))
         policy = crawler.get("SchemaChangePolicy") or {}
+        catalog_tables = tuple(
+            (target["DatabaseName"], table)
+            for target in crawler.get("Targets", {}).get("CatalogTargets", [])
+            for table in target.get("Tables", [])
+        )
         return cls(
             name=crawler["Name"],
             database=crawler.get("DatabaseName", ""),
@@ -446,6 +412,7 @@ class CrawlerDefinition:
             update_behavior=policy.get("UpdateBehavior") or "UPDATE_IN_DATABASE",
             delete_behavior=policy.get("DeleteBehavior") or "DEPRECATE_IN_DATABASE",
             role=crawler.get("Role") or "",
+            catalog_tables=catalog_tables,
         )
 
 
@@ -517,7 +484,7 @@ class TableSummary:
     crawler: str
     database: str
     table: str
-    action: str  # "created", "updated", "unchanged" (schema change policy LOG)
+    action: str  # "created", "updated", "unchanged" (schema change policy LOG, or a declared table)
     columns: int
     partitions: int
     partitions_added: int
@@ -579,6 +546,8 @@ def crawl_local(
         )
         for scan in scans:
             tables.append(register_table(catalog, crawler, scan))
+        for database, table in crawler.catalog_tables:
+            tables.append(crawl_catalog_table(catalog, storage, crawler, database, table))
         status[crawler.name] = _finish_run(glue, crawler.name) if started else "not recorded"
     return CrawlSummary(tuple(tables), status)
 
@@ -672,16 +641,16 @@ def _sample_object(
     try:
         lines = _decoded_lines(body.iter_lines(), None if whole else sample_lines)
         first = next(lines, None)
-        fmt = file_format(key, (first or "").encode()[:64])
-        if first is None or fmt is None or (scan.fmt and fmt != scan.fmt):
-            log.warning("skipping %s: not %s data", key, scan.fmt or "JSON or CSV")
+        if first is None or not is_json(key, first.encode()[:64]):
+            log.warning(
+                "skipping %s: not JSON data (CSV tables are declared in Terraform and crawled "
+                "through a catalog target)",
+                key,
+            )
             scan.objects_skipped += 1
             return
-        scan.fmt = fmt
-        if fmt == "json":
-            sampled = _fold_json(scan.schema, first, lines, whole)
-        else:
-            sampled = _fold_csv(scan.schema, first, lines)
+        scan.fmt = "json"
+        sampled = _fold_json(scan.schema, first, lines, whole)
     finally:
         body.close()
     scan.objects_read += 1
@@ -737,17 +706,6 @@ def _fold_json_line(schema: SchemaBuilder, line: str) -> None:
         schema.add_json(record)
 
 
-def _fold_csv(schema: SchemaBuilder, header_line: str, rows: Iterator[str]) -> int:
-    """Fold a CSV object: header names lower-cased, then each row's cells; returns bytes seen."""
-    header = [name.strip().lower() for name in split_csv_line(header_line)]
-    schema.declare(header)
-    seen = len(header_line) + 1
-    for line in rows:
-        seen += len(line) + 1
-        schema.add_csv_row(header, split_csv_line(line))
-    return seen
-
-
 def register_table(glue: Any, crawler: CrawlerDefinition, scan: TableScan) -> TableSummary:
     """Create or update the table and its partitions as the crawler's policy says."""
     existing = _get_table(glue, crawler.database, scan.name)
@@ -786,6 +744,56 @@ def register_table(glue: Any, crawler: CrawlerDefinition, scan: TableScan) -> Ta
         table=scan.name,
         action=action,
         columns=len(columns),
+        partitions=total,
+        partitions_added=added,
+        objects_read=scan.objects_read,
+        objects_skipped=scan.objects_skipped,
+    )
+
+
+def crawl_catalog_table(
+    glue: Any, s3: Any, crawler: CrawlerDefinition, database: str, name: str
+) -> TableSummary:
+    """A catalog target: add the table's new date folders as partitions; never change the table.
+
+    The table (columns, SerDe, partition keys) is the one Terraform declared, read back from
+    the Glue API; objects are listed, not read, and each partition inherits the table's
+    descriptor with its own location, as ``InheritFromTable`` makes the real crawler do.
+    """
+    table = _get_table(glue, database, name)
+    if table is None:
+        raise LookupError(
+            f"table {database}.{name}, a catalog target of crawler {crawler.name}, does not exist; "
+            "apply the Terraform stack first"
+        )
+    descriptor = table["StorageDescriptor"]
+    bucket, prefix = parse_s3_path(descriptor["Location"])
+    depth = len(table.get("PartitionKeys") or [])
+    scan = TableScan(name, bucket, prefix, partition_depth=depth)
+    for obj in list_objects(s3, bucket, prefix):
+        relative = obj["Key"][len(prefix) :]
+        if not relative or relative.endswith("/") or int(obj.get("Size", 0)) == 0 or is_hidden(relative):
+            continue
+        place = place_object(relative)
+        if place.table_folder or len(place.partition_values) != depth:
+            log.warning("skipping %s: not in a %d-level date folder of %s", obj["Key"], depth, name)
+            scan.objects_skipped += 1
+            continue
+        scan.objects_read += 1
+        scan.partitions.setdefault(
+            place.partition_values,
+            PartitionScan(
+                place.partition_values, f"s3://{bucket}/{prefix}{'/'.join(place.partition_values)}/"
+            ),
+        )
+    target_crawler = replace(crawler, database=database)
+    added, total = _register_partitions(glue, target_crawler, scan, descriptor, "unchanged")
+    return TableSummary(
+        crawler=crawler.name,
+        database=database,
+        table=name,
+        action="unchanged",
+        columns=len(descriptor.get("Columns", [])),
         partitions=total,
         partitions_added=added,
         objects_read=scan.objects_read,

@@ -7,14 +7,16 @@ event source mappings and the rules are read back from the (moto) APIs on every 
 - S3: objects matching a notification's prefix/suffix that were not delivered yet are sent,
   one ``ObjectCreated:Put`` event each, in the exact AWS event shape. Delivered objects are
   remembered in ``<local dir>/delivered.json`` by (function, bucket, key, etag and
-  modification time), so a re-upload is delivered again. Async retries are not emulated:
-  a failed delivery is reported once.
+  modification time), so a re-upload is delivered again. As on AWS, the invocation is
+  asynchronous: a failure is retried and then recorded in the function's on-failure
+  destination (``movielake.local.destinations``).
 - SQS: batches are received from each mapped queue (the mapping's batch size) and sent in
   the SQS event shape; on success the messages are deleted, except those the handler lists
   in ``batchItemFailures`` when the mapping reports batch item failures; on error they are
   made visible again, so the queue's redrive policy moves them to the dead-letter queue
   after ``maxReceiveCount`` receives (moto applies it on receive).
-- Schedules: a rule's target can be fired with the scheduled-event shape.
+- Schedules: a rule's target can be fired with the scheduled-event shape (asynchronously,
+  like S3).
 - Service events (a crawler run ending): delivered to the targets of every rule whose event
   pattern matches (``movielake.local.eventbus``).
 
@@ -35,6 +37,7 @@ from typing import Any
 from urllib.parse import quote_plus
 
 from movielake.aws import list_objects
+from movielake.local.destinations import async_config, deliver_failure, failure_record
 from movielake.local.eventbus import matching_targets
 from movielake.local.runtime import FunctionSpec, Invocation, LambdaRuntime
 
@@ -320,6 +323,21 @@ class Dispatcher:
             self.on_invocation(what, invocation)
         return invocation
 
+    def _invoke_async(self, function_arn: str, event: Any, what: str) -> Invocation:
+        """Invoke as an asynchronous event source does: retry, then record the failure."""
+        config = async_config(self.runtime.lambda_client, function_arn)
+        attempts = 0
+        while True:
+            attempts += 1
+            invocation = self._invoke(function_arn, event, what)
+            if invocation.ok or attempts > config.retries:
+                break
+        if not invocation.ok and config.on_failure:
+            record = failure_record(self.spec(function_arn).arn, event, invocation, attempts, now_iso())
+            if deliver_failure(self.sqs, config.on_failure, record):
+                log.warning("%s failed %d times: recorded in %s", what, attempts, config.on_failure)
+        return invocation
+
     # S3 ------------------------------------------------------------------------------------
     def deliver_s3(self) -> list[Invocation]:
         """Send every undelivered object matching a notification; one event per object."""
@@ -338,7 +356,7 @@ class Dispatcher:
                     continue
                 event = s3_event(notification, obj, self.region, version)
                 what = f"s3://{notification.bucket}/{obj['Key']}"
-                done.append(self._invoke(notification.function_arn, event, what))
+                done.append(self._invoke_async(notification.function_arn, event, what))
                 self.delivered.add(token)
         return done
 
@@ -437,7 +455,7 @@ class Dispatcher:
                 continue
             if target["Arn"].split(":")[6] == function_arn.split(":")[6]:
                 event = target_event(rule, target, self.region)
-                return self._invoke(target["Arn"], event, f"schedule {rule['Name']}")
+                return self._invoke_async(target["Arn"], event, f"schedule {rule['Name']}")
         return None
 
     def deliver_event(self, event: dict[str, Any]) -> list[Invocation]:

@@ -6,9 +6,11 @@ finds the zip in ``build/`` whose base64 SHA-256 equals ``CodeSha256`` (refusing
 one), extracts it once into ``<local dir>/lambda/<sha>/`` and runs the handler in a fresh
 Python subprocess, like a new sandbox:
 
-- ``sys.path`` is the extracted zip, then a directory holding only boto3 and its
-  dependencies (the Lambda Python runtime provides boto3; the zip must bring the rest, so
-  a module missing from the zip fails here as it would on AWS);
+- the interpreter is the function's declared runtime (``python3.12`` runs under a CPython
+  3.12 found on PATH or under pyenv; none found is an error, not a silent fallback);
+- ``sys.path`` is the extracted zip and the standard library only: the zips ship their own
+  pinned boto3/botocore (scripts/build_lambdas.py), so the SDK that runs here is the one
+  deployed, and a module missing from the zip fails here as it would on AWS;
 - the environment is the function's variables plus what Lambda sets (function name,
   memory, region, endpoint, and the temporary credentials of the function's execution role,
   from STS AssumeRole as the Lambda service), nothing from the caller's shell;
@@ -21,15 +23,13 @@ Python subprocess, like a new sandbox:
 from __future__ import annotations
 
 import base64
-import contextlib
+import functools
 import hashlib
-import importlib.util
 import json
-import logging
 import os
+import re
 import shutil
 import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -42,11 +42,9 @@ from typing import Any
 from movielake.config import PROJECT_ROOT
 from movielake.local.roles import RoleCredentials
 
-log = logging.getLogger(__name__)
-
 BUILD_DIR = PROJECT_ROOT / "build"
-# What the AWS Lambda Python runtime ships besides the standard library.
-RUNTIME_PACKAGES = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six")
+# Where pyenv keeps its interpreters (``<root>/versions/<x.y.z>/bin/python<x.y>``).
+PYENV_ROOT = Path(os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv")
 # Time the sandbox may take to start and import the handler (Lambda's init phase limit).
 INIT_TIMEOUT = 10.0
 
@@ -74,7 +72,7 @@ class FunctionSpec:
     timeout: int
     memory: int
     code_sha256: str
-    runtime: str = "python3.11"
+    runtime: str = "python3.12"
     role: str = ""
 
     @classmethod
@@ -89,7 +87,7 @@ class FunctionSpec:
             timeout=int(config.get("Timeout", 3)),
             memory=int(config.get("MemorySize", 128)),
             code_sha256=config["CodeSha256"],
-            runtime=config.get("Runtime", "python3.11"),
+            runtime=config.get("Runtime", "python3.12"),
             role=config.get("Role", ""),
         )
 
@@ -166,31 +164,52 @@ def extract(zip_path: Path, code_sha: str, cache_dir: Path) -> Path:
     return target
 
 
-def runtime_packages_dir(cache_dir: Path) -> Path:
-    """A directory exposing only boto3 and its dependencies from this Python (symlinks).
+def _python_version(executable: str) -> str | None:
+    """``major.minor`` of an interpreter, or None when it does not run (e.g. a dangling shim)."""
+    try:
+        result = subprocess.run(
+            [executable, "-I", "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+    except OSError:
+        return None
+    return result.stdout.strip() if result.returncode == 0 else None
 
-    That is what the Lambda runtime provides; pointing the sandbox at the whole
-    site-packages would hide a dependency missing from the zip.
+
+@functools.lru_cache(maxsize=8)
+def find_interpreter(runtime: str, pyenv_root: Path = PYENV_ROOT) -> str:
+    """The CPython matching a Lambda runtime name (``python3.12``), or LocalRuntimeError.
+
+    Looks under pyenv's versions first (newest patch release first), then on PATH, and keeps
+    the first candidate that really runs as that version.
     """
-    target = cache_dir / "_runtime"
-    target.mkdir(parents=True, exist_ok=True)
-    for name in RUNTIME_PACKAGES:
-        spec = importlib.util.find_spec(name)
-        if spec is None or spec.origin is None:
-            continue
-        origin = Path(spec.origin)
-        source = origin.parent if origin.name == "__init__.py" else origin
-        link = target / source.name
-        if not link.exists():
-            with contextlib.suppress(FileExistsError):
-                link.symlink_to(source)
-    return target
+    match = re.fullmatch(r"python(3\.\d+)", runtime)
+    if not match:
+        raise LocalRuntimeError(f"runtime {runtime!r} is not a Python runtime the local stack can run")
+    version = match.group(1)
+    pyenv = sorted(
+        pyenv_root.glob(f"versions/{version}.*/bin/python{version}"),
+        key=lambda p: [int(n) for n in re.findall(r"\d+", p.parents[1].name)],
+        reverse=True,
+    )
+    on_path = shutil.which(f"python{version}")
+    for candidate in [*map(str, pyenv), *([on_path] if on_path else [])]:
+        if _python_version(candidate) == version:
+            return candidate
+    raise LocalRuntimeError(
+        f"the function runs on {runtime}, but no Python {version} was found under "
+        f"{pyenv_root}/versions/{version}.* or as python{version} on PATH: install it "
+        f"(e.g. `pyenv install {version}`) so the local runtime matches Lambda's"
+    )
 
 
-# Runs in the sandbox: argv[1] task dir, argv[2] runtime dir; stdin {"event","context","handler"}.
+# Runs in the sandbox: argv[1] task dir; stdin {"event","context","handler"}.
 BOOTSTRAP = r"""
 import importlib, json, os, signal, sys, time, traceback
-sys.path[:0] = [sys.argv[1], sys.argv[2]]
+sys.path[:0] = [sys.argv[1]]
 result_fd = os.dup(1)
 os.dup2(2, 1)
 sys.stdout = sys.stderr
@@ -258,7 +277,6 @@ class LambdaRuntime:
     build_dir: Path = BUILD_DIR
     cache_dir: Path = field(default_factory=lambda: PROJECT_ROOT / "build" / "local" / "lambda")
     log_sink: LogSink | None = None
-    python: str = sys.executable
     # Execution-role credentials (STS AssumeRole as Lambda); None: a server enforcing no IAM.
     roles: RoleCredentials | None = None
 
@@ -269,9 +287,7 @@ class LambdaRuntime:
     def invoke(self, function: str | FunctionSpec, event: Any) -> Invocation:
         """Run the function's handler on ``event`` in a fresh sandbox and return the outcome."""
         spec = function if isinstance(function, FunctionSpec) else self.spec(function)
-        local_python = f"python{sys.version_info.major}.{sys.version_info.minor}"
-        if spec.runtime != local_python:
-            log.warning("%s is deployed for %s but runs locally on %s", spec.name, spec.runtime, local_python)
+        python = find_interpreter(spec.runtime)
         task_dir = extract(find_zip(spec.code_sha256, self.build_dir), spec.code_sha256, self.cache_dir)
         request_id = str(uuid.uuid4())
         request = {
@@ -285,15 +301,7 @@ class LambdaRuntime:
                 "timeout": spec.timeout,
             },
         }
-        argv = [
-            self.python,
-            "-I",
-            "-S",
-            "-c",
-            BOOTSTRAP,
-            str(task_dir),
-            str(runtime_packages_dir(self.cache_dir)),
-        ]
+        argv = [python, "-I", "-S", "-c", BOOTSTRAP, str(task_dir)]
         started = time.monotonic()
         proc = subprocess.Popen(
             argv,

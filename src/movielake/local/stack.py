@@ -32,6 +32,7 @@ from movielake.local.roles import RoleCredentials
 from movielake.local.runtime import BUILD_DIR, Invocation, LambdaRuntime
 from movielake.local.server import ServerRecord
 from movielake.local.terraform import TERRAFORM_DIR, Terraform, TerraformError
+from movielake.tmdb.client import Credentials, secret_string
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,42 @@ Echo = Callable[[str], None]
 
 class StackError(RuntimeError):
     """The stack is not up or cannot come up; the message says what to run."""
+
+
+def make_dispatcher(
+    client: Callable[[str], Any],
+    endpoint_url: str,
+    directory: Path,
+    *,
+    build_dir: Path = BUILD_DIR,
+    region: str = REGION,
+    log_sink: Callable[[str], None] | None = None,
+    on_invocation: Callable[[str, Invocation], None] | None = None,
+    roles: RoleCredentials | None = None,
+) -> Dispatcher:
+    """Runtime + event sources on ``endpoint_url``; ``client(service)`` makes its clients.
+
+    ``directory`` keeps the extracted zips and the delivered-events log; ``roles`` gives each
+    function its execution role's credentials (None: a server that enforces no IAM).
+    """
+    runtime = LambdaRuntime(
+        lambda_client=client("lambda"),
+        endpoint_url=endpoint_url,
+        region=region,
+        build_dir=build_dir,
+        cache_dir=directory / "lambda",
+        log_sink=log_sink,
+        roles=roles,
+    )
+    return Dispatcher(
+        runtime=runtime,
+        s3=client("s3"),
+        sqs=client("sqs"),
+        events=client("events"),
+        delivered=DeliveredLog(directory / "delivered.json"),
+        region=region,
+        on_invocation=on_invocation,
+    )
 
 
 def _quiet(_: str) -> None:
@@ -261,7 +298,6 @@ class LocalStack:
             "aws_endpoint_url": endpoint_url,
             "aws_region": REGION,
             "environment": ENVIRONMENT,
-            "create_csv_classifier": False,
             "csv_ingest_zip": str(self.build_dir / "csv_ingest.zip"),
             "tmdb_enrich_zip": str(self.build_dir / "tmdb_enrich.zip"),
         }
@@ -276,7 +312,7 @@ class LocalStack:
             self.echo("warning: no MOVIELAKE_TMDB_SECRET_ID in the outputs; the TMDB secret was not set")
             return
         client = self.client("secretsmanager", endpoint_url)
-        client.put_secret_value(SecretId=secret_id, SecretString=json.dumps({"api_key": api_key}))
+        client.put_secret_value(SecretId=secret_id, SecretString=secret_string(Credentials(api_key=api_key)))
         self.echo(f"TMDB emulator key stored in secret {secret_id}")
 
     # down / status ---------------------------------------------------------------------------
@@ -345,24 +381,14 @@ class LocalStack:
         on_invocation: Callable[[str, Invocation], None] | None = None,
     ) -> Dispatcher:
         """A dispatcher (runtime + event sources) on the running stack."""
-        record = self.require()
-        url = record["endpoint_url"]
-        runtime = LambdaRuntime(
-            lambda_client=self.client("lambda", url),
-            endpoint_url=url,
-            region=REGION,
+        url = self.require()["endpoint_url"]
+        return make_dispatcher(
+            lambda service: self.client(service, url),
+            url,
+            self.directory,
             build_dir=self.build_dir,
-            cache_dir=self.directory / "lambda",
             log_sink=log_sink,
             roles=RoleCredentials(self.client("sts", url), url, REGION),
-        )
-        return Dispatcher(
-            runtime=runtime,
-            s3=self.client("s3", url),
-            sqs=self.client("sqs", url),
-            events=self.client("events", url),
-            delivered=DeliveredLog(self.directory / "delivered.json"),
-            region=REGION,
             on_invocation=on_invocation,
         )
 

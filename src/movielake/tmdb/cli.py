@@ -1,14 +1,16 @@
-"""``movielake tmdb fetch`` and ``movielake tmdb status``: the TMDB run from a terminal.
+"""``movielake tmdb fetch|status|set-key``: the TMDB run from a terminal, and its key.
 
 ``fetch`` runs the same ``movielake.tmdb.run`` code as the Lambdas, in this process (or, with
 ``--queue``, plans here and fans out through SQS to the worker Lambda). ``status`` reads a
-date's plan, done markers and manifest and prints how far the run got.
+date's plan, done markers and manifest and prints how far the run got. ``set-key`` stores the
+TMDB key in the deployed secret, read from standard input so it is never on a command line.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import getpass
 import json
 import sys
 from datetime import UTC, date, datetime
@@ -18,7 +20,15 @@ from movielake import aws
 from movielake.cli import UserError, iso_date, setting
 from movielake.config import Settings
 from movielake.tmdb import handlers, run
-from movielake.tmdb.client import LOOKUPS, ClientOptions, Outcome, TmdbAuthError, load_credentials
+from movielake.tmdb.client import (
+    LOOKUPS,
+    ClientOptions,
+    Credentials,
+    Outcome,
+    TmdbAuthError,
+    load_credentials,
+    secret_string,
+)
 from movielake.tmdb.lease import LeaseHeldError
 from movielake.tmdb.selection import SelectionError
 from movielake.tmdb.writer import RunFolder
@@ -87,6 +97,40 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     status = commands.add_parser("status", help="show the progress of a date's TMDB run")
     status.add_argument("--date", type=iso_date, help="run date YYYY-MM-DD (default: today, UTC)")
     status.set_defaults(func=status_command)
+    register_set_key(commands)
+
+
+def register_set_key(commands: argparse._SubParsersAction) -> None:
+    """Add ``movielake tmdb set-key``."""
+    set_key = commands.add_parser(
+        "set-key",
+        help="store the TMDB key in the deployed Secrets Manager secret",
+        description="Read a TMDB v3 API key (with --bearer, a v4 read access token) from standard "
+        "input, or prompt for it without echo on a terminal, and store it as the value of the "
+        "secret MOVIELAKE_TMDB_SECRET_ID names. The key is never an argument, a log line or a "
+        "Terraform value.",
+    )
+    set_key.add_argument("--bearer", action="store_true", help="the input is a v4 read access token")
+    set_key.set_defaults(func=set_key_command)
+
+
+def set_key_command(args: argparse.Namespace) -> int:
+    """movielake tmdb set-key."""
+    settings = Settings.from_env()
+    if not settings.tmdb_secret_id:
+        raise UserError(
+            "MOVIELAKE_TMDB_SECRET_ID is not set: export the deployment's `terraform output -json "
+            "cli_environment` first (see the README)"
+        )
+    text = getpass.getpass("TMDB key: ") if sys.stdin.isatty() else sys.stdin.readline()
+    key = text.strip()
+    if not key:
+        raise UserError("no TMDB key on standard input: pipe it in, or run this in a terminal")
+    credentials = Credentials(bearer_token=key) if args.bearer else Credentials(api_key=key)
+    secrets = aws.client("secretsmanager", settings)
+    secrets.put_secret_value(SecretId=settings.tmdb_secret_id, SecretString=secret_string(credentials))
+    print(f"TMDB {'token' if args.bearer else 'key'} stored in secret {settings.tmdb_secret_id}")
+    return 0
 
 
 def settings_from(args: argparse.Namespace) -> Settings:

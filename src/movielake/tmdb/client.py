@@ -88,6 +88,13 @@ def credentials_from_secret(secret_string: str) -> Credentials:
     )
 
 
+def secret_string(credentials: Credentials) -> str:
+    """The secret value ``credentials_from_secret`` reads back: the key or the token, as JSON."""
+    if credentials.bearer_token:
+        return json.dumps({"bearer_token": credentials.bearer_token})
+    return json.dumps({"api_key": credentials.api_key})
+
+
 def load_credentials(settings: Settings, secrets_client: Any) -> Credentials:
     """The key from ``MOVIELAKE_TMDB_API_KEY`` (local only), else from Secrets Manager."""
     if settings.tmdb_api_key:

@@ -101,9 +101,11 @@ data "aws_iam_policy_document" "csv_ingest" {
   }
 }
 
-# Asynchronously invoked functions (csv-ingest, planner): Lambda sends a failed event to the
-# on-failure destination with the function's role (aws_lambda_function_event_invoke_config).
+# Asynchronously invoked functions (csv-ingest, planner, refine): Lambda sends a failed event
+# to the on-failure destination with the function's role (aws_lambda_function_event_invoke_config).
 data "aws_iam_policy_document" "async_on_failure" {
+  # Unused locally: by the end-to-end run, in which no asynchronous invocation fails; the local
+  # runtime sends the record with the role too (tests/test_local_runtime.py makes one fail).
   statement {
     sid       = "SendFailureRecords"
     actions   = ["sqs:SendMessage"]
@@ -198,7 +200,10 @@ data "aws_iam_policy_document" "tmdb_worker" {
 # catalog with these same permissions), and switches the trusted_*/refined_* Glue tables.
 # Locally DuckDB does the work in one session; the statements only Athena needs say so.
 data "aws_iam_policy_document" "refine" {
-  source_policy_documents = [data.aws_iam_policy_document.lambda_common["refine"].json]
+  source_policy_documents = [
+    data.aws_iam_policy_document.lambda_common["refine"].json,
+    data.aws_iam_policy_document.async_on_failure.json,
+  ]
 
   # DuckDB (local) and Athena (AWS) read the Raw objects of the source tables.
   statement {

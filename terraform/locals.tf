@@ -36,8 +36,8 @@ locals {
   failure_queue_name = "${local.prefix}-lambda-failures"
   alarm_topic_name   = "${local.prefix}-alarms"
   alarm_actions      = concat([aws_sns_topic.alarms.arn], var.alarm_actions)
-  # Functions invoked asynchronously (S3 notification, EventBridge schedule).
-  async_functions = toset(["csv_ingest", "tmdb_planner"])
+  # Functions invoked asynchronously (S3 notification, EventBridge schedule and crawler rule).
+  async_functions = toset(["csv_ingest", "tmdb_planner", "refine"])
   secret_name     = "${local.prefix}/tmdb-api"
 
   # Lake zones and key prefixes (movielake.keys builds the same keys in Python).

@@ -354,12 +354,11 @@ def test_failures_are_never_silent(default_plan: dict[str, Any]) -> None:
     failures = planned["aws_sqs_queue.lambda_failures"]
     assert failures["name"] == f"{PREFIX}-lambda-failures"
     configs = {a: v for a, v in planned.items() if a.startswith("aws_lambda_function_event_invoke_config.")}
-    assert sorted(configs) == [
-        f'aws_lambda_function_event_invoke_config.async["{k}"]' for k in ("csv_ingest", "tmdb_planner")
-    ]
+    asynchronous = ("csv_ingest", "refine", "tmdb_planner")
+    assert sorted(configs) == [f'aws_lambda_function_event_invoke_config.async["{k}"]' for k in asynchronous]
     errors = {a: v for a, v in planned.items() if a.endswith('_errors"]')}
     assert sorted(v["dimensions"]["FunctionName"] for v in errors.values()) == [
-        f"{PREFIX}-{n}" for n in ("csv-ingest", "tmdb-planner", "tmdb-worker")
+        f"{PREFIX}-{n}" for n in ("csv-ingest", "refine", "tmdb-planner", "tmdb-worker")
     ]
     assert {v["metric_name"] for v in errors.values()} == {"Errors"}
     for name in ("tmdb_dlq", "lambda_failures"):
@@ -369,7 +368,7 @@ def test_failures_are_never_silent(default_plan: dict[str, Any]) -> None:
     # Every alarm notifies someone even when alarm_actions is left empty (the topic's ARN is
     # unknown at plan time, so it shows as an unknown entry).
     alarms = [c for c in default_plan["resource_changes"] if c["type"] == "aws_cloudwatch_metric_alarm"]
-    assert len(alarms) == 5
+    assert len(alarms) == len(errors) + 2  # an Errors alarm per function, the two queue alarms
     for change in alarms:
         assert change["change"]["after_unknown"]["alarm_actions"] in (True, [True]), change["address"]
     lake_rules = planned['aws_s3_bucket_lifecycle_configuration.this["lake"]']["rule"]

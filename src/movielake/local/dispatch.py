@@ -333,8 +333,11 @@ class Dispatcher:
             if invocation.ok or attempts > config.retries:
                 break
         if not invocation.ok and config.on_failure:
-            record = failure_record(self.spec(function_arn).arn, event, invocation, attempts, now_iso())
-            if deliver_failure(self.sqs, config.on_failure, record):
+            spec = self.spec(function_arn)
+            record = failure_record(spec.arn, event, invocation, attempts, now_iso())
+            # Lambda sends the record with the function's execution role.
+            sqs = self.runtime.role_client(spec, "sqs") or self.sqs
+            if deliver_failure(sqs, config.on_failure, record):
                 log.warning("%s failed %d times: recorded in %s", what, attempts, config.on_failure)
         return invocation
 
@@ -463,7 +466,7 @@ class Dispatcher:
         done = []
         for rule, target in matching_targets(self.events, event):
             payload = json.loads(target["Input"]) if target.get("Input") else event
-            done.append(self._invoke(target["Arn"], payload, f"rule {rule['Name']}"))
+            done.append(self._invoke_async(target["Arn"], payload, f"rule {rule['Name']}"))
         return done
 
     # pump ----------------------------------------------------------------------------------

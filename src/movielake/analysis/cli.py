@@ -34,6 +34,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--out", type=Path, help="write to this file instead of standard output")
     parser.set_defaults(func=run)
 
+    # Declared as every command is (alike in shape to the other concerns' cli.py).
     report = subparsers.add_parser(
         "report",
         help="run the analyses and write a self-contained HTML report",

@@ -1,6 +1,12 @@
-"""One sentence per question: the answer in words, computed from the question's rows."""
+"""One sentence per question: the answer in words, computed from the question's rows.
+
+The functions are alike in shape (an f-string of prose around values), each its own wording:
+a repetition of form, not of logic.
+"""
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from movielake.analysis.report import results as rows
 from movielake.analysis.report.formats import (
@@ -13,11 +19,20 @@ from movielake.analysis.report.formats import (
 )
 from movielake.analysis.report.results import Results
 
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+def top_row(frame: pd.DataFrame, column: str, *, lowest: bool = False) -> pd.Series:
+    """The row with the highest (or lowest) value of ``column``; the first one on a tie."""
+    values = frame[column].astype(float)
+    return frame.loc[values.idxmin() if lowest else values.idxmax()]
+
 
 def q1(results: Results) -> str:
     """Median ROI, share of films that earned more than their budget, and the best film."""
     films = rows.films_with_roi(results)
-    best = films.loc[films["roi"].astype(float).idxmax()]
+    best = top_row(films, "roi")
     profitable = float((films["roi"] > 0).mean()) * 100
     return (
         f"The median ROI of {len(films):,} films with a known budget and revenue is "
@@ -30,8 +45,7 @@ def q1(results: Results) -> str:
 def q2(results: Results) -> str:
     """The decades with the highest and lowest average ROI."""
     decades = rows.decades(results)
-    best = decades.loc[decades["avg_roi"].astype(float).idxmax()]
-    worst = decades.loc[decades["avg_roi"].astype(float).idxmin()]
+    best, worst = top_row(decades, "avg_roi"), top_row(decades, "avg_roi", lowest=True)
     return (
         f"Across {len(decades)} decades ({int(decades['films'].sum()):,} films), the "
         f"{int(best['decade'])}s had the highest average ROI ({number(best['avg_roi'])}, "
@@ -85,7 +99,7 @@ def q5(results: Results) -> str:
 def q6(results: Results) -> str:
     """The month with the most hits, and the overall hit rate."""
     months = rows.months(results)
-    top = months.loc[months["hits"].astype(float).idxmax()]
+    top = top_row(months, "hits")
     hits, films = int(months["hits"].sum()), int(months["films"].sum())
     return (
         f"{MONTH_NAMES[int(top['month']) - 1]} has the most hits ({int(top['hits']):,} of "

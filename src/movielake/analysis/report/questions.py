@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
+from movielake.analysis.queries import parse_header
 from movielake.analysis.report import charts, sentences
 from movielake.analysis.report import results as rows
 from movielake.analysis.report.results import EmptyAnswer, MissingData, Results
@@ -105,7 +106,7 @@ def report_queries(queries: Iterable[NamedQuery]) -> list[NamedQuery]:
         query = by_key.get(key)
         if query is None:
             raise ReportHeaderError(f"no sql/{key}_*.sql file: the report answers {', '.join(ANSWERS)}")
-        if query.title == query.name or not query.question:  # load_query's fallbacks: no header
+        if not {"title", "question"} <= parse_header(query.sql).keys():
             raise ReportHeaderError(
                 f"sql/{query.name}.sql: the header comment needs a '-- Title:' and a '-- Question:' line"
             )

@@ -89,7 +89,7 @@ class Package:
     packages: tuple[str, ...]
     handlers: tuple[str, ...]
     dependencies: tuple[str, ...] = ()
-    excluded: frozenset[str] = field(default_factory=frozenset)
+    excluded: frozenset[str] = field(default_factory=frozenset)  # files, or folders ending in /
     # (repository folder, folder in the zip): data files shipped beside the modules.
     data: tuple[tuple[str, str], ...] = ()
 
@@ -123,7 +123,7 @@ PACKAGES = {
         # The report, the query command and the awswrangler engine are CLI tools.
         excluded=frozenset(
             {
-                "movielake/analysis/report.py",
+                "movielake/analysis/report/",
                 "movielake/analysis/cli.py",
                 "movielake/analysis/athena_engine.py",
                 "movielake/analysis/sample_lake.py",
@@ -165,6 +165,11 @@ def _is_noise(path: PurePosixPath) -> bool:
     return "__pycache__" in path.parts or path.suffix in {".pyc", ".pyo"}
 
 
+def _excluded(rel: str, excluded: frozenset[str]) -> bool:
+    """Whether ``rel`` is an excluded file or lies in an excluded folder (an entry ending in ``/``)."""
+    return rel in excluded or any(rel.startswith(entry) for entry in excluded if entry.endswith("/"))
+
+
 def source_files(src: Path, package: Package) -> dict[str, Path]:
     """Archive name -> file for the movielake modules of ``package``; fails on a missing one."""
     files: dict[str, Path] = {}
@@ -182,7 +187,7 @@ def source_files(src: Path, package: Package) -> dict[str, Path]:
             continue
         for path in sorted(pkg_dir.rglob("*")):
             rel = path.relative_to(src).as_posix()
-            if path.is_file() and not _is_noise(PurePosixPath(rel)) and rel not in package.excluded:
+            if path.is_file() and not _is_noise(PurePosixPath(rel)) and not _excluded(rel, package.excluded):
                 files[rel] = path
     for handler in package.handlers:
         rel = handler.replace(".", "/") + ".py"

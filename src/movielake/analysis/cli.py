@@ -1,13 +1,9 @@
-"""``movielake query``: run one SQL file (or all) on the local engine or on Athena.
-
-``movielake report`` lives in ``movielake.analysis.report``; when that module exists its
-``register`` is called from here so both commands come from this concern.
-"""
+"""``movielake query`` (one SQL file, or all, on DuckDB or Athena) and ``movielake report``
+(all of them as an HTML page, built by ``movielake.analysis.report``)."""
 
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,10 +15,11 @@ if TYPE_CHECKING:
 
 FORMATS = ("table", "csv", "json")
 ENGINE_CHOICES = ("duckdb", "athena")
+REPORT_DIR = Path("build") / "report"
 
 
 def register(subparsers: Any) -> None:
-    """Add ``query`` (and ``report`` when its module is present) to the command."""
+    """Add ``query`` and ``report`` to the command."""
     parser = subparsers.add_parser(
         "query",
         help="run an analysis SQL file on DuckDB (local) or Athena",
@@ -32,19 +29,32 @@ def register(subparsers: Any) -> None:
     target.add_argument("name", nargs="?", help="query name, e.g. q1_roi or q1")
     target.add_argument("--all", action="store_true", help="run every query")
     target.add_argument("--list", action="store_true", help="list the queries and their questions")
+    _engine_argument(parser)
+    parser.add_argument("--format", choices=FORMATS, default="table", help="default: table")
+    parser.add_argument("--out", type=Path, help="write to this file instead of standard output")
+    parser.set_defaults(func=run)
+
+    # Declared as every command is (alike in shape to the other concerns' cli.py).
+    report = subparsers.add_parser(
+        "report",
+        help="run the analyses and write a self-contained HTML report",
+        description="Run every sql/q*.sql and write index.html with an answer, a table and a chart per "
+        "question, titled by the SQL files' headers.",
+    )
+    _engine_argument(report)
+    report.add_argument(
+        "--out", type=Path, default=REPORT_DIR, help=f"output directory (default: {REPORT_DIR})"
+    )
+    report.set_defaults(func=run_report)
+
+
+def _engine_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--engine",
         choices=ENGINE_CHOICES,
         default=None,
         help="default: duckdb when the AWS endpoint is on loopback (the local stack), else athena",
     )
-    parser.add_argument("--format", choices=FORMATS, default="table", help="default: table")
-    parser.add_argument("--out", type=Path, help="write to this file instead of standard output")
-    parser.set_defaults(func=run)
-    if importlib.util.find_spec("movielake.analysis.report") is not None:
-        from movielake.analysis import report
-
-        report.register(subparsers)
 
 
 def render(name: str, frame: pd.DataFrame, output_format: str) -> str:
@@ -100,4 +110,22 @@ def run(args: argparse.Namespace) -> int:
         args.out.write_text(text, encoding="utf-8")
     else:
         sys.stdout.write(text)
+    return 0
+
+
+def run_report(args: argparse.Namespace) -> int:
+    """Run every analysis and write the report page; print where it is."""
+    from movielake.analysis.engines import default_engine, run_all
+    from movielake.analysis.report import build_report
+    from movielake.analysis.report.questions import ReportHeaderError
+    from movielake.cli import UserError
+
+    settings = Settings.from_env()
+    engine = args.engine or default_engine(settings)
+    results = run_all(settings, engine=engine)
+    try:
+        path = build_report(results, args.out)
+    except ReportHeaderError as exc:
+        raise UserError(str(exc)) from exc
+    print(f"report ({engine}): {path.resolve()}")
     return 0

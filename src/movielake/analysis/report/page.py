@@ -1,0 +1,61 @@
+"""The page: the questions' sections rendered through the Jinja2 templates into one file.
+
+The stylesheet is inlined and the charts are ``data:`` URIs, so ``index.html`` opens
+offline on its own. Autoescaping is on: titles and artists from the data are escaped.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from movielake.analysis.report.formats import TABLE_FORMATS
+from movielake.analysis.report.questions import answered, report_queries
+from movielake.analysis.report.results import Results
+
+if TYPE_CHECKING:
+    from jinja2 import Environment
+
+TEMPLATES = Path(__file__).with_name("templates")
+PAGE_TEMPLATE = "base.html.j2"
+STYLESHEET = "report.css"
+
+
+@cache
+def environment() -> Environment:
+    """The templates' environment: autoescaped, strict about undefined names."""
+    from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(["html", "j2"]),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.globals.update(TABLE_FORMATS)
+    return env
+
+
+def render_page(results: Results, sql_dir: Path | None = None, generated_at: datetime | None = None) -> str:
+    """The whole HTML page: one section per question of ``sql/q*.sql`` the report answers."""
+    from movielake.analysis.queries import discover
+
+    sections = [answered(query, results) for query in report_queries(discover(sql_dir).values())]
+    moment = (generated_at or datetime.now(UTC)).strftime("%Y-%m-%d %H:%M UTC")
+    stylesheet = (TEMPLATES / STYLESHEET).read_text(encoding="utf-8")
+    return (
+        environment()
+        .get_template(PAGE_TEMPLATE)
+        .render(sections=sections, generated_at=moment, stylesheet=stylesheet)
+    )
+
+
+def build_report(results: Results, out_dir: Path, sql_dir: Path | None = None) -> Path:
+    """Write ``<out_dir>/index.html`` from the query results; return its path."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / "index.html"
+    path.write_text(render_page(results, sql_dir), encoding="utf-8")
+    return path

@@ -1,13 +1,15 @@
 """Build the Lambda packages ``build/csv_ingest.zip`` and ``build/tmdb_enrich.zip``.
 
 Each zip holds only what its functions import: the core movielake modules, the concern's
-package, and (for TMDB) the pure-Python HTTP dependencies. boto3 and botocore are not shipped:
-the Lambda Python runtime provides them.
+package, and (for TMDB) the HTTP client and DuckDB with its httpfs extension (the planner's
+film selection). boto3 and botocore are not shipped: the Lambda Python runtime provides them.
 
 Dependencies are copied from the distributions installed in the interpreter running this
 script (the project's .venv), so their versions are exactly the ones the tests ran with, and
-the build works offline. Only pure-Python distributions are accepted: the zips must run on
-either Lambda architecture.
+the build works offline. A compiled dependency (DuckDB) is accepted only when its wheel was
+built for Linux on this machine's architecture: build on Linux x86_64 (or aarch64) with the
+Python version of the Lambda runtime, and deploy with the matching ``lambda_architecture``.
+Lambda's limits are checked: 50 MB zipped (direct upload), 250 MB unzipped.
 
 The zips are reproducible: entries sorted, fixed timestamps (1980-01-01) and permissions,
 no ``__pycache__`` or install bookkeeping (RECORD, INSTALLER, direct_url.json). The same
@@ -23,6 +25,7 @@ import argparse
 import base64
 import hashlib
 import importlib.metadata as metadata
+import platform
 import re
 import sys
 import zipfile
@@ -40,7 +43,8 @@ except ImportError:  # pip always vendors it
 ROOT = Path(__file__).resolve().parents[1]
 FIXED_DATE = (1980, 1, 1, 0, 0, 0)
 FILE_MODE = 0o100644
-MAX_ZIP_BYTES = 5 * 1024 * 1024
+MAX_ZIP_BYTES = 50 * 1024 * 1024  # Lambda's limit for a zip uploaded directly
+MAX_UNZIPPED_BYTES = 250 * 1024 * 1024  # Lambda's limit for the unzipped function
 
 # Modules every function imports (settings, clients, key scheme, JSON logs).
 CORE_MODULES = (
@@ -70,6 +74,7 @@ class Package:
     handlers: tuple[str, ...]
     dependencies: tuple[str, ...] = ()
     excluded: frozenset[str] = field(default_factory=frozenset)
+    modules: tuple[str, ...] = ()  # single movielake modules beyond CORE_MODULES
 
 
 PACKAGES = {
@@ -82,9 +87,10 @@ PACKAGES = {
         name="tmdb_enrich",
         packages=("movielake/tmdb",),
         handlers=("movielake.tmdb.handlers",),
-        dependencies=("httpx", "aiolimiter"),
+        dependencies=("httpx", "aiolimiter", "duckdb", "duckdb-extension-httpfs"),
         # The TMDB emulator is a development tool (local stack, tests), never deployed.
         excluded=frozenset({"movielake/tmdb/emulator.py"}),
+        modules=("movielake/duckdb_s3.py",),
     ),
 }
 
@@ -105,7 +111,7 @@ def source_files(src: Path, package: Package) -> dict[str, Path]:
     """Archive name -> file for the movielake modules of ``package``; fails on a missing one."""
     files: dict[str, Path] = {}
     missing: list[str] = []
-    for rel in CORE_MODULES:
+    for rel in (*CORE_MODULES, *package.modules):
         path = src / rel
         if path.is_file():
             files[rel] = path
@@ -153,12 +159,31 @@ def dependency_closure(roots: Iterable[str]) -> list[metadata.Distribution]:
     return [seen[n] for n in sorted(seen)]
 
 
-def distribution_files(dist: metadata.Distribution) -> dict[str, Path]:
-    """Archive name -> installed file for one pure-Python distribution."""
-    name = dist.metadata["Name"]
+def lambda_platform_tag() -> str:
+    """The wheel platform suffix a compiled dependency needs: Linux on this machine's CPU."""
+    machine = platform.machine().lower()
+    return {"amd64": "x86_64", "arm64": "aarch64"}.get(machine, machine)
+
+
+def check_platform(dist: metadata.Distribution) -> bool:
+    """Whether ``dist`` is platform-specific; raises when it is not built for Lambda's Linux here."""
     wheel = dist.read_text("WHEEL") or ""
-    if "Root-Is-Purelib: true" not in wheel:
-        raise BuildError(f"dependency {name} is not a pure-Python wheel; it cannot be shipped")
+    platforms = {line.split("-")[-1].strip() for line in wheel.splitlines() if line.startswith("Tag:")}
+    if platforms <= {"any"}:
+        return False
+    arch = lambda_platform_tag()
+    if not any(p.startswith("manylinux") and p.endswith(f"_{arch}") for p in platforms):
+        raise BuildError(
+            f"dependency {dist.metadata['Name']} is built for {sorted(platforms)}, not Linux {arch}: build "
+            "the Lambda zips on Linux (the CPU sets lambda_architecture: x86_64 or arm64)"
+        )
+    return True
+
+
+def distribution_files(dist: metadata.Distribution) -> dict[str, Path]:
+    """Archive name -> installed file for one distribution (compiled only for Lambda's Linux)."""
+    name = dist.metadata["Name"]
+    compiled_ok = check_platform(dist)
     files: dict[str, Path] = {}
     for entry in dist.files or ():
         rel = PurePosixPath(entry.as_posix())
@@ -166,8 +191,8 @@ def distribution_files(dist: metadata.Distribution) -> dict[str, Path]:
             continue  # console scripts land outside site-packages
         if rel.parts[0].endswith(".dist-info") and rel.name in DIST_INFO_DROPPED:
             continue
-        if rel.suffix in {".so", ".pyd", ".dylib"}:
-            raise BuildError(f"dependency {name} contains a compiled extension ({rel})")
+        if rel.suffix in {".so", ".pyd", ".dylib"} and not compiled_ok:
+            raise BuildError(f"dependency {name} contains a compiled extension ({rel}) but no platform tag")
         path = Path(str(dist.locate_file(entry)))
         if path.is_file():
             files[str(rel)] = path
@@ -202,7 +227,12 @@ def build(package: Package, src: Path, out: Path) -> Path:
     write_zip(target, files)
     size = target.stat().st_size
     if size > MAX_ZIP_BYTES:
-        raise BuildError(f"{target} is {size} bytes, over the {MAX_ZIP_BYTES}-byte budget")
+        raise BuildError(f"{target} is {size} bytes, over Lambda's {MAX_ZIP_BYTES}-byte upload limit")
+    unzipped = sum(path.stat().st_size for path in files.values())
+    if unzipped > MAX_UNZIPPED_BYTES:
+        raise BuildError(
+            f"{target} unzips to {unzipped} bytes, over Lambda's {MAX_UNZIPPED_BYTES}-byte limit"
+        )
     return target
 
 

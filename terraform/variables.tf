@@ -80,9 +80,9 @@ variable "lambda_runtime" {
 }
 
 variable "lambda_architecture" {
-  description = "Instruction set of the Lambdas (the zips are pure Python, so either works)."
+  description = "Instruction set of the Lambdas: the CPU of the Linux machine that built the zips (the TMDB zip ships DuckDB's compiled library)."
   type        = string
-  default     = "arm64"
+  default     = "x86_64"
 
   validation {
     condition     = contains(["arm64", "x86_64"], var.lambda_architecture)

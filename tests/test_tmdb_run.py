@@ -41,6 +41,14 @@ def emulator(films: list[synthetic.Film]) -> Iterator[Emulator]:
 
 
 @pytest.fixture
+def s3(moto_endpoint: str) -> Any:
+    """An S3 client on the moto server (DuckDB reads the CSV over HTTP), with the lake bucket."""
+    client = boto3.client("s3", endpoint_url=moto_endpoint, region_name=REGION, config=NO_RETRY)
+    client.create_bucket(Bucket=LAKE_BUCKET)
+    return client
+
+
+@pytest.fixture
 def lake(s3: Any, films: list[synthetic.Film]) -> Any:
     """The lake with the films' CSV ingested on DAY (and an older, different one before it)."""
     old = "".join(synthetic.csv_text(synthetic.films(5, seed=99)))
@@ -51,9 +59,9 @@ def lake(s3: Any, films: list[synthetic.Film]) -> Any:
 
 
 @pytest.fixture
-def glue(mock_aws_env: None) -> Any:
+def glue(moto_endpoint: str) -> Any:
     """A Glue client with the TMDB crawler defined."""
-    client = boto3.client("glue", region_name=REGION, config=NO_RETRY)
+    client = boto3.client("glue", endpoint_url=moto_endpoint, region_name=REGION, config=NO_RETRY)
     client.create_database(DatabaseInput={"Name": "movielake_test_raw"})
     client.create_crawler(
         Name=CRAWLER,
@@ -65,10 +73,11 @@ def glue(mock_aws_env: None) -> Any:
 
 
 @pytest.fixture
-def config(emulator: Emulator) -> Settings:
+def config(emulator: Emulator, moto_endpoint: str) -> Settings:
     """Every filter off (all 350 films), fast pacing, one retry."""
     return Settings(
         lake_bucket=LAKE_BUCKET,
+        endpoint_url=moto_endpoint,
         region=REGION,
         tmdb_base_url=emulator.url,
         tmdb_rate=2000.0,
@@ -236,9 +245,9 @@ def test_the_conservation_check_fails_loudly(lake: Any, config: Settings) -> Non
 
 
 @pytest.fixture
-def queue(mock_aws_env: None) -> tuple[Any, str]:
+def queue(moto_endpoint: str) -> tuple[Any, str]:
     """A moto SQS queue for the fan-out path."""
-    sqs = boto3.client("sqs", region_name=REGION, config=NO_RETRY)
+    sqs = boto3.client("sqs", endpoint_url=moto_endpoint, region_name=REGION, config=NO_RETRY)
     return sqs, sqs.create_queue(QueueName="movielake-test-tmdb-batches")["QueueUrl"]
 
 

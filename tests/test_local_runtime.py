@@ -57,6 +57,11 @@ def echo(event, context):
 
 def slow(event, context):
     time.sleep(30)
+
+def timed(event, context):
+    started = time.time()
+    time.sleep(1.0)
+    return {"start": started, "end": time.time(), "pid": os.getpid(), "body": event["Records"][0]["body"]}
 """
 
 
@@ -253,6 +258,40 @@ def test_a_failing_message_reaches_the_dead_letter_queue_after_max_receive_count
     assert report.failed[0].error["errorMessage"] == "boom"
     assert bodies(aws["sqs"], url) == []
     assert bodies(aws["sqs"], dlq_url) == ["boom"]
+
+
+def most_at_once(intervals: list[tuple[float, float]]) -> int:
+    """The largest number of intervals open at the same instant."""
+    edges = sorted([(start, 1) for start, _ in intervals] + [(end, -1) for _, end in intervals])
+    running = best = 0
+    for _, step in edges:
+        running += step
+        best = max(best, running)
+    return best
+
+
+def test_queue_workers_run_up_to_the_mappings_maximum_concurrency_at_once(
+    aws: dict[str, Any], dispatcher: Dispatcher, tmp_path: Path
+) -> None:
+    url, arn, _ = queue(aws, "batches")
+    fn = deploy(aws, make_zip(tmp_path / "build"), "worker", "handler.timed")
+    aws["lambda"].create_event_source_mapping(
+        EventSourceArn=arn, FunctionName=fn, BatchSize=1, ScalingConfig={"MaximumConcurrency": 3}
+    )
+    sent = [f"message-{n}" for n in range(7)]
+    for body in sent:
+        aws["sqs"].send_message(QueueUrl=url, MessageBody=body)
+    (mapping,) = queue_mappings(aws["lambda"])
+    assert mapping.maximum_concurrency == 3
+
+    report = dispatcher.pump()
+
+    results = [i.result for i in report.invocations]
+    assert all(i.ok for i in report.invocations)
+    assert sorted(r["body"] for r in results) == sorted(sent)  # each message once
+    assert most_at_once([(r["start"], r["end"]) for r in results]) == 3  # never more, and reached
+    assert len({r["pid"] for r in results}) == len(sent)  # each invocation its own process
+    assert bodies(aws["sqs"], url) == []
 
 
 def test_moto_itself_leaves_messages_of_a_mapped_queue_alone(aws: dict[str, Any], tmp_path: Path) -> None:

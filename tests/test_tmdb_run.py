@@ -402,3 +402,22 @@ def test_a_worker_refused_by_tmdb_fails_its_messages_and_records_no_failure(
     assert answer == {"batchItemFailures": [{"itemIdentifier": m["messageId"]} for m in messages]}
     listed = lake.list_objects_v2(Bucket=LAKE_BUCKET, Prefix=keys.TMDB_MOVIES_PREFIX)["Contents"]
     assert [o["Key"] for o in listed] == [keys.tmdb_run_key(DAY, "plan.json")]
+
+
+@pytest.mark.parametrize(
+    ("ids", "workers", "sizes"),
+    [
+        (2050, 3, [700, 700, 650]),  # one message per worker, whole batches
+        (2050, 1, [2000, 50]),  # one worker: messages as large as allowed
+        (9000, 2, [2000, 2000, 2000, 2000, 1000]),  # never above tmdb_ids_per_message
+    ],
+)
+def test_a_fan_out_gives_every_worker_a_message(ids: int, workers: int, sizes: list[int]) -> None:
+    settings = Settings(tmdb_workers=workers, tmdb_ids_per_message=2000, tmdb_batch_size=100)
+    todo = [
+        run.Batch(n + 1, tuple(f"tt{i}" for i in range(s, min(s + 100, ids))))
+        for n, s in enumerate(range(0, ids, 100))
+    ]
+    plan = run.Plan(DAY, "r", "s", {}, ids, 0, False, todo)
+    bodies = handlers.messages(plan, todo, handlers.message_size(ids, settings))
+    assert [sum(len(b["ids"]) for b in body["batches"]) for body in bodies] == sizes

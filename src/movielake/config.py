@@ -60,6 +60,9 @@ class Settings:
     tmdb_batch_size: int = 100
     # Films per SQS message in the fan-out path; one worker invocation fetches one message.
     tmdb_ids_per_message: int = 2000
+    # Worker invocations running side by side (the SQS event source's maximum concurrency): the
+    # planner spreads a run over at least this many messages so every worker's share is busy.
+    tmdb_workers: int = 1
     min_year: int | None = 1960
     min_votes: int | None = 10000
     genres: tuple[str, ...] = ("crime", "war")

@@ -38,7 +38,9 @@ Results = dict[str, str | None]
 
 
 @contextmanager
-def emulator(ids: int, rate: float, fault_share: float, hang_seconds: float) -> Iterator[str]:
+def emulator(
+    ids: int, rate: float, fault_share: float, hang_seconds: float, fault_kinds: str | None = None
+) -> Iterator[str]:
     """A fresh emulator in a child process; yields its base URL."""
     proc = subprocess.Popen(
         [
@@ -55,6 +57,7 @@ def emulator(ids: int, rate: float, fault_share: float, hang_seconds: float) -> 
             str(fault_share),
             "--hang-seconds",
             str(hang_seconds),
+            *(["--fault-kinds", fault_kinds] if fault_kinds else []),
         ],
         stdout=subprocess.PIPE,
         text=True,

@@ -74,6 +74,7 @@ print(json.dumps({{"seconds": seconds, "ids": len(selection.ids), "peak_rss_mb":
 DUCKDB_CHILD = """{peak_rss}
 import json, time, duckdb
 connection = duckdb.connect(config={{"memory_limit": "200MB"}})
+connection.execute("SET enable_progress_bar = false")
 started = time.perf_counter()
 ids = connection.execute(
     "SELECT count(DISTINCT id) FROM read_csv(?, delim='|', header=true, quote='') "

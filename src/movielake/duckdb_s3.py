@@ -76,12 +76,13 @@ def connect(settings: Settings | None = None, **config: Any) -> duckdb.DuckDBPyC
     """An in-memory DuckDB session with ``config``; with ``settings``, httpfs and the S3 secret.
 
     DuckDB's home and spill directories are the temporary directory: a Lambda's only writable
-    place (its ``HOME`` may be unset).
+    place (its ``HOME`` may be unset). No progress bar: it would write into stdout and the logs.
     """
     import duckdb
 
     scratch = tempfile.gettempdir()
     connection = duckdb.connect(config={"home_directory": scratch, "temp_directory": scratch, **config})
+    connection.execute("SET enable_progress_bar = false")
     if settings is not None:
         connection.execute(f"LOAD {sql_string(str(httpfs_extension_path()))}")
         connection.execute(s3_secret_sql(settings))

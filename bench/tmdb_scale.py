@@ -201,7 +201,8 @@ def measure(mode: str, args: argparse.Namespace, cache: Path) -> dict[str, Any]:
         stats = emulator_stats(deployed["url"])
         fetched, failed = lines(deployed["s3"], keys.tmdb_folder(day))
     ids = {f.imdb_id for f in deployed["films"]}
-    accepted = sum(1 for e in stats["log"] if e["status"] != 429)
+    times = [e["t"] for e in stats["log"] if e["status"] != 429]
+    accepted = len(times)
     floor = accepted / args.rate
     return {
         "mode": mode,
@@ -218,6 +219,10 @@ def measure(mode: str, args: argparse.Namespace, cache: Path) -> dict[str, Any]:
         "wall_s": round(wall, 2),
         "floor_s": round(floor, 2),
         "achieved_over_limit": round(accepted / wall / args.rate, 3),
+        # Where the rest of the wall went: before the first request, and after the last one.
+        "before_first_request_s": round(stats["started"] + min(times) - started, 2),
+        "after_last_request_s": round(started + wall - stats["started"] - max(times), 2),
+        "fetching_over_limit": round(accepted / (max(times) - min(times)) / args.rate, 3),
     }
 
 
@@ -261,7 +266,9 @@ def run_modes(modes: list[str], args: argparse.Namespace) -> list[dict[str, Any]
                 f"{mode:<7} {r['ids']:>8,} ids  workers {r['workers']}  wall {r['wall_s']:8.2f} s "
                 f"(floor {r['floor_s']:.2f} s)  achieved/limit {r['achieved_over_limit']:.3f}  "
                 f"lost {r['lost']}  duplicated {r['duplicated']}  failed {r['failed']}  "
-                f"hangs {r['hangs_injected']}  429s {r['http_429']}",
+                f"hangs {r['hangs_injected']}  429s {r['http_429']}  (before the first request "
+                f"{r['before_first_request_s']:.1f} s, after the last {r['after_last_request_s']:.1f} s, "
+                f"while fetching {r['fetching_over_limit']:.3f} of the limit)",
                 flush=True,
             )
     return results

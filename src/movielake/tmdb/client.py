@@ -299,7 +299,6 @@ class _Fetcher:
         self._probe_sent = False
         self._probed = asyncio.Event()  # set once the run's first request has an answer (or failed)
         self._hedge = HedgeDelay(options.timeout)
-        self.hedges = 0  # requests sent as hedges
         self.fatal: TmdbAuthError | None = None
 
     async def fetch(self, requested_id: str) -> Outcome:
@@ -408,7 +407,6 @@ class _Fetcher:
         await self._pace(hedge=True)
         if first.done():
             return first.result(), 1
-        self.hedges += 1
         log.debug("tmdb hedge", extra={"fields": {"path": path, "after": round(self._hedge.seconds(), 3)}})
         second = asyncio.create_task(self._timed_get(path, params))
         pending: set[asyncio.Task[httpx.Response | str]] = {first, second}

@@ -240,7 +240,13 @@ class Emulator:
         for entry in log:
             by_status[str(entry["status"])] = by_status.get(str(entry["status"]), 0) + 1
         accepted = [entry["t"] for entry in log if entry["status"] != 429]
-        return {"requests": len(log), "by_status": by_status, "accepted": len(accepted), "log": log}
+        return {
+            "requests": len(log),
+            "by_status": by_status,
+            "accepted": len(accepted),
+            "started": self._started,  # time.monotonic() of t = 0, to line the log up with a client's
+            "log": log,
+        }
 
     def record(self, arrived: float, route: str, key: str, status: int, fault: str | None) -> None:
         """Append one request to the log, timed by its arrival (``time.monotonic()``)."""

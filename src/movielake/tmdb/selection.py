@@ -183,12 +183,19 @@ def select_ids(
         while rows := cursor.fetchmany(FETCH_ROWS):
             chosen.update(dict.fromkeys(row[0] for row in rows))
     except duckdb.Error as exc:
-        what = "\n".join(str(exc).splitlines()[:3])
-        raise SelectionError(
-            f"{source}: {what}\nEvery row must hold the header's fields, |-delimited: fix the file and "
-            "ingest it again (`movielake upload` validates it)"
-        ) from exc
+        raise SelectionError(f"{source}: {_explained(exc)}") from exc
     return Selection(source, list(chosen), size)
+
+
+def _explained(error: Exception) -> str:
+    """DuckDB's first lines about a failed read, and what to do about it."""
+    what = "\n".join(str(error).splitlines()[:3])
+    if "CSV Error" in what:
+        return (
+            f"{what}\nEvery row must hold the header's fields, |-delimited: fix the file and ingest "
+            "it again (`movielake upload` validates it)"
+        )
+    return f"{what}\nCheck that the object exists and that this role may s3:GetObject on it"
 
 
 def selection_connection(settings: Settings | None = None) -> duckdb.DuckDBPyConnection:

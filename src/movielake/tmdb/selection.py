@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import chain
 from typing import TYPE_CHECKING, Any
 
 from movielake import keys
@@ -33,10 +34,12 @@ GENRE_COLUMN = "genero"
 VOTES_COLUMN = "numeroVotos"
 NULL = "\\N"
 # DuckDB's budget: the planner Lambda has 512 MB, and the selected ids live beside it.
-MEMORY_LIMIT = "96MB"
+MEMORY_LIMIT = "64MB"
 THREADS = 2
 # Bytes per CSV read buffer (DuckDB's default, 16 MB per thread, adds resident memory, not speed).
-READ_BUFFER = 4_000_000
+READ_BUFFER = 8_000_000
+# Bytes read for the header line alone (one ranged GET, not a whole read buffer).
+HEADER_BUFFER = 1 << 20
 # Rows fetched from DuckDB per round trip.
 FETCH_ROWS = 50_000
 MOVIES_PREFIX = keys.raw_csv_prefix("Movies")
@@ -123,12 +126,16 @@ def conditions(filters: Filters) -> list[str]:
     return found
 
 
-def _reader(location: str, columns: list[str], *, delimiter: str = "|", header: bool = True) -> str:
+def _reader(
+    location: str, columns: list[str], *, delimiter: str = "|", header: bool = True, buffer: int = 0
+) -> str:
     """``read_csv`` of a PB movies CSV (after its header): no quoting, every column text."""
     spec = ", ".join(f"{sql_string(name)}: 'VARCHAR'" for name in columns)
+    size = buffer or READ_BUFFER
     return (
         f"read_csv({sql_string(location)}, delim={sql_string(delimiter)}, header={str(header).lower()}, "
-        f"quote='', escape='', buffer_size={READ_BUFFER}, auto_detect=false, columns={{{spec}}})"
+        f"quote='', escape='', buffer_size={size}, max_line_size={size}, auto_detect=false, "
+        f"columns={{{spec}}})"
     )
 
 
@@ -140,7 +147,7 @@ def read_header(connection: duckdb.DuckDBPyConnection, location: str, source: st
     """
     import duckdb
 
-    reader = _reader(location, ["line"], delimiter="\x01", header=False)
+    reader = _reader(location, ["line"], delimiter="\x01", header=False, buffer=HEADER_BUFFER)
     try:
         row = connection.execute(f"SELECT * FROM {reader} LIMIT 1").fetchone()  # noqa: S608 - all quoted
     except duckdb.Error as exc:
@@ -181,7 +188,7 @@ def select_ids(
     try:
         cursor = connection.execute(query)
         while rows := cursor.fetchmany(FETCH_ROWS):
-            chosen.update(dict.fromkeys(row[0] for row in rows))
+            chosen.update(dict.fromkeys(chain.from_iterable(rows)))  # one-column rows, iterated in C
     except duckdb.Error as exc:
         raise SelectionError(f"{source}: {_explained(exc)}") from exc
     return Selection(source, list(chosen), size)

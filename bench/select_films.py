@@ -57,12 +57,12 @@ SELECT_CHILD = (
     PEAK_RSS
     + """
 import json, time
+import boto3  # imported before timing, as in the reference child
 from movielake.config import Settings
 from movielake.tmdb.selection import Filters, select_from_s3, select_ids, selection_connection
 endpoint = {endpoint!r}
 started = time.perf_counter()
 if endpoint:
-    import boto3
     settings = Settings(lake_bucket={bucket!r}, endpoint_url=endpoint, region="us-east-1")
     s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1")
     selection = select_from_s3(s3, settings, Filters())

@@ -57,8 +57,11 @@ down: install  ## stop the local stack
 	$(BIN)/movielake local down
 
 bench: install build  ## the benchmarks in bench/, each printing its figures
-	$(BIN)/python bench/select_films.py
+	$(BIN)/python bench/select_films.py --shape film
+	$(BIN)/python bench/select_films.py --shape artist
 	$(BIN)/python bench/tmdb_fetch.py --baseline
+	$(BIN)/python bench/tmdb_fetch.py --end-to-end --ids 4000 --fault-share 0.01 --fault-kinds hang --hang-seconds 8
+	$(BIN)/python bench/tmdb_scale.py --ids 100000 --rate 400 --workers 4 --mode queue
 	$(BIN)/python bench/analyses.py
 	$(BIN)/python bench/validate_csv.py
 	$(BIN)/python bench/refine.py

@@ -10,8 +10,14 @@ also runs the predecessor's loop (seeds/000: batches of 100, ``asyncio.gather`` 
 ``asyncio.to_thread(requests.get, timeout=5)`` under ``Semaphore(50)``, a 429 sleeps 2 s and
 records the id as an error, nothing retried) against its own fresh emulator.
 
+``--end-to-end`` measures whole runs instead, through the CLI, inline and fanned out through
+the queue to ``--workers`` concurrent local worker invocations (``bench/tmdb_scale.py``: wall
+from starting the CLI to the last batch written, planning and writing included).
+
     .venv/bin/python bench/tmdb_fetch.py [--ids 2000] [--rate 40] [--fault-share 0.05] \
-        [--baseline] [--repeat 1]
+        [--fault-kinds 500,hang,...] [--baseline] [--repeat 1]
+    .venv/bin/python bench/tmdb_fetch.py --end-to-end --ids 4000 --fault-share 0.01 \
+        --fault-kinds hang --hang-seconds 8
 """
 
 from __future__ import annotations
@@ -38,7 +44,9 @@ Results = dict[str, str | None]
 
 
 @contextmanager
-def emulator(ids: int, rate: float, fault_share: float, hang_seconds: float) -> Iterator[str]:
+def emulator(
+    ids: int, rate: float, fault_share: float, hang_seconds: float, fault_kinds: str | None = None
+) -> Iterator[str]:
     """A fresh emulator in a child process; yields its base URL."""
     proc = subprocess.Popen(
         [
@@ -55,6 +63,7 @@ def emulator(ids: int, rate: float, fault_share: float, hang_seconds: float) -> 
             str(fault_share),
             "--hang-seconds",
             str(hang_seconds),
+            *(["--fault-kinds", fault_kinds] if fault_kinds else []),
         ],
         stdout=subprocess.PIPE,
         text=True,
@@ -150,7 +159,7 @@ def measure(
     """One run against a fresh emulator: what was fetched, what failed, how fast."""
     ids = [f.imdb_id for f in films]
     unknown = {f.imdb_id for f in films if not synthetic.known_to_tmdb(f)}
-    with emulator(args.ids, args.rate, args.fault_share, args.hang_seconds) as url:
+    with emulator(args.ids, args.rate, args.fault_share, args.hang_seconds, args.fault_kinds) as url:
         started = time.monotonic()
         results = runner(url, ids)
         wall = time.monotonic() - started
@@ -238,7 +247,16 @@ def main() -> None:
     parser.add_argument(
         "--hang-seconds", type=float, default=6.0, help="a hang lasts this long (> both timeouts)"
     )
+    parser.add_argument("--fault-kinds", help="how faulty first tries fail (default: the emulator's mix)")
+    parser.add_argument("--end-to-end", action="store_true", help="whole CLI runs, inline and queue")
+    parser.add_argument("--workers", type=int, default=2, help="--end-to-end: concurrent queue workers")
+    parser.add_argument("--ids-per-message", type=int, default=2000, help="--end-to-end: ids per message")
     args = parser.parse_args()
+    if args.end_to_end:
+        from tmdb_scale import run_modes
+
+        run_modes(["inline", "queue"], args)
+        return
     films = list(synthetic.films(args.ids))
     runners: dict[str, Callable[[str, list[str]], Results]] = {
         "movielake": lambda url, ids: run_movielake(url, ids, args.rate, args.timeout)

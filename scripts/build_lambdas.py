@@ -12,7 +12,8 @@ the manylinux platforms the Lambda runtime's glibc accepts for its architecture 
 dependency closure follows the markers evaluated for the target (pip would evaluate them for
 this interpreter). Every version comes from ``scripts/lambda-requirements.txt`` (exact pins);
 a needed distribution not pinned there fails the build. The installed set is cached under
-``build/.lambda-deps/`` by its inputs.
+``build/.lambda-deps/`` by its inputs. Lambda's limits are checked: 50 MB zipped (direct
+upload), 250 MB unzipped.
 
 The zips are reproducible: entries sorted, fixed timestamps (1980-01-01) and permissions,
 no ``__pycache__``, scripts or install bookkeeping (RECORD, INSTALLER, direct_url.json). The
@@ -50,6 +51,7 @@ FIXED_DATE = (1980, 1, 1, 0, 0, 0)
 FILE_MODE = 0o100644
 # Lambda's limit for a zip uploaded directly (Terraform's ``filename``).
 MAX_ZIP_BYTES = 50 * 1024 * 1024
+MAX_UNZIPPED_BYTES = 250 * 1024 * 1024  # Lambda's limit for the unzipped function
 REQUIREMENTS = ROOT / "scripts" / "lambda-requirements.txt"
 DEPS_CACHE = ROOT / "build" / ".lambda-deps"
 
@@ -92,6 +94,7 @@ class Package:
     excluded: frozenset[str] = field(default_factory=frozenset)  # files, or folders ending in /
     # (repository folder, folder in the zip): data files shipped beside the modules.
     data: tuple[tuple[str, str], ...] = ()
+    modules: tuple[str, ...] = ()  # single movielake modules beyond CORE_MODULES
 
     @property
     def requirements(self) -> tuple[str, ...]:
@@ -109,9 +112,10 @@ PACKAGES = {
         name="tmdb_enrich",
         packages=("movielake/tmdb",),
         handlers=("movielake.tmdb.handlers",),
-        dependencies=("httpx", "aiolimiter"),
+        dependencies=("httpx", "aiolimiter", "duckdb", "duckdb-extension-httpfs"),
         # The TMDB emulator is a development tool (local stack, tests), never deployed.
         excluded=frozenset({"movielake/tmdb/emulator.py"}),
+        modules=("movielake/duckdb_s3.py",),
     ),
     # The refine drives Athena with boto3 on AWS; on the local stack it runs the same SQL on
     # DuckDB, so the zip carries duckdb and its httpfs extension and the translation (sqlglot).
@@ -120,6 +124,7 @@ PACKAGES = {
         packages=("movielake/refine", "movielake/analysis", "movielake/catalog"),
         handlers=("movielake.refine.handler",),
         dependencies=("sqlglot", "duckdb", "duckdb-extension-httpfs"),
+        modules=("movielake/duckdb_s3.py",),
         # The report, the query command and the awswrangler engine are CLI tools.
         excluded=frozenset(
             {
@@ -174,7 +179,7 @@ def source_files(src: Path, package: Package) -> dict[str, Path]:
     """Archive name -> file for the movielake modules of ``package``; fails on a missing one."""
     files: dict[str, Path] = {}
     missing: list[str] = []
-    for rel in CORE_MODULES:
+    for rel in (*CORE_MODULES, *package.modules):
         path = src / rel
         if path.is_file():
             files[rel] = path
@@ -347,6 +352,11 @@ def build(package: Package, src: Path, out: Path, target: Target, cache: Path = 
     size = zip_path.stat().st_size
     if size > MAX_ZIP_BYTES:
         raise BuildError(f"{zip_path} is {size} bytes, over Lambda's {MAX_ZIP_BYTES}-byte upload limit")
+    unzipped = sum(path.stat().st_size for path in files.values())
+    if unzipped > MAX_UNZIPPED_BYTES:
+        raise BuildError(
+            f"{zip_path} unzips to {unzipped} bytes, over Lambda's {MAX_UNZIPPED_BYTES}-byte limit"
+        )
     return zip_path
 
 

@@ -110,8 +110,10 @@ locals {
   function_environment = {
     csv_ingest = local.common_environment
     # The planner may fetch a small run inline, alone: it gets the whole rate.
+    # It spreads a fan-out over at least one message per worker.
     tmdb_planner = merge(local.tmdb_environment, {
-      MOVIELAKE_TMDB_RATE = tostring(var.tmdb_rate)
+      MOVIELAKE_TMDB_RATE    = tostring(var.tmdb_rate)
+      MOVIELAKE_TMDB_WORKERS = tostring(var.tmdb_worker_concurrency)
     })
     # Workers run side by side (up to tmdb_worker_concurrency): they share the rate.
     tmdb_worker = merge(local.tmdb_environment, {

@@ -56,7 +56,7 @@ def scaffold(tmp_path: Path) -> Path:
     src = tmp_path / "src"
     pkg = src / "movielake"
     pkg.mkdir(parents=True)
-    for name in CORE:
+    for name in (*CORE, "duckdb_s3.py"):
         shutil.copy2(SRC / "movielake" / name, pkg / name)
     (pkg / "synthetic.py").write_text("import pandas  # never shipped\n")
     ingest = pkg / "ingest"
@@ -147,12 +147,14 @@ def test_zips_hold_only_what_each_function_needs(scaffold: Path, tmp_path: Path)
     assert "movielake/tmdb/emulator.py" not in tmdb
     assert "movielake/synthetic.py" not in tmdb
     tops = {n.split("/")[0] for n in tmdb}
-    for package in ("httpx", "httpcore", "h11", "anyio", "idna", "certifi", "aiolimiter"):
+    for package in ("httpx", "httpcore", "h11", "anyio", "idna", "certifi", "aiolimiter", "duckdb"):
         assert package in tops, package
     assert tops >= SDK_TOPS, "every zip ships the pinned SDK"
     assert "bin" not in tops, "console scripts are not shipped"
     assert not [n for n in tmdb if "__pycache__" in n or n.endswith((".pyc", "/RECORD", "/INSTALLER"))]
     assert any(n.endswith(".dist-info/METADATA") for n in tmdb), "importlib.metadata needs METADATA"
+    assert "movielake/duckdb_s3.py" in tmdb and "movielake/duckdb_s3.py" not in csv
+    assert any(n.endswith("httpfs.duckdb_extension") for n in tmdb), "the planner loads httpfs offline"
     for zip_name in ("csv_ingest.zip", "tmdb_enrich.zip"):
         assert (out / zip_name).stat().st_size < 50 * 1024 * 1024  # Lambda's direct-upload limit
 
@@ -261,3 +263,31 @@ def test_the_deployed_zips_carry_the_pinned_sdk(name: str) -> None:
         pytest.skip(f"{zip_path} is missing: run `make build`")
     for dist in ("boto3", "botocore", "s3transfer"):
         assert dist_version(zip_path, dist) == pinned(dist), dist
+
+
+def test_the_tmdb_zip_selects_with_its_own_duckdb_and_httpfs(lambda_python: str, tmp_path: Path) -> None:
+    """The planner's selection runs from the zip alone: DuckDB and httpfs load, a CSV is read."""
+    out = tmp_path / "out"
+    assert run_build(SRC, out, "--package", "tmdb_enrich").returncode == 0
+    task = tmp_path / "task"
+    with zipfile.ZipFile(out / "tmdb_enrich.zip") as archive:
+        archive.extractall(task)
+    csv = tmp_path / "movies.csv"
+    csv.write_text("id|anoLancamento|genero|numeroVotos\ntt1|1999|War|20000\ntt2|1999|Comedy|20000\n")
+    code = "\n".join(
+        (
+            f"import sys; sys.path[:0] = [{str(task)!r}]",
+            "import duckdb; print(duckdb.__file__)",
+            "from movielake.duckdb_s3 import httpfs_extension_path, sql_string",
+            "from movielake.tmdb.selection import Filters, select_ids, selection_connection",
+            "c = selection_connection(); c.execute(f'LOAD {sql_string(str(httpfs_extension_path()))}')",
+            f"print(select_ids(c, {str(csv)!r}, Filters(), size=1).ids)",
+        )
+    )
+    result = subprocess.run(
+        [lambda_python, "-I", "-S", "-c", code], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    origin, ids = result.stdout.strip().splitlines()
+    assert origin.startswith(str(task)), "duckdb must come from the zip"
+    assert ids == "['tt1']"

@@ -18,14 +18,13 @@ from movielake.analysis.duckdb_engine import (
     CatalogTable,
     DuckDBEngine,
     athena_visible,
-    httpfs_extension_path,
-    s3_secret_sql,
     split_s3_url,
     table_files,
 )
 from movielake.analysis.queries import QueryNotFoundError, discover, get_query, parse_header
 from movielake.analysis.translate import GlueTypeError, glue_to_duckdb_type, referenced_tables, translate
 from movielake.config import Settings
+from movielake.duckdb_s3 import httpfs_extension_path, s3_secret_sql
 from movielake.refine.models import discover_models
 
 DATABASE = "movielake_engine_test_raw"

@@ -79,6 +79,11 @@ def slow(event, context):
 def broken(event, context):
     print("attempt", context.aws_request_id)
     raise ValueError("cannot ingest " + event["Records"][0]["s3"]["object"]["key"])
+
+def timed(event, context):
+    started = time.time()
+    time.sleep(1.0)
+    return {"start": started, "end": time.time(), "pid": os.getpid(), "body": event["Records"][0]["body"]}
 """
 
 
@@ -168,6 +173,16 @@ def queue(aws: dict[str, Any], name: str, max_receive: int | None = None) -> tup
     return url, arn, dlq_url
 
 
+def mapped_worker(
+    aws: dict[str, Any], tmp_path: Path, handler: str, max_receive: int | None = None, **mapping: Any
+) -> tuple[str, str | None]:
+    """A queue feeding a ``handler`` function through an event source mapping: (url, dlq url)."""
+    url, arn, dlq_url = queue(aws, "batches", max_receive)
+    fn = deploy(aws, make_zip(tmp_path / "build"), "worker", handler)
+    aws["lambda"].create_event_source_mapping(EventSourceArn=arn, FunctionName=fn, **mapping)
+    return url, dlq_url
+
+
 def bodies(sqs: Any, url: str) -> list[str]:
     """Every visible message body (received with visibility 0, so they stay)."""
     response = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0)
@@ -250,10 +265,8 @@ def test_s3_notification_delivers_the_aws_event_to_the_handler(
 def test_sqs_partial_batch_failure_deletes_only_the_processed_messages(
     aws: dict[str, Any], dispatcher: Dispatcher, tmp_path: Path
 ) -> None:
-    url, arn, _ = queue(aws, "batches")
-    fn = deploy(aws, make_zip(tmp_path / "build"), "worker", "handler.sqs_batch")
-    aws["lambda"].create_event_source_mapping(
-        EventSourceArn=arn, FunctionName=fn, BatchSize=10, FunctionResponseTypes=["ReportBatchItemFailures"]
+    url, _ = mapped_worker(
+        aws, tmp_path, "handler.sqs_batch", BatchSize=10, FunctionResponseTypes=["ReportBatchItemFailures"]
     )
     for body in ("good-1", "bad", "good-2"):
         aws["sqs"].send_message(QueueUrl=url, MessageBody=body)
@@ -270,9 +283,7 @@ def test_sqs_partial_batch_failure_deletes_only_the_processed_messages(
 def test_a_failing_message_reaches_the_dead_letter_queue_after_max_receive_count(
     aws: dict[str, Any], dispatcher: Dispatcher, tmp_path: Path
 ) -> None:
-    url, arn, dlq_url = queue(aws, "batches", max_receive=2)
-    fn = deploy(aws, make_zip(tmp_path / "build"), "worker", "handler.sqs_batch")
-    aws["lambda"].create_event_source_mapping(EventSourceArn=arn, FunctionName=fn, BatchSize=1)
+    url, dlq_url = mapped_worker(aws, tmp_path, "handler.sqs_batch", max_receive=2, BatchSize=1)
     aws["sqs"].send_message(QueueUrl=url, MessageBody="boom")
     aws["sqs"].send_message(QueueUrl=url, MessageBody="fine")
 
@@ -285,11 +296,41 @@ def test_a_failing_message_reaches_the_dead_letter_queue_after_max_receive_count
     assert bodies(aws["sqs"], dlq_url) == ["boom"]
 
 
+def most_at_once(intervals: list[tuple[float, float]]) -> int:
+    """The largest number of intervals open at the same instant."""
+    edges = sorted([(start, 1) for start, _ in intervals] + [(end, -1) for _, end in intervals])
+    running = best = 0
+    for _, step in edges:
+        running += step
+        best = max(best, running)
+    return best
+
+
+def test_queue_workers_run_up_to_the_mappings_maximum_concurrency_at_once(
+    aws: dict[str, Any], dispatcher: Dispatcher, tmp_path: Path
+) -> None:
+    url, _ = mapped_worker(
+        aws, tmp_path, "handler.timed", BatchSize=1, ScalingConfig={"MaximumConcurrency": 3}
+    )
+    sent = [f"message-{n}" for n in range(7)]
+    for body in sent:
+        aws["sqs"].send_message(QueueUrl=url, MessageBody=body)
+    (mapping,) = queue_mappings(aws["lambda"])
+    assert mapping.maximum_concurrency == 3
+
+    report = dispatcher.pump()
+
+    results = [i.result for i in report.invocations]
+    assert all(i.ok for i in report.invocations)
+    assert sorted(r["body"] for r in results) == sorted(sent)  # each message once
+    assert most_at_once([(r["start"], r["end"]) for r in results]) == 3  # never more, and reached
+    assert len({r["pid"] for r in results}) == len(sent)  # each invocation its own process
+    assert bodies(aws["sqs"], url) == []
+
+
 def test_moto_itself_leaves_messages_of_a_mapped_queue_alone(aws: dict[str, Any], tmp_path: Path) -> None:
     # Plain moto would receive them on send (Docker invocation), raising their receive count.
-    url, arn, dlq_url = queue(aws, "batches", max_receive=1)
-    fn = deploy(aws, make_zip(tmp_path / "build"), "worker", "handler.sqs_batch")
-    aws["lambda"].create_event_source_mapping(EventSourceArn=arn, FunctionName=fn, BatchSize=5)
+    url, dlq_url = mapped_worker(aws, tmp_path, "handler.sqs_batch", max_receive=1, BatchSize=5)
     for n in range(3):
         aws["sqs"].send_message(QueueUrl=url, MessageBody=f"m{n}")
     received = aws["sqs"].receive_message(QueueUrl=url, MaxNumberOfMessages=10, AttributeNames=["All"])

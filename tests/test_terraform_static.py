@@ -228,6 +228,7 @@ def test_functions_follow_the_contract(
     # Two workers share the 40 req/s budget; the planner runs alone.
     assert float(planner["MOVIELAKE_TMDB_RATE"]) == 40
     assert float(worker["MOVIELAKE_TMDB_RATE"]) == 20
+    assert planner["MOVIELAKE_TMDB_WORKERS"] == "2"  # a fan-out makes a message per worker at least
     assert worker["MOVIELAKE_TMDB_CRAWLER"] == f"{PREFIX}-raw-tmdb"
     assert worker["MOVIELAKE_GENRES"] == "crime,war"
     assert worker["MOVIELAKE_TMDB_IDS_PER_MESSAGE"] == "2000"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
 
@@ -14,8 +15,11 @@ import pytest
 from movielake import synthetic
 from movielake.config import ConfigError, Settings
 from movielake.tmdb.client import (
+    HEDGE_FLOOR,
+    HEDGE_INITIAL,
     ClientOptions,
     Credentials,
+    HedgeDelay,
     Outcome,
     TmdbAuthError,
     credentials_from_secret,
@@ -168,11 +172,10 @@ def test_permanent_timeouts_and_resets_are_reported_as_such() -> None:
         outcomes = {
             o.requested_id: o for o in fetch([hung, reset], options(emu, max_attempts=2, timeout=0.2))
         }
-    assert (outcomes[hung].reason, outcomes[hung].http_status, outcomes[hung].attempts) == (
-        "timeout",
-        None,
-        2,
-    )
+        hung_requests = len(requests_for(emu, hung))
+    assert (outcomes[hung].reason, outcomes[hung].http_status) == ("timeout", None)
+    # Two tries, each possibly hedged once: every request the server saw is counted.
+    assert 2 <= outcomes[hung].attempts <= 4 and outcomes[hung].attempts == hung_requests
     assert (outcomes[reset].reason, outcomes[reset].attempts) == ("connection", 2)
 
 
@@ -316,3 +319,52 @@ def test_retry_after_accepts_seconds_and_http_dates() -> None:
     assert retry_after_seconds("Wed, 21 Oct 2015 07:28:10 GMT", now=1445412480.0) == 10.0
     assert retry_after_seconds("soon") is None and retry_after_seconds(None) is None
     assert retry_after_seconds("86400") == 60.0  # capped
+
+
+def test_the_hedge_delay_follows_observed_latencies_within_floor_and_ceiling() -> None:
+    delay = HedgeDelay(timeout=10.0)
+    assert delay.seconds() == HEDGE_INITIAL  # nothing observed yet
+    for _ in range(100):
+        delay.observe(0.001)
+    assert delay.seconds() == HEDGE_FLOOR  # a fast API's noise must not trigger hedges
+    for n in range(100):
+        delay.observe(0.5 + n / 1000)  # now half the answers take ~0.5 s, the slowest 0.599 s
+    assert delay.seconds() == pytest.approx(2 * 0.598, abs=0.002)
+    for _ in range(100):
+        delay.observe(30.0)
+    assert delay.seconds() == 5.0  # never later than half the timeout
+
+
+def test_a_hung_first_attempt_is_hedged_long_before_the_timeout() -> None:
+    film = KNOWN[0]
+    plan = FaultPlan(forced={film.imdb_id: "hang"}, hang_seconds=5.0)
+    with Emulator(FIXTURES, KEY, faults=plan) as emu:
+        started = time.monotonic()
+        [outcome] = fetch([film.imdb_id], options(emu, timeout=10.0))
+        elapsed = time.monotonic() - started
+        log = requests_for(emu, film.imdb_id)
+    assert outcome.payload == synthetic.tmdb_payload(film)
+    assert (outcome.attempts, outcome.http_status) == (2, 200)
+    assert [(e.get("fault"), e["status"]) for e in log] == [("hang", 0), (None, 200)]
+    # Before any latency is known the hedge waits HEDGE_INITIAL (server-side arrival times, so
+    # minus the connection set-up), not the 10 s timeout or the 5 s hang.
+    assert HEDGE_INITIAL - 0.2 <= log[1]["t"] - log[0]["t"] < HEDGE_INITIAL + 0.5
+    assert elapsed < 5.0
+
+
+def test_with_stalls_every_id_comes_once_and_no_one_waits_for_a_stall() -> None:
+    ids = [f.imdb_id for f in FILMS]
+    hang = 8.0
+    plan = FaultPlan(share=0.1, kinds=("hang",), hang_seconds=hang)
+    with Emulator(FIXTURES, KEY, rate=200, faults=plan) as emu:
+        started = time.monotonic()
+        outcomes = fetch(ids, options(emu, rate=200.0, timeout=10.0))
+        elapsed = time.monotonic() - started
+        log = emu.stats()["log"]
+    hung = {e["id"] for e in log if e.get("fault") == "hang"}
+    assert len(hung) >= 3, "the fault plan must have stalled a few ids"
+    assert Counter(o.requested_id for o in outcomes) == Counter(ids)
+    assert {o.requested_id for o in outcomes if not o.ok} == {f.imdb_id for f in UNKNOWN}
+    answered = {e["id"] for e in log if e["status"] == 200}
+    assert hung <= answered  # each stalled id was answered by its hedge
+    assert elapsed < hang, f"{elapsed:.1f} s: a stalled request held the run up"

@@ -41,6 +41,14 @@ def emulator(films: list[synthetic.Film]) -> Iterator[Emulator]:
 
 
 @pytest.fixture
+def s3(moto_endpoint: str) -> Any:
+    """An S3 client on the moto server (DuckDB reads the CSV over HTTP), with the lake bucket."""
+    client = boto3.client("s3", endpoint_url=moto_endpoint, region_name=REGION, config=NO_RETRY)
+    client.create_bucket(Bucket=LAKE_BUCKET)
+    return client
+
+
+@pytest.fixture
 def lake(s3: Any, films: list[synthetic.Film]) -> Any:
     """The lake with the films' CSV ingested on DAY (and an older, different one before it)."""
     old = "".join(synthetic.csv_text(synthetic.films(5, seed=99)))
@@ -51,18 +59,19 @@ def lake(s3: Any, films: list[synthetic.Film]) -> Any:
 
 
 @pytest.fixture
-def glue(mock_aws_env: None) -> Any:
+def glue(moto_endpoint: str) -> Any:
     """A Glue client with the TMDB crawler defined."""
-    client = boto3.client("glue", region_name=REGION, config=NO_RETRY)
+    client = boto3.client("glue", endpoint_url=moto_endpoint, region_name=REGION, config=NO_RETRY)
     define_crawler(client, CRAWLER, keys.TMDB_MOVIES_PREFIX)
     return client
 
 
 @pytest.fixture
-def config(emulator: Emulator) -> Settings:
+def config(emulator: Emulator, moto_endpoint: str) -> Settings:
     """Every filter off (all 350 films), fast pacing, one retry."""
     return Settings(
         lake_bucket=LAKE_BUCKET,
+        endpoint_url=moto_endpoint,
         region=REGION,
         tmdb_base_url=emulator.url,
         tmdb_rate=2000.0,
@@ -230,9 +239,9 @@ def test_the_conservation_check_fails_loudly(lake: Any, config: Settings) -> Non
 
 
 @pytest.fixture
-def queue(mock_aws_env: None) -> tuple[Any, str]:
+def queue(moto_endpoint: str) -> tuple[Any, str]:
     """A moto SQS queue for the fan-out path."""
-    sqs = boto3.client("sqs", region_name=REGION, config=NO_RETRY)
+    sqs = boto3.client("sqs", endpoint_url=moto_endpoint, region_name=REGION, config=NO_RETRY)
     return sqs, sqs.create_queue(QueueName="movielake-test-tmdb-batches")["QueueUrl"]
 
 
@@ -387,3 +396,22 @@ def test_a_worker_refused_by_tmdb_fails_its_messages_and_records_no_failure(
     assert answer == {"batchItemFailures": [{"itemIdentifier": m["messageId"]} for m in messages]}
     listed = lake.list_objects_v2(Bucket=LAKE_BUCKET, Prefix=keys.TMDB_MOVIES_PREFIX)["Contents"]
     assert [o["Key"] for o in listed] == [keys.tmdb_run_key(DAY, "plan.json")]
+
+
+@pytest.mark.parametrize(
+    ("ids", "workers", "sizes"),
+    [
+        (2050, 3, [700, 700, 650]),  # one message per worker, whole batches
+        (2050, 1, [2000, 50]),  # one worker: messages as large as allowed
+        (9000, 2, [2000, 2000, 2000, 2000, 1000]),  # never above tmdb_ids_per_message
+    ],
+)
+def test_a_fan_out_gives_every_worker_a_message(ids: int, workers: int, sizes: list[int]) -> None:
+    settings = Settings(tmdb_workers=workers, tmdb_ids_per_message=2000, tmdb_batch_size=100)
+    todo = [
+        run.Batch(n + 1, tuple(f"tt{i}" for i in range(s, min(s + 100, ids))))
+        for n, s in enumerate(range(0, ids, 100))
+    ]
+    plan = run.Plan(DAY, "r", "s", {}, ids, 0, False, todo)
+    bodies = handlers.messages(plan, todo, handlers.message_size(ids, settings))
+    assert [sum(len(b["ids"]) for b in body["batches"]) for body in bodies] == sizes

@@ -1,20 +1,29 @@
-"""Film selection: streaming filters checked against an independent pandas computation."""
+"""Film selection: the DuckDB query checked against an independent pandas computation."""
 
 from __future__ import annotations
 
 import io
-import tracemalloc
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
+import boto3
 import pandas as pd
 import pytest
-from conftest import LAKE_BUCKET
+from conftest import LAKE_BUCKET, NO_RETRY, REGION
 
 from movielake import keys, synthetic
 from movielake.config import Settings
-from movielake.tmdb.selection import Filters, SelectionError, newest_movies_csv, select_from_s3, select_ids
+from movielake.tmdb.selection import (
+    Filters,
+    Selection,
+    SelectionError,
+    newest_movies_csv,
+    select_from_s3,
+    select_ids,
+    selection_connection,
+)
 
 HEADER = "|".join(synthetic.MOVIE_COLUMNS)
 # Hand-made rows on top of the synthetic ones: whole-genre matching, case, nulls, a film whose
@@ -36,6 +45,17 @@ def csv_bytes() -> bytes:
     """3,000 synthetic films (one row per film x artist) plus the hand-made rows."""
     text = "".join(synthetic.csv_text(synthetic.films(3000)))
     return (text + "\n".join(EXTRA_ROWS) + "\n").encode()
+
+
+def select_bytes(data: bytes, filters: Filters, tmp_path: Path, source: str | None = None) -> Selection:
+    """Write ``data`` to a file and select from it with the planner's DuckDB session."""
+    path = tmp_path / "movies.csv"
+    path.write_bytes(data)
+    connection = selection_connection()
+    try:
+        return select_ids(connection, str(path), filters, size=len(data), source=source)
+    finally:
+        connection.close()
 
 
 def expected_ids(data: bytes, filters: Filters) -> list[str]:
@@ -64,17 +84,16 @@ FILTER_CASES = [
 
 
 @pytest.mark.parametrize("filters", FILTER_CASES, ids=lambda f: str(f.as_dict()))
-@pytest.mark.parametrize("chunk_size", [997, 8 << 20])
-def test_selection_matches_pandas(csv_bytes: bytes, filters: Filters, chunk_size: int) -> None:
-    got = select_ids(io.BytesIO(csv_bytes), filters, chunk_size=chunk_size)
+def test_selection_matches_pandas(csv_bytes: bytes, filters: Filters, tmp_path: Path) -> None:
+    got = select_bytes(csv_bytes, filters, tmp_path)
     want = expected_ids(csv_bytes, filters)
     assert got.ids == want
     assert len(want) > 5
     assert got.bytes_read == len(csv_bytes)
 
 
-def test_genres_match_whole_names_case_insensitively_and_nulls_fail(csv_bytes: bytes) -> None:
-    ids = set(select_ids(io.BytesIO(csv_bytes), Filters()).ids)
+def test_genres_match_whole_names_case_insensitively_and_nulls_fail(csv_bytes: bytes, tmp_path: Path) -> None:
+    ids = set(select_bytes(csv_bytes, Filters(), tmp_path).ids)
     assert "tt9000002" in ids  # "CRIME" is crime
     assert "tt9000006" in ids
     assert not ids & {"tt9000001", "tt9000005"}  # "Crimes", "Warfare" are other genres
@@ -82,36 +101,44 @@ def test_genres_match_whole_names_case_insensitively_and_nulls_fail(csv_bytes: b
     assert "tt9000007" not in ids  # 1960 and 10000 are not above the minimums
 
 
-def test_ids_are_distinct_even_when_a_films_rows_are_apart(csv_bytes: bytes) -> None:
-    ids = select_ids(io.BytesIO(csv_bytes), Filters(None, None, ())).ids
+def test_ids_are_distinct_even_when_a_films_rows_are_apart(csv_bytes: bytes, tmp_path: Path) -> None:
+    ids = select_bytes(csv_bytes, Filters(None, None, ()), tmp_path).ids
     assert len(ids) == len(set(ids)) == 3000 + 7
     assert ids.count("tt9000006") == 1
 
 
-def test_header_must_hold_the_columns_the_enabled_filters_read() -> None:
+def test_header_must_hold_the_columns_the_enabled_filters_read(tmp_path: Path) -> None:
     data = b"id|anoLancamento|genero\ntt1|1999|War\n"
     with pytest.raises(SelectionError, match=r"s3://b/k: line 1 \(header\) lacks column\(s\) numeroVotos"):
-        select_ids(io.BytesIO(data), Filters(), source="s3://b/k")
-    assert select_ids(io.BytesIO(data), Filters(min_votes=None)).ids == ["tt1"]
+        select_bytes(data, Filters(), tmp_path, source="s3://b/k")
+    assert select_bytes(data, Filters(min_votes=None), tmp_path).ids == ["tt1"]
     with pytest.raises(SelectionError, match="empty"):
-        select_ids(io.BytesIO(b""), Filters())
+        select_bytes(b"", Filters(), tmp_path)
 
 
-def test_columns_are_found_by_the_header_in_any_order() -> None:
+def test_columns_are_found_by_the_header_in_any_order(tmp_path: Path) -> None:
     data = (
         b"\xef\xbb\xbfnumeroVotos|genero|x|anoLancamento|id\r\n20000|War|a|1990|tt7\r\n5|War|a|1990|tt8\r\n"
     )
-    assert select_ids(io.BytesIO(data), Filters()).ids == ["tt7"]
+    assert select_bytes(data, Filters(), tmp_path).ids == ["tt7"]
 
 
-def test_the_newest_movies_csv_is_chosen(s3: Any, csv_bytes: bytes) -> None:
+def test_a_row_with_a_missing_field_names_the_file_and_line(tmp_path: Path) -> None:
+    data = b"id|anoLancamento|genero|numeroVotos\ntt1|1999|War|20000\ntt2|1999|War\n"
+    with pytest.raises(SelectionError, match=r"s3://b/k: .*[Ll]ine.* 3"):
+        select_bytes(data, Filters(), tmp_path, source="s3://b/k")
+
+
+def test_the_newest_movies_csv_is_chosen_and_read_from_s3(moto_endpoint: str, csv_bytes: bytes) -> None:
+    s3 = boto3.client("s3", endpoint_url=moto_endpoint, region_name=REGION, config=NO_RETRY)
+    s3.create_bucket(Bucket=LAKE_BUCKET)
     old = "".join(synthetic.csv_text(synthetic.films(20, seed=3))).encode()
     s3.put_object(Bucket=LAKE_BUCKET, Key=keys.raw_csv_key("movies.csv", date(2026, 3, 2)), Body=csv_bytes)
     s3.put_object(Bucket=LAKE_BUCKET, Key=keys.raw_csv_key("movies.csv", date(2025, 12, 31)), Body=old)
     s3.put_object(Bucket=LAKE_BUCKET, Key=keys.raw_csv_key("series.csv", date(2026, 4, 1)), Body=old)
     s3.put_object(Bucket=LAKE_BUCKET, Key="Raw/Local/CSV/Movies/2026/04/01/notes.txt", Body=b"x")
-    settings = Settings(lake_bucket=LAKE_BUCKET)
-    selection = select_from_s3(s3, settings.lake_bucket, Filters())
+    settings = Settings(lake_bucket=LAKE_BUCKET, endpoint_url=moto_endpoint, region=REGION)
+    selection = select_from_s3(s3, settings, Filters())
     assert selection.source == f"s3://{LAKE_BUCKET}/Raw/Local/CSV/Movies/2026/03/02/movies.csv"
     assert selection.ids == expected_ids(csv_bytes, Filters())
 
@@ -146,40 +173,3 @@ def test_within_a_day_the_latest_modified_movies_csv_wins_and_dates_come_first()
     assert newest_movies_csv(listing, "b").key.endswith("2026/03/02/movies_abcdef12.csv")
     with pytest.raises(SelectionError, match="no movies CSV under s3://b/Raw/Local/CSV/Movies/"):
         newest_movies_csv(_Listing([]), "b")
-
-
-class _RepeatedBody:
-    """A ``read(n)`` stream of the header then ``copies`` copies of the rows, ids renumbered,
-    produced on the fly so the test holds one copy in memory, never the whole file."""
-
-    def __init__(self, data: bytes, copies: int) -> None:
-        header, _, rows = data.partition(b"\n")
-        self.pieces = self._pieces(header + b"\n", b"\n" + rows, copies)
-        self.buffer = b""
-
-    @staticmethod
-    def _pieces(header: bytes, rows: bytes, copies: int) -> Iterator[bytes]:
-        yield header
-        for copy in range(copies):
-            yield rows.replace(b"\ntt", b"\ntt%02d" % copy)[1:]
-
-    def read(self, amt: int = -1) -> bytes:
-        while len(self.buffer) < amt and (piece := next(self.pieces, None)) is not None:
-            self.buffer += piece
-        out, self.buffer = self.buffer[:amt], self.buffer[amt:]
-        return out
-
-
-def test_memory_stays_bounded_on_a_30_mb_csv(csv_bytes: bytes) -> None:
-    copies = 22
-    body = _RepeatedBody(csv_bytes, copies)
-    one_copy = len(expected_ids(csv_bytes, Filters()))
-    tracemalloc.start()
-    try:
-        selection = select_ids(body, Filters(), chunk_size=2 << 20)
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
-    assert selection.bytes_read > 30_000_000
-    assert len(selection.ids) == len(set(selection.ids)) == copies * one_copy
-    assert peak < 12 << 20, f"peak {peak / 2**20:.1f} MiB for a {selection.bytes_read / 2**20:.0f} MiB file"

@@ -66,6 +66,9 @@ class Settings:
     # Seconds a run's lease on its date lasts unless renewed (every third of it while running):
     # how long a run that died blocks the next one of the same date.
     tmdb_lease_seconds: float = 60.0
+    # Worker invocations running side by side (the SQS event source's maximum concurrency): the
+    # planner spreads a run over at least this many messages so every worker's share is busy.
+    tmdb_workers: int = 1
     min_year: int | None = 1960
     min_votes: int | None = 10000
     genres: tuple[str, ...] = ("crime", "war")

@@ -15,12 +15,10 @@ come from boto3's chain, so the same code reads a moto server or a real bucket.
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
@@ -30,6 +28,8 @@ from movielake.analysis.translate import glue_to_duckdb_type, referenced_tables,
 from movielake.aws import list_objects
 from movielake.catalog.crawl import existing_partitions
 from movielake.config import Settings
+from movielake.duckdb_s3 import connect
+from movielake.duckdb_s3 import sql_string as _sql_string
 
 if TYPE_CHECKING:
     import duckdb
@@ -153,10 +153,6 @@ def table_files(s3: Any, glue: Any, database: str, table: CatalogTable) -> dict[
     return files
 
 
-def _sql_string(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
 def _identifier(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
@@ -227,47 +223,6 @@ def empty_select(table: CatalogTable) -> str:
     return f"SELECT {', '.join(columns)} WHERE false"
 
 
-def httpfs_extension_path() -> Path:
-    """The httpfs extension file shipped by the ``duckdb-extension-httpfs`` package."""
-    spec = importlib.util.find_spec("duckdb_extension_httpfs")
-    if spec is None or not spec.submodule_search_locations:
-        raise CatalogTableError("the duckdb-extension-httpfs package is not installed")
-    import duckdb
-
-    version = duckdb.__version__
-    for location in spec.submodule_search_locations:
-        candidates = sorted(Path(location).glob("extensions/*/httpfs.duckdb_extension"))
-        exact = [c for c in candidates if c.parent.name == f"v{version}"]
-        if exact or candidates:
-            return (exact or candidates)[-1]
-    raise CatalogTableError("no httpfs.duckdb_extension file in the duckdb-extension-httpfs package")
-
-
-def s3_secret_sql(settings: Settings) -> str:
-    """``CREATE SECRET`` for DuckDB from boto3's credentials, region and the configured endpoint."""
-    session = aws.session(settings)
-    credentials = session.get_credentials()
-    if credentials is None:
-        raise CatalogTableError("no AWS credentials found for DuckDB to read the lake")
-    frozen = credentials.get_frozen_credentials()
-    options = [
-        "TYPE s3",
-        f"KEY_ID {_sql_string(frozen.access_key)}",
-        f"SECRET {_sql_string(frozen.secret_key)}",
-        f"REGION {_sql_string(session.region_name or aws.DEFAULT_REGION)}",
-    ]
-    if frozen.token:
-        options.append(f"SESSION_TOKEN {_sql_string(frozen.token)}")
-    if settings.endpoint_url:
-        endpoint = urlparse(settings.endpoint_url)
-        options += [
-            f"ENDPOINT {_sql_string(endpoint.netloc)}",
-            "URL_STYLE 'path'",
-            f"USE_SSL {'true' if endpoint.scheme == 'https' else 'false'}",
-        ]
-    return f"CREATE OR REPLACE SECRET movielake_s3 ({', '.join(options)})"
-
-
 class DuckDBEngine:
     """One DuckDB session over the lake: tables materialised on first use, queries translated."""
 
@@ -284,12 +239,7 @@ class DuckDBEngine:
     def connection(self) -> duckdb.DuckDBPyConnection:
         """The DuckDB connection, with httpfs loaded and the S3 secret created."""
         if self._connection is None:
-            import duckdb
-
-            connection = duckdb.connect()
-            connection.execute(f"LOAD {_sql_string(str(httpfs_extension_path()))}")
-            connection.execute(s3_secret_sql(self.settings))
-            self._connection = connection
+            self._connection = connect(self.settings)
         return self._connection
 
     @property

@@ -11,10 +11,13 @@ event source mappings and the rules are read back from the (moto) APIs on every 
   asynchronous: a failure is retried and then recorded in the function's on-failure
   destination (``movielake.local.destinations``).
 - SQS: batches are received from each mapped queue (the mapping's batch size) and sent in
-  the SQS event shape; on success the messages are deleted, except those the handler lists
-  in ``batchItemFailures`` when the mapping reports batch item failures; on error they are
-  made visible again, so the queue's redrive policy moves them to the dead-letter queue
-  after ``maxReceiveCount`` receives (moto applies it on receive).
+  the SQS event shape, to up to the mapping's ``ScalingConfig.MaximumConcurrency``
+  invocations at once (each its own process, as Lambda runs each in its own sandbox; five
+  without a scaling config, the concurrency AWS's poller starts with); on success the
+  messages are deleted, except those the handler lists in ``batchItemFailures`` when the
+  mapping reports batch item failures; on error they are made visible again, so the queue's
+  redrive policy moves them to the dead-letter queue after ``maxReceiveCount`` receives
+  (moto applies it on receive).
 - Schedules: a rule's target can be fired with the scheduled-event shape (asynchronously,
   like S3).
 - Service events (a crawler run ending): delivered to the targets of every rule whose event
@@ -30,6 +33,7 @@ import json
 import logging
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -44,6 +48,8 @@ from movielake.local.runtime import FunctionSpec, Invocation, LambdaRuntime
 log = logging.getLogger(__name__)
 
 SQS_BATCH_MAX = 10  # ReceiveMessage returns at most 10 messages per call
+# Concurrent invocations of a mapping without ScalingConfig: AWS's SQS poller starts with five.
+DEFAULT_SQS_CONCURRENCY = 5
 
 
 class PumpError(RuntimeError):
@@ -177,6 +183,7 @@ class QueueMapping:
     function_arn: str
     batch_size: int
     report_item_failures: bool
+    maximum_concurrency: int = DEFAULT_SQS_CONCURRENCY  # ScalingConfig.MaximumConcurrency
 
     @property
     def queue_name(self) -> str:
@@ -202,6 +209,9 @@ def queue_mappings(lambda_client: Any) -> list[QueueMapping]:
                     function_arn=item["FunctionArn"],
                     batch_size=int(item.get("BatchSize", 10)),
                     report_item_failures="ReportBatchItemFailures" in item.get("FunctionResponseTypes", []),
+                    maximum_concurrency=int(
+                        (item.get("ScalingConfig") or {}).get("MaximumConcurrency") or DEFAULT_SQS_CONCURRENCY
+                    ),
                 )
             )
     return found
@@ -377,13 +387,33 @@ class Dispatcher:
 
     # SQS -----------------------------------------------------------------------------------
     def deliver_sqs(self) -> list[Invocation]:
-        """One batch from every mapped queue that has messages."""
+        """Drain every mapped queue, each through up to its maximum concurrency of invocations."""
         done: list[Invocation] = []
         for mapping in queue_mappings(self.runtime.lambda_client):
-            invocation = self.deliver_batch(mapping)
-            if invocation is not None:
-                done.append(invocation)
+            done.extend(self.deliver_concurrently(mapping))
         return done
+
+    def deliver_concurrently(self, mapping: QueueMapping) -> list[Invocation]:
+        """As Lambda's SQS poller: ``maximum_concurrency`` slots, each invoking the function on
+        the next batch as soon as its previous invocation returned, until the queue shows none.
+
+        A slot whose invocation failed, or reported failed items, ends its pass: those messages
+        are visible again and wait for the next pass, so a message failing forever cannot spin
+        here (the pump's round limit and the queue's redrive policy deal with it).
+        """
+
+        def slot() -> list[Invocation]:
+            delivered: list[Invocation] = []
+            while (invocation := self.deliver_batch(mapping)) is not None:
+                delivered.append(invocation)
+                if not invocation.ok or failed_ids(invocation.result):
+                    break
+            return delivered
+
+        slots = max(1, mapping.maximum_concurrency)
+        with ThreadPoolExecutor(slots, thread_name_prefix=f"sqs-{mapping.queue_name}") as pool:
+            passes = [pool.submit(slot) for _ in range(slots)]
+            return [invocation for done in passes for invocation in done.result()]
 
     def deliver_batch(self, mapping: QueueMapping) -> Invocation | None:
         """Receive up to the mapping's batch size, invoke, then delete or release the messages."""

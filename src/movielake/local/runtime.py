@@ -153,7 +153,7 @@ def extract(zip_path: Path, code_sha: str, cache_dir: Path) -> Path:
     if target.is_dir():
         return target
     cache_dir.mkdir(parents=True, exist_ok=True)
-    staging = cache_dir / f".{target.name}.{os.getpid()}.tmp"
+    staging = cache_dir / f".{target.name}.{os.getpid()}.{threading.get_ident()}.tmp"  # concurrent workers
     shutil.rmtree(staging, ignore_errors=True)
     with zipfile.ZipFile(zip_path) as archive:
         archive.extractall(staging)

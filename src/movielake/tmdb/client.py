@@ -9,6 +9,12 @@ backs off together instead of hammering the limit. 429,
 full jitter, up to ``max_attempts`` tries per request; each retry takes a limiter slot like
 any request. 404 is permanent. 401/403 stop the whole run with ``TmdbAuthError``.
 
+No slow tail: a request still unanswered after a delay derived from the latencies observed so
+far in the run (``HedgeDelay``) is hedged: the same GET goes out once more, through the
+limiter like any request, and the first answer wins; the other is cancelled. A stalled
+request then costs its id a fraction of a second instead of the whole timeout, and the last
+batches of a run do not wait for it.
+
 Lookup: the CSVs carry IMDb ids. With ``lookup="movie"`` the client asks
 ``/3/movie/{imdb_id}`` (undocumented but what TMDB answers in practice) and, only when that
 answers 404, asks the documented ``/3/find/{imdb_id}`` once before recording ``not_found``.
@@ -27,6 +33,7 @@ import logging
 import random
 import re
 import time
+from collections import deque
 from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
@@ -50,6 +57,15 @@ WINDOW_MARGIN = 0.025
 LATENESS_CREDIT = 0.002
 # Seconds the other workers wait for the run's first answer before going ahead regardless.
 PROBE_WAIT = 2.0
+# Hedging: a request unanswered after HEDGE_FACTOR x the HEDGE_PERCENTILE of the last
+# HEDGE_WINDOW latencies (never less than HEDGE_FLOOR s, never more than half the timeout) is
+# sent once more. Until HEDGE_SAMPLES answers were timed, HEDGE_INITIAL s is used.
+HEDGE_WINDOW = 512
+HEDGE_PERCENTILE = 0.99
+HEDGE_FACTOR = 2.0
+HEDGE_FLOOR = 0.25
+HEDGE_SAMPLES = 20
+HEDGE_INITIAL = 1.0
 
 
 @dataclass(frozen=True)
@@ -256,6 +272,32 @@ def pacing_limiter(rate: float) -> AsyncLimiter:
     return AsyncLimiter(1 + credit, (1 + credit) / drain)
 
 
+class HedgeDelay:
+    """How long a request may stay unanswered before it is hedged, from observed latencies.
+
+    A high percentile of the run's recent answer times, times a factor, with a floor (the
+    scheduling noise of a fast API must not trigger hedges) and a ceiling of half the timeout
+    (so the hedge still comes before the timeout would).
+    """
+
+    def __init__(self, timeout: float) -> None:
+        self._latencies: deque[float] = deque(maxlen=HEDGE_WINDOW)
+        self._ceiling = max(timeout / 2, 0.001)
+
+    def observe(self, seconds: float) -> None:
+        """Record the time one answered request took."""
+        self._latencies.append(seconds)
+
+    def seconds(self) -> float:
+        """The current hedge delay."""
+        if len(self._latencies) < HEDGE_SAMPLES:
+            base = HEDGE_INITIAL
+        else:
+            ordered = sorted(self._latencies)
+            base = HEDGE_FACTOR * ordered[min(len(ordered) - 1, int(HEDGE_PERCENTILE * len(ordered)))]
+        return min(max(base, HEDGE_FLOOR), self._ceiling)
+
+
 class _Fetcher:
     """One run's shared state: the HTTP client, the limiter and the shared back-off time."""
 
@@ -266,6 +308,7 @@ class _Fetcher:
         self._not_before = 0.0  # loop time before which no request may leave (after a 429)
         self._probe_sent = False
         self._probed = asyncio.Event()  # set once the run's first request has an answer (or failed)
+        self._hedge = HedgeDelay(options.timeout)
         self.fatal: TmdbAuthError | None = None
 
     async def fetch(self, requested_id: str) -> Outcome:
@@ -312,9 +355,11 @@ class _Fetcher:
         """GET with pacing and bounded retries; raises ``TmdbAuthError`` on 401/403."""
         reason: str | None = None
         status: int | None = None
+        sent = 0  # HTTP requests, hedges included
         for attempt in range(1, self._options.max_attempts + 1):
             retry_after: float | None = None
-            response = await self._send(path, params)
+            response, requests = await self._send(path, params)
+            sent += requests
             if isinstance(response, str):
                 reason, status = response, None
             else:
@@ -322,10 +367,10 @@ class _Fetcher:
                 if status == 200:
                     body = _json(response.content)
                     if valid(body):
-                        return _Step(body, None, status, attempt)
+                        return _Step(body, None, status, sent)
                     reason = "invalid_body"
                 elif status == 404:
-                    return _Step(None, "not_found", status, attempt)
+                    return _Step(None, "not_found", status, sent)
                 elif status in (401, 403):
                     self.fatal = _auth_error(status, path, response.content)
                     raise self.fatal
@@ -335,38 +380,77 @@ class _Fetcher:
                 elif status >= 500:
                     reason = "server_error"
                 else:
-                    return _Step(None, f"http_{status}", status, attempt)
+                    return _Step(None, f"http_{status}", status, sent)
             if attempt < self._options.max_attempts:
                 log.debug(
                     "tmdb retry", extra={"fields": {"path": path, "reason": reason, "attempt": attempt}}
                 )
                 await self._back_off(attempt, retry_after)
-        return _Step(None, reason, status, self._options.max_attempts)
+        return _Step(None, reason, status, sent)
 
-    async def _send(self, path: str, params: dict[str, str]) -> httpx.Response | str:
-        """One paced GET: its response, or ``"timeout"`` / ``"connection"`` when none came.
+    async def _send(self, path: str, params: dict[str, str]) -> tuple[httpx.Response | str, int]:
+        """One paced GET, hedged when slow: the first answer and how many requests were sent.
 
+        The answer is the response, or ``"timeout"`` / ``"connection"`` when none came.
         Returning to ``_get`` does not yield to the event loop, so a 401 probe has set ``fatal``
         before the workers its answer wakes can run.
         """
         await self._pace()
+        first = asyncio.create_task(self._timed_get(path, params))
         try:
-            return await self._client.get(path, params=params)
+            done, _ = await asyncio.wait({first}, timeout=self._hedge.seconds())
+            if done:
+                return first.result(), 1
+            return await self._hedged(first, path, params)
+        finally:
+            first.cancel()
+            self._probed.set()
+
+    async def _hedged(
+        self, first: asyncio.Task[httpx.Response | str], path: str, params: dict[str, str]
+    ) -> tuple[httpx.Response | str, int]:
+        """Send the GET again beside the slow ``first``; the first response wins.
+
+        The hedge waits for a limiter slot like any request. A transport failure (timeout,
+        reset) of one does not win while the other may still answer.
+        """
+        await self._pace(hedge=True)
+        if first.done():
+            return first.result(), 1
+        log.debug("tmdb hedge", extra={"fields": {"path": path, "after": round(self._hedge.seconds(), 3)}})
+        second = asyncio.create_task(self._timed_get(path, params))
+        pending: set[asyncio.Task[httpx.Response | str]] = {first, second}
+        try:
+            while True:
+                done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+                answers = [task.result() for task in done]
+                responses = [a for a in answers if not isinstance(a, str)]
+                if responses or not pending:
+                    return (responses or answers)[0], 2
+        finally:
+            second.cancel()
+
+    async def _timed_get(self, path: str, params: dict[str, str]) -> httpx.Response | str:
+        """One GET: its response (its latency observed), or ``"timeout"`` / ``"connection"``."""
+        started = time.monotonic()
+        try:
+            response = await self._client.get(path, params=params)
         except httpx.TimeoutException:
             return "timeout"
         except httpx.TransportError:
             return "connection"
-        finally:
-            self._probed.set()
+        self._hedge.observe(time.monotonic() - started)
+        return response
 
-    async def _pace(self) -> None:
+    async def _pace(self, *, hedge: bool = False) -> None:
         """Wait for the probe, any shared back-off, then a limiter slot; a retry pays like a request.
 
         The run's first request goes alone (the probe): it checks the credentials before any other
         request leaves, and it pays the cold start (imports, first connection) on its own, so that
-        start-up latency cannot bunch the following requests into one upstream window.
+        start-up latency cannot bunch the following requests into one upstream window. A hedge
+        does not wait for the probe: it may be the probe's own.
         """
-        if self._probe_sent and not self._probed.is_set():
+        if self._probe_sent and not self._probed.is_set() and not hedge:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._probed.wait(), PROBE_WAIT)
         self._probe_sent = True

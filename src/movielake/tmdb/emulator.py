@@ -249,7 +249,13 @@ class Emulator:
         for entry in log:
             by_status[str(entry["status"])] = by_status.get(str(entry["status"]), 0) + 1
         accepted = [entry["t"] for entry in log if entry["status"] != 429]
-        return {"requests": len(log), "by_status": by_status, "accepted": len(accepted), "log": log}
+        return {
+            "requests": len(log),
+            "by_status": by_status,
+            "accepted": len(accepted),
+            "started": self._started,  # time.monotonic() of t = 0, to line the log up with a client's
+            "log": log,
+        }
 
     def record(self, arrived: float, route: str, key: str, status: int, fault: str | None) -> None:
         """Append one request to the log, timed by its arrival (``time.monotonic()``)."""
@@ -427,6 +433,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--synthetic", type=int, default=0, help="also serve synthetic.films(N)")
     parser.add_argument("--rate", type=float, help="accepted requests per sliding second (default: no limit)")
     parser.add_argument("--fault-share", type=float, default=0.0, help="share of ids whose first try fails")
+    parser.add_argument(
+        "--fault-kinds",
+        default=",".join(FAULT_KINDS),
+        help=f"comma-separated kinds the faulty first tries suffer, among {', '.join(ALL_FAULT_KINDS)} "
+        "(default: all but 429); e.g. `--fault-share 0.01 --fault-kinds hang --hang-seconds 8` stalls 1%%",
+    )
     parser.add_argument("--hang-seconds", type=float, default=FaultPlan.hang_seconds)
     parser.add_argument(
         "--outage", choices=ALL_FAULT_KINDS, help="break every request this way (e.g. reset, hang, cut)"
@@ -437,7 +449,11 @@ def main(argv: list[str] | None = None) -> None:
     fixtures: dict[str, dict] = synthetic_fixtures(args.synthetic) if args.synthetic else {}
     if args.fixtures:
         fixtures.update(load_fixtures(args.fixtures))
-    faults = FaultPlan(share=args.fault_share, hang_seconds=args.hang_seconds)
+    kinds = tuple(k.strip() for k in args.fault_kinds.split(",") if k.strip())
+    try:
+        faults = FaultPlan(share=args.fault_share, kinds=kinds, hang_seconds=args.hang_seconds)
+    except ValueError as exc:
+        parser.error(str(exc))
     if not args.api_key:
         parser.error(f"give --api-key or set {API_KEY_VARIABLE}")
     emulator = Emulator(

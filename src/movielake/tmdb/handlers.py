@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -51,6 +52,13 @@ def fits_inline(ids: int, settings: Settings, context: Any) -> bool:
         return True
     needed = ids / settings.tmdb_rate * INLINE_SLOWDOWN + INLINE_MARGIN_SECONDS
     return remaining() / 1000 >= needed
+
+
+def message_size(ids: int, settings: Settings) -> int:
+    """Ids per message: at most ``tmdb_ids_per_message``, and few enough that the run makes at
+    least one message per worker (whole batches), since each worker has only its share of the rate."""
+    per_worker = math.ceil(ids / max(1, settings.tmdb_workers) / settings.tmdb_batch_size)
+    return max(1, min(settings.tmdb_ids_per_message, per_worker * settings.tmdb_batch_size))
 
 
 def messages(plan: run.Plan, batches: list[run.Batch], ids_per_message: int) -> list[dict[str, Any]]:
@@ -127,7 +135,7 @@ def _start_held(
         )
     elif todo:
         settings.require("tmdb_queue_url")
-        bodies = messages(the_plan, todo, settings.tmdb_ids_per_message)
+        bodies = messages(the_plan, todo, message_size(ids, settings))
         summary["messages"] = enqueue(aws.client("sqs", settings), settings.tmdb_queue_url, bodies)
         event(log, "fanned out", **summary)
     summary["manifest"] = run.complete(s3, settings, the_plan, glue=glue)

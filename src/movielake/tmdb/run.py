@@ -214,7 +214,7 @@ def prepare(s3: Any, settings: Settings, day: date, *, refresh: bool = False) ->
                 done=len(done & {b.number for b in plan.batches}),
             )
             return plan
-    selection = select_from_s3(s3, settings.lake_bucket, filters)
+    selection = select_from_s3(s3, settings, filters)
     already = set() if refresh else fetched_ids(s3, settings.lake_bucket)
     first = max(folder.batch_numbers() | folder.done_numbers(), default=0) + 1
     plan = make_plan(

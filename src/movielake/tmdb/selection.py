@@ -1,53 +1,53 @@
-"""Which films to ask TMDB about: a streaming pass over the newest movies CSV in Raw.
+"""Which films to ask TMDB about: one streaming DuckDB query over the newest movies CSV in Raw.
 
-The predecessor loaded the whole CSV with pandas (4.2 GB peak for a 1 GB file). Here the file
-is read in large chunks and scanned with one compiled regular expression per chunk, so the
-work per row happens in C and memory stays bounded whatever the file's size:
+DuckDB reads the object straight from S3 (httpfs, ranged GETs), parses only the columns the
+enabled filters need, applies them in its vectorised engine on both cores, and streams the
+matching ids back in file order; Python only drops the repeats of a film (one row per film x
+artist). Memory is bounded by DuckDB's ``memory_limit``, its read buffers and the selected ids,
+whatever the size or shape of the file: one row per film (millions of distinct films) or
+several artist rows per film.
 
-* the expression captures only the columns the enabled filters need, located by the header;
-* it swallows the following rows of the same film (the CSV has one row per film x artist,
-  usually adjacent), so a film costs one match instead of one per artist;
-* with the genre filter on, a film without a listed genre takes a branch that captures only
-  its id, so it is skipped in C;
-* Python then applies the exact filters once per distinct film of the chunk.
-
-Film-level columns are taken from the first row of each run of adjacent rows of a film; rows
-of a film that are not adjacent are matched again and give the same id only once.
+The filters, as the predecessor meant them: a year or vote count strictly greater than the
+minimum (``\\N``, empty or non-numeric fails), and a genre field holding one of the genres as a
+whole comma-separated name, case-insensitively (``Crimes`` is not ``crime``).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from itertools import chain
+from typing import TYPE_CHECKING, Any
 
 from movielake import keys
 from movielake.aws import list_objects
 from movielake.config import Settings
+from movielake.duckdb_s3 import connect, sql_string
+
+if TYPE_CHECKING:
+    import duckdb
 
 ID_COLUMN = "id"
 YEAR_COLUMN = "anoLancamento"
 GENRE_COLUMN = "genero"
 VOTES_COLUMN = "numeroVotos"
-NULL = b"\\N"
-CHUNK_SIZE = 8 << 20
+NULL = "\\N"
+# DuckDB's budget: the planner Lambda has 512 MB, and the selected ids live beside it.
+MEMORY_LIMIT = "64MB"
+THREADS = 2
+# Bytes per CSV read buffer (DuckDB's default, 16 MB per thread, adds resident memory, not speed).
+READ_BUFFER = 8_000_000
+# Bytes read for the header line alone (one ranged GET, not a whole read buffer).
+HEADER_BUFFER = 1 << 20
+# Rows fetched from DuckDB per round trip.
+FETCH_ROWS = 50_000
 MOVIES_PREFIX = keys.raw_csv_prefix("Movies")
 _MOVIES_KEY = re.compile(r"^Raw/Local/CSV/Movies/(\d{4})/(\d{2})/(\d{2})/movies[^/]*\.csv$", re.IGNORECASE)
-_FIELD = rb"[^|\r\n]*"
 
 
 class SelectionError(ValueError):
     """The movies CSV cannot be selected from; the message names the file and what is wrong."""
-
-
-class Readable(Protocol):
-    """What selection needs of a body: botocore's ``StreamingBody`` and open binary files."""
-
-    def read(self, amt: int = ...) -> bytes:
-        """Up to ``amt`` bytes; ``b""`` at the end."""
-        ...
 
 
 @dataclass(frozen=True)
@@ -97,162 +97,117 @@ class Selection:
     bytes_read: int
 
 
-def _number(field: bytes) -> float | None:
-    """A numeric CSV field, or None for ``\\N``, empty or non-numeric (as pandas' coerce)."""
-    try:
-        return int(field)
-    except ValueError:
-        try:
-            return float(field)
-        except ValueError:
-            return None
+def _number(column: str) -> str:
+    """A numeric column as DuckDB double; NULL for ``\\N``, empty or non-numeric (as pandas' coerce)."""
+    return f"TRY_CAST({_identifier(column)} AS DOUBLE)"
 
 
-class _Screen:
-    """The compiled row expression for one header and filter set, and the exact test."""
-
-    def __init__(self, header: list[str], filters: Filters, source: str) -> None:
-        missing = [c for c in filters.columns() if c not in header]
-        if missing:
-            raise SelectionError(
-                f"{source}: line 1 (header) lacks column(s) {', '.join(missing)} needed by the "
-                f"filters; it has: {'|'.join(header)}"
-            )
-        index = {name: header.index(name) for name in filters.columns()}
-        in_file_order = sorted(index, key=index.__getitem__)
-        self.position = {name: in_file_order.index(name) for name in index}
-        # Votes first: with the default settings it rejects the most films, so fewer parses follow.
-        self.minimums = [
-            (self.position[column], minimum)
-            for column, minimum in ((VOTES_COLUMN, filters.min_votes), (YEAR_COLUMN, filters.min_year))
-            if minimum is not None
-        ]
-        self.genres = {g.strip().lower().encode() for g in filters.genres}
-        self.genre_at = self.position.get(GENRE_COLUMN)
-        self.pattern = _row_pattern(index, filters.genres)
-
-    def accepts(self, found: tuple[bytes, ...]) -> bool:
-        """Whether one film's captured fields pass every enabled filter (a null fails)."""
-        for at, minimum in self.minimums:
-            value = _number(found[at])
-            if value is None or not value > minimum:
-                return False
-        if self.genre_at is not None:
-            names = {g.strip().lower() for g in found[self.genre_at].split(b",")}
-            return not names.isdisjoint(self.genres)
-        return True
+def _identifier(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
 
 
-def _caseless(name: str) -> bytes:
-    """``war`` -> ``[Ww][Aa][Rr]``: faster in ``re`` than the IGNORECASE flag."""
-    return b"".join(
-        b"[%s%s]" % (c.upper().encode(), c.lower().encode())
-        if c.isascii() and c.isalpha()
-        else re.escape(c.encode())
-        for c in name.strip()
+def _genre_pattern(genres: tuple[str, ...]) -> str:
+    """An RE2 pattern: one of ``genres`` as a whole comma-separated name, spaces around allowed."""
+    names = "|".join(r"\Q" + g.strip() + r"\E" for g in genres)
+    return rf"(?i)(?:^|,)\s*(?:{names})\s*(?:,|$)"
+
+
+def conditions(filters: Filters) -> list[str]:
+    """The SQL conditions of the enabled filters (the id must be present too)."""
+    found = [f"{_identifier(ID_COLUMN)} IS NOT NULL", f"{_identifier(ID_COLUMN)} <> {sql_string(NULL)}"]
+    if filters.min_votes is not None:
+        found.append(f"{_number(VOTES_COLUMN)} > {int(filters.min_votes)}")
+    if filters.min_year is not None:
+        found.append(f"{_number(YEAR_COLUMN)} > {int(filters.min_year)}")
+    if filters.genres:
+        found.append(
+            f"regexp_matches({_identifier(GENRE_COLUMN)}, {sql_string(_genre_pattern(filters.genres))})"
+        )
+    return found
+
+
+def _reader(
+    location: str, columns: list[str], *, delimiter: str = "|", header: bool = True, buffer: int = 0
+) -> str:
+    """``read_csv`` of a PB movies CSV (after its header): no quoting, every column text."""
+    spec = ", ".join(f"{sql_string(name)}: 'VARCHAR'" for name in columns)
+    size = buffer or READ_BUFFER
+    return (
+        f"read_csv({sql_string(location)}, delim={sql_string(delimiter)}, header={str(header).lower()}, "
+        f"quote='', escape='', buffer_size={size}, max_line_size={size}, auto_detect=false, "
+        f"columns={{{spec}}})"
     )
 
 
-def _row_pattern(index: dict[str, int], genres: tuple[str, ...]) -> re.Pattern[bytes]:
-    """One film per match: ``\n`` + its fields up to the last needed column + its other rows.
+def read_header(connection: duckdb.DuckDBPyConnection, location: str, source: str) -> list[str]:
+    """The column names of the CSV's header line (a UTF-8 BOM and ``\\r`` are tolerated).
 
-    The groups are the needed columns in file order. With genres, a film whose genre field
-    holds none of them as a whole comma-separated name (case-insensitive) takes the second
-    branch instead, which captures only its id (as the last group, the others empty), so it
-    is skipped in C; ``_Screen.accepts`` still makes the exact decision for the others.
+    Read as one field of a one-column file (a delimiter no text holds), so no sniffing can
+    reject a file before its rows are read and reported by line.
     """
-    by_position = {position: name for name, position in index.items()}
-    fields = []
-    for position in range(max(by_position) + 1):
-        name = by_position.get(position)
-        if name == GENRE_COLUMN and genres:
-            names = b"|".join(_caseless(g) for g in genres)
-            fields.append(rb"((?:[^|\r\n]*,)? *(?:" + names + rb") *(?![^,|\r\n])" + _FIELD + rb")")
-        elif name:
-            fields.append(rb"(" + _FIELD + rb")")
-        else:
-            fields.append(_FIELD)
-    before_id = rb"(?:" + _FIELD + rb"\|){%d}" % index[ID_COLUMN]
-    id_group = sorted(index.values()).index(index[ID_COLUMN]) + 1
+    import duckdb
 
-    def same_film(group: int) -> bytes:
-        return rb"[^\n]*(?:\n" + before_id + rb"\%d(?![^|\r\n])[^\n]*)*" % group
-
-    branch = rb"\|".join(fields) + same_film(id_group)
-    if genres:
-        branch = (
-            rb"(?:" + branch + rb"|" + before_id + rb"(" + _FIELD + rb")" + same_film(len(index) + 1) + rb")"
-        )
-    elif len(index) == 1:
-        branch += rb"()"  # findall gives tuples only from two groups up
-    return re.compile(rb"\n" + branch)
-
-
-def _parse_header(line: bytes, source: str) -> list[str]:
-    """The column names of the header line (a UTF-8 BOM and ``\\r`` are tolerated)."""
+    reader = _reader(location, ["line"], delimiter="\x01", header=False, buffer=HEADER_BUFFER)
     try:
-        text = line.decode("utf-8-sig").rstrip("\r")
-    except UnicodeDecodeError as exc:
-        raise SelectionError(f"{source}: line 1 (header) is not UTF-8: {exc}") from exc
-    return text.split("|")
-
-
-def _chunks(body: Readable, size: int) -> Iterator[bytes]:
-    """The body in reads of ``size`` bytes until it is exhausted."""
-    while chunk := body.read(size):
-        yield chunk
-
-
-class _Scanner:
-    """Scans chunks of complete lines and keeps the selected ids in order of appearance."""
-
-    def __init__(self, screen: _Screen) -> None:
-        self.screen = screen
-        self.id_at = screen.position[ID_COLUMN]
-        self.chosen: dict[bytes, None] = {}
-
-    def scan(self, buffer: bytes, start: int, end: int) -> None:
-        """Select from the lines of ``buffer[start:end]``, which starts at a newline."""
-        chosen, accepts, id_at = self.chosen, self.screen.accepts, self.id_at
-        for found in dict.fromkeys(self.screen.pattern.findall(buffer, start, end)):
-            film = found[id_at]
-            if film and film not in chosen and film != NULL and accepts(found):
-                chosen[film] = None
+        row = connection.execute(f"SELECT * FROM {reader} LIMIT 1").fetchone()  # noqa: S608 - all quoted
+    except duckdb.Error as exc:
+        raise SelectionError(f"{source}: line 1 (header) cannot be read: {exc}") from exc
+    if row is None or row[0] is None:
+        raise SelectionError(f"{source}: the file is empty (no header line)")
+    return row[0].removeprefix("\ufeff").rstrip("\r").split("|")
 
 
 def select_ids(
-    body: Readable, filters: Filters, *, source: str = "movies CSV", chunk_size: int = CHUNK_SIZE
+    connection: duckdb.DuckDBPyConnection,
+    location: str,
+    filters: Filters,
+    *,
+    size: int,
+    source: str | None = None,
 ) -> Selection:
-    """The distinct ids of the films that pass ``filters``, reading ``body`` once in chunks.
+    """The distinct ids of the films in the CSV at ``location`` that pass ``filters``.
 
-    Memory is one chunk, the matches of one chunk and the selected ids, whatever the size of
-    the file. Each chunk is scanned from its first newline to its last; the line split across
-    two chunks is scanned on its own, joined to the tail kept from the previous chunk.
+    ``location`` is anything DuckDB reads (``s3://`` with httpfs loaded, or a path); ``size``
+    is its length in bytes, reported as ``bytes_read``. Ids come in order of first appearance.
     """
-    scanner: _Scanner | None = None
-    tail = b""
-    size = 0
-    for chunk in _chunks(body, chunk_size):
-        size += len(chunk)
-        first = chunk.find(b"\n")
-        if first < 0:
-            tail += chunk
-            continue
-        if scanner is None:
-            scanner = _Scanner(_Screen(_parse_header(tail + chunk[:first], source), filters, source))
-        else:
-            line = tail + chunk[:first]
-            scanner.scan(line, 0, len(line))
-        end = chunk.rfind(b"\n")
-        scanner.scan(chunk, first, end)
-        tail = chunk[end:]
-    if scanner is None:
-        if not tail:
-            raise SelectionError(f"{source}: the file is empty (no header line)")
-        scanner = _Scanner(_Screen(_parse_header(tail, source), filters, source))
-    elif len(tail) > 1:
-        scanner.scan(tail, 0, len(tail))
-    return Selection(source, [film.decode() for film in scanner.chosen], size)
+    import duckdb
+
+    source = source or location
+    if size == 0:
+        raise SelectionError(f"{source}: the file is empty (no header line)")
+    header = read_header(connection, location, source)
+    missing = [c for c in filters.columns() if c not in header]
+    if missing:
+        raise SelectionError(
+            f"{source}: line 1 (header) lacks column(s) {', '.join(missing)} needed by the "
+            f"filters; it has: {'|'.join(header)}"
+        )
+    reader = _reader(location, header)
+    query = f"SELECT {_identifier(ID_COLUMN)} FROM {reader} WHERE {' AND '.join(conditions(filters))}"  # noqa: S608
+    chosen: dict[str, None] = {}
+    try:
+        cursor = connection.execute(query)
+        while rows := cursor.fetchmany(FETCH_ROWS):
+            chosen.update(dict.fromkeys(chain.from_iterable(rows)))  # one-column rows, iterated in C
+    except duckdb.Error as exc:
+        raise SelectionError(f"{source}: {_explained(exc)}") from exc
+    return Selection(source, list(chosen), size)
+
+
+def _explained(error: Exception) -> str:
+    """DuckDB's first lines about a failed read, and what to do about it."""
+    what = "\n".join(str(error).splitlines()[:3])
+    if "CSV Error" in what:
+        return (
+            f"{what}\nEvery row must hold the header's fields, |-delimited: fix the file and ingest "
+            "it again (`movielake upload` validates it)"
+        )
+    return f"{what}\nCheck that the object exists and that this role may s3:GetObject on it"
+
+
+def selection_connection(settings: Settings | None = None) -> duckdb.DuckDBPyConnection:
+    """A DuckDB session sized for the planner; with ``settings`` it reads the lake's S3."""
+    return connect(settings, memory_limit=MEMORY_LIMIT, threads=THREADS, preserve_insertion_order=True)
 
 
 def newest_movies_csv(s3: Any, bucket: str) -> CsvObject:
@@ -271,12 +226,12 @@ def newest_movies_csv(s3: Any, bucket: str) -> CsvObject:
     return max(found, key=lambda entry: entry[:2])[2]
 
 
-def select_from_s3(s3: Any, bucket: str, filters: Filters) -> Selection:
-    """Stream the newest movies CSV from the lake through ``select_ids``."""
-    csv = newest_movies_csv(s3, bucket)
-    source = f"s3://{bucket}/{csv.key}"
-    body = s3.get_object(Bucket=bucket, Key=csv.key)["Body"]
+def select_from_s3(s3: Any, settings: Settings, filters: Filters) -> Selection:
+    """Select from the newest movies CSV of the lake, read by DuckDB straight from S3."""
+    csv = newest_movies_csv(s3, settings.lake_bucket)
+    location = f"s3://{settings.lake_bucket}/{csv.key}"
+    connection = selection_connection(settings)
     try:
-        return select_ids(body, filters, source=source)
+        return select_ids(connection, location, filters, size=csv.size)
     finally:
-        body.close()
+        connection.close()

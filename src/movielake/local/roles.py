@@ -9,6 +9,7 @@ enforcing moto server checks that the trust policy names it, see :mod:`movielake
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -48,27 +49,35 @@ def assume_as_service(sts: Any, role_arn: str, service: str, session_name: str) 
 
 @dataclass
 class RoleCredentials:
-    """Assumed-role credentials per (role, service), re-assumed before they expire."""
+    """Assumed-role credentials per (role, service), re-assumed before they expire.
+
+    Safe to share between threads (the dispatcher delivers queue messages to several workers
+    at once): one lock covers the cache and the AssumeRole call, whose header hook is
+    registered on the shared STS client for the length of the call.
+    """
 
     sts: Any
     endpoint_url: str
     region: str
     duration: float = 3600.0
     _cache: dict[tuple[str, str], tuple[float, dict[str, str]]] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def environment(self, role_arn: str, service: str, session_name: str) -> dict[str, str]:
         """The role's credentials as ``AWS_*`` variables."""
         key = (role_arn, service)
-        cached = self._cache.get(key)
-        if cached is None or cached[0] < time.monotonic():
-            credentials = assume_as_service(self.sts, role_arn, service, session_name)
-            self._cache[key] = (time.monotonic() + self.duration - REFRESH_MARGIN, credentials)
-        return dict(self._cache[key][1])
+        with self._lock:
+            cached = self._cache.get(key)
+            if cached is None or cached[0] < time.monotonic():
+                credentials = assume_as_service(self.sts, role_arn, service, session_name)
+                cached = self._cache[key] = (time.monotonic() + self.duration - REFRESH_MARGIN, credentials)
+        return dict(cached[1])
 
     def client(self, aws_service: str, role_arn: str, service: str, session_name: str) -> Any:
         """A boto3 client for ``aws_service`` signed with the role's credentials."""
         credentials = self.environment(role_arn, service, session_name)
-        return boto3.client(
+        # A session of its own: boto3's default session is not safe to share between threads.
+        return boto3.session.Session().client(
             aws_service,
             endpoint_url=self.endpoint_url or None,
             region_name=self.region,

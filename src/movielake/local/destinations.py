@@ -66,12 +66,17 @@ def failure_record(
     }
 
 
-def deliver_failure(sqs: Any, destination: str, record: dict[str, Any]) -> bool:
-    """Send the record to an SQS destination; False (logged) for another destination type."""
+def deliver_failure(sqs: Any, destination: str, record: dict[str, Any], sender: Any = None) -> bool:
+    """Send the record to an SQS destination; False (logged) for another destination type.
+
+    Lambda addresses the destination by ARN and needs only ``sqs:SendMessage`` from the
+    function's role: the queue URL is resolved with ``sqs`` (the stack's client) and the
+    message sent with ``sender`` (a client signed with the role), or ``sqs`` without one.
+    """
     parts = destination.split(":")
     if parts[2] != "sqs":
         log.error("on-failure destination %s is not an SQS queue: not delivered locally", destination)
         return False
     url = sqs.get_queue_url(QueueName=parts[5], QueueOwnerAWSAccountId=parts[4])["QueueUrl"]
-    sqs.send_message(QueueUrl=url, MessageBody=json.dumps(record, default=str))
+    (sender or sqs).send_message(QueueUrl=url, MessageBody=json.dumps(record, default=str))
     return True

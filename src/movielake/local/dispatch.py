@@ -346,8 +346,8 @@ class Dispatcher:
             spec = self.spec(function_arn)
             record = failure_record(spec.arn, event, invocation, attempts, now_iso())
             # Lambda sends the record with the function's execution role.
-            sqs = self.runtime.role_client(spec, "sqs") or self.sqs
-            if deliver_failure(sqs, config.on_failure, record):
+            sender = self.runtime.role_client(spec, "sqs")
+            if deliver_failure(self.sqs, config.on_failure, record, sender):
                 log.warning("%s failed %d times: recorded in %s", what, attempts, config.on_failure)
         return invocation
 

@@ -18,16 +18,14 @@ from movielake.tmdb.client import (
     HEDGE_FLOOR,
     HEDGE_INITIAL,
     ClientOptions,
-    Credentials,
     HedgeDelay,
     Outcome,
     TmdbAuthError,
-    credentials_from_secret,
     fetch_movies,
-    load_credentials,
     pacing_limiter,
     retry_after_seconds,
 )
+from movielake.tmdb.credentials import Credentials, credentials_from_secret, load_credentials
 from movielake.tmdb.emulator import Emulator, FaultPlan, synthetic_fixtures
 
 KEY = "s3cr3t-v3-key-0123456789"

@@ -20,22 +20,17 @@ from movielake import aws
 from movielake.cli import UserError, iso_date, setting
 from movielake.config import Settings
 from movielake.tmdb import handlers, run
-from movielake.tmdb.client import (
-    LOOKUPS,
-    ClientOptions,
-    Credentials,
-    Outcome,
-    TmdbAuthError,
-    load_credentials,
-    secret_string,
-)
+from movielake.tmdb.client import LOOKUPS, ClientOptions, Outcome, TmdbAuthError
+from movielake.tmdb.credentials import Credentials, load_credentials, secret_string
+from movielake.tmdb.errors import RunStoppedError
 from movielake.tmdb.lease import LeaseHeldError
+from movielake.tmdb.plan import Batch, Plan, load_plan
 from movielake.tmdb.selection import SelectionError
 from movielake.tmdb.writer import RunFolder
 
 # Errors that stop a fetch before it does harm, printed as one line: a refused key, an outage,
 # no movies CSV, another run holding the date, a resume with other filters.
-STOPS = (TmdbAuthError, SelectionError, LeaseHeldError, run.RunStoppedError)
+STOPS = (TmdbAuthError, SelectionError, LeaseHeldError, RunStoppedError)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -196,7 +191,7 @@ class _ProgressBar:
     def __init__(self) -> None:
         self.bar: Any = None
 
-    def start(self, plan: run.Plan, todo: list[run.Batch]) -> None:
+    def start(self, plan: Plan, todo: list[Batch]) -> None:
         """Announce the plan and open the bar."""
         from tqdm import tqdm
 
@@ -221,7 +216,7 @@ class _ProgressBar:
 def status_lines(s3: Any, bucket: str, day: date) -> list[str]:
     """What the date's plan, done markers and manifest say, as printable lines."""
     folder = RunFolder(s3, bucket, day)
-    plan = run.load_plan(s3, bucket, day)
+    plan = load_plan(s3, bucket, day)
     if plan is None:
         return [f"{day}: no TMDB run planned"]
     numbers = {b.number for b in plan.batches}

@@ -91,7 +91,7 @@ def lake(moto_server: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         sample_lake.register_contract_tables(glue, DATABASE, LAKE_BUCKET)
         sample_lake.register_all_partitions(glue, s3, DATABASE)
         assert main(["refine"]) == 0
-        yield run_all(Settings.from_env(), engine="duckdb")
+        yield run_all(Settings.from_env(), engine="local")
 
 
 @pytest.fixture(scope="module")

@@ -402,7 +402,7 @@ def test_a_message_too_large_for_the_rate_is_refused(module_copy: dict[str, Any]
 @pytest.mark.parametrize(
     ("variable", "message"),
     [
-        ("tmdb_worker_concurrency=1", "tmdb_worker_concurrency must be"),
+        ("tmdb_workers=1", "tmdb_workers must be"),
         ("tmdb_rate=80", "tmdb_rate must be"),
         ("log_retention_days=10", "log_retention_days must be"),
         ("environment=Prod_1", "environment must be"),

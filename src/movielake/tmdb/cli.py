@@ -70,7 +70,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--rate", type=setting("tmdb_rate"), help="requests per second, retries included (default 40)"
     )
     fetch.add_argument(
-        "--concurrency", type=setting("tmdb_concurrency"), help="simultaneous requests (default 20)"
+        "--http-concurrency", type=setting("tmdb_http_concurrency"), help="simultaneous requests (default 20)"
     )
     fetch.add_argument("--lookup", choices=LOOKUPS, help="movie: /3/movie/{imdb id}; find: /3/find first")
     fetch.add_argument(
@@ -134,7 +134,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
         name: value
         for name, value in (
             ("tmdb_rate", args.rate),
-            ("tmdb_concurrency", args.concurrency),
+            ("tmdb_http_concurrency", args.http_concurrency),
             ("tmdb_lookup", args.lookup),
         )
         if value is not None
@@ -162,7 +162,7 @@ def fetch_command(args: argparse.Namespace) -> int:
     glue = aws.client("glue", settings) if settings.tmdb_crawler else None
     secrets = None if settings.tmdb_api_key else aws.client("secretsmanager", settings)
     credentials = load_credentials(settings, secrets)
-    ClientOptions.from_settings(settings)  # reject bad --rate/--concurrency before planning
+    ClientOptions.from_settings(settings)  # reject bad --rate/--http-concurrency before planning
     bar = _ProgressBar()
     try:
         manifest = run.run(

@@ -93,7 +93,7 @@ class ClientOptions:
         if self.rate <= 0 or self.concurrency < 1 or self.max_attempts < 1 or self.timeout <= 0:
             raise ConfigError(
                 "MOVIELAKE_TMDB_RATE and MOVIELAKE_TMDB_TIMEOUT must be > 0, "
-                "MOVIELAKE_TMDB_CONCURRENCY and MOVIELAKE_TMDB_MAX_ATTEMPTS >= 1"
+                "MOVIELAKE_TMDB_HTTP_CONCURRENCY and MOVIELAKE_TMDB_MAX_ATTEMPTS >= 1"
             )
 
     @classmethod
@@ -104,7 +104,7 @@ class ClientOptions:
             language=settings.tmdb_language,
             lookup=settings.tmdb_lookup,
             rate=settings.tmdb_rate,
-            concurrency=settings.tmdb_concurrency,
+            concurrency=settings.tmdb_http_concurrency,
             max_attempts=settings.tmdb_max_attempts,
             timeout=settings.tmdb_timeout,
         )

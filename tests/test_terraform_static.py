@@ -156,6 +156,7 @@ def default_plan(module_copy: dict[str, Any], moto_server: str) -> dict[str, Any
     return plan(module_copy, moto_server)
 
 
+@pytest.mark.terraform
 @needs_terraform
 def test_module_is_fmt_clean() -> None:
     result = subprocess.run(
@@ -168,6 +169,7 @@ def test_module_is_fmt_clean() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+@pytest.mark.terraform
 @needs_terraform
 @pytest.mark.parametrize("example", ["local.tfvars.example", "aws.tfvars.example"])
 def test_example_tfvars_are_fmt_clean(example: str, tmp_path: Path) -> None:

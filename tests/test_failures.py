@@ -219,7 +219,17 @@ def test_csv_defect_is_refused_on_both_paths_with_its_line(
 # ------------------------------------------------------------------------- 1. an outage
 
 
-@pytest.mark.parametrize("kind", ["refused", "reset", "hang", "slow", "cut"])
+# A hang or a slow TMDB costs each request its timeout: some 15 s, so those two are marked slow.
+@pytest.mark.parametrize(
+    "kind",
+    [
+        "refused",
+        "reset",
+        pytest.param("hang", marks=pytest.mark.slow),
+        pytest.param("slow", marks=pytest.mark.slow),
+        "cut",
+    ],
+)
 def test_01_an_outage_stops_the_run_like_a_refused_key_and_a_rerun_resumes(
     tmdb: Emulator,
     lake: Any,

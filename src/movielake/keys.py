@@ -73,6 +73,12 @@ def with_digest(key: str, digest: str) -> str:
     return str(path.with_name(f"{path.stem}_{digest[:8]}{path.suffix}"))
 
 
+def digest_variants_prefix(key: str) -> str:
+    """The prefix ``key`` shares with every ``with_digest`` variant of it: ``.../<stem>``."""
+    path = PurePosixPath(key)
+    return f"{path.parent}/{path.stem}"
+
+
 def tmdb_folder(day: date) -> str:
     """``Raw/TMDB/JSON/Movies/<YYYY>/<MM>/<DD>/``."""
     return f"{TMDB_MOVIES_PREFIX}{date_path(day)}/"

@@ -127,7 +127,7 @@ def main() -> int:
         raw = raw_era_queries(args.baseline_ref, Path(tmp))
         settings = build_lake(endpoint, args.films)
         start = time.perf_counter()
-        run_refine(settings, "duckdb")
+        run_refine(settings, "local")
         print(f"refine: {time.perf_counter() - start:.2f} s")
         new = median_table([timed_session(settings, refined) for _ in range(args.runs)])
         old = median_table([timed_session(settings, raw) for _ in range(args.runs)])

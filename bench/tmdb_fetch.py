@@ -36,7 +36,8 @@ from contextlib import contextmanager
 from typing import Any
 
 from movielake import synthetic
-from movielake.tmdb.client import ClientOptions, Credentials, fetch_movies
+from movielake.tmdb.client import ClientOptions, fetch_movies
+from movielake.tmdb.credentials import Credentials
 
 API_KEY = "bench-key"
 # Per id: None when fetched, else the reason it failed.

@@ -45,10 +45,10 @@ resource "aws_lambda_event_source_mapping" "tmdb_worker" {
   batch_size              = 1
   function_response_types = ["ReportBatchItemFailures"]
 
-  # Caps parallel workers so the per-worker rate (tmdb_rate / tmdb_worker_concurrency) keeps
+  # Caps parallel workers so the per-worker rate (tmdb_rate / tmdb_workers) keeps
   # the total under TMDB's limit.
   scaling_config {
-    maximum_concurrency = var.tmdb_worker_concurrency
+    maximum_concurrency = var.tmdb_workers
   }
 
   # A message of tmdb_ids_per_message ids needs at least one request per id at the worker's
@@ -56,7 +56,7 @@ resource "aws_lambda_event_source_mapping" "tmdb_worker" {
   lifecycle {
     precondition {
       condition     = local.tmdb_message_seconds <= local.functions.tmdb_worker.timeout / 2
-      error_message = "tmdb_ids_per_message is too large for the rate: ${var.tmdb_ids_per_message} ids at ${var.tmdb_rate}/${var.tmdb_worker_concurrency} req/s per worker take at least ${ceil(local.tmdb_message_seconds)} s, over half the worker's ${local.functions.tmdb_worker.timeout} s timeout; lower tmdb_ids_per_message or raise tmdb_rate."
+      error_message = "tmdb_ids_per_message is too large for the rate: ${var.tmdb_ids_per_message} ids at ${var.tmdb_rate}/${var.tmdb_workers} req/s per worker take at least ${ceil(local.tmdb_message_seconds)} s, over half the worker's ${local.functions.tmdb_worker.timeout} s timeout; lower tmdb_ids_per_message or raise tmdb_rate."
     }
   }
 }

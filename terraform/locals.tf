@@ -83,7 +83,7 @@ locals {
   }
 
   # Least time one worker needs for a full message, at its share of the rate.
-  tmdb_message_seconds = var.tmdb_ids_per_message / (var.tmdb_rate / var.tmdb_worker_concurrency)
+  tmdb_message_seconds = var.tmdb_ids_per_message / (var.tmdb_rate / var.tmdb_workers)
 
   # Filters: "off" switches a filter off (movielake.config reads it that way).
   filter_environment = {
@@ -99,12 +99,12 @@ locals {
   }
 
   tmdb_environment = merge(local.common_environment, local.filter_environment, {
-    MOVIELAKE_TMDB_SECRET_ID       = aws_secretsmanager_secret.tmdb.arn
-    MOVIELAKE_TMDB_BASE_URL        = var.tmdb_base_url
-    MOVIELAKE_TMDB_CONCURRENCY     = tostring(var.tmdb_http_concurrency)
-    MOVIELAKE_TMDB_QUEUE_URL       = aws_sqs_queue.tmdb_batches.url
-    MOVIELAKE_TMDB_CRAWLER         = local.tmdb_crawler_name
-    MOVIELAKE_TMDB_IDS_PER_MESSAGE = tostring(var.tmdb_ids_per_message)
+    MOVIELAKE_TMDB_SECRET_ID        = aws_secretsmanager_secret.tmdb.arn
+    MOVIELAKE_TMDB_BASE_URL         = var.tmdb_base_url
+    MOVIELAKE_TMDB_HTTP_CONCURRENCY = tostring(var.tmdb_http_concurrency)
+    MOVIELAKE_TMDB_QUEUE_URL        = aws_sqs_queue.tmdb_batches.url
+    MOVIELAKE_TMDB_CRAWLER          = local.tmdb_crawler_name
+    MOVIELAKE_TMDB_IDS_PER_MESSAGE  = tostring(var.tmdb_ids_per_message)
   })
 
   function_environment = {
@@ -113,11 +113,11 @@ locals {
     # It spreads a fan-out over at least one message per worker.
     tmdb_planner = merge(local.tmdb_environment, {
       MOVIELAKE_TMDB_RATE    = tostring(var.tmdb_rate)
-      MOVIELAKE_TMDB_WORKERS = tostring(var.tmdb_worker_concurrency)
+      MOVIELAKE_TMDB_WORKERS = tostring(var.tmdb_workers)
     })
-    # Workers run side by side (up to tmdb_worker_concurrency): they share the rate.
+    # Workers run side by side (up to tmdb_workers): they share the rate.
     tmdb_worker = merge(local.tmdb_environment, {
-      MOVIELAKE_TMDB_RATE = tostring(var.tmdb_rate / var.tmdb_worker_concurrency)
+      MOVIELAKE_TMDB_RATE = tostring(var.tmdb_rate / var.tmdb_workers)
     })
     refine = merge(local.common_environment, {
       MOVIELAKE_ATHENA_WORKGROUP = local.athena_workgroup

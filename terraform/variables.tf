@@ -145,7 +145,7 @@ variable "tmdb_base_url" {
 }
 
 variable "tmdb_rate" {
-  description = "Total TMDB requests per second across all workers; each worker gets tmdb_rate / tmdb_worker_concurrency."
+  description = "Total TMDB requests per second across all workers; each worker gets tmdb_rate / tmdb_workers."
   type        = number
   default     = 40
 
@@ -156,7 +156,7 @@ variable "tmdb_rate" {
 }
 
 variable "tmdb_http_concurrency" {
-  description = "In-flight TMDB requests per Lambda invocation (MOVIELAKE_TMDB_CONCURRENCY)."
+  description = "In-flight TMDB requests per Lambda invocation (MOVIELAKE_TMDB_HTTP_CONCURRENCY)."
   type        = number
   default     = 20
 
@@ -166,14 +166,14 @@ variable "tmdb_http_concurrency" {
   }
 }
 
-variable "tmdb_worker_concurrency" {
+variable "tmdb_workers" {
   description = "Maximum concurrent tmdb-worker invocations (SQS event source maximum_concurrency, at least 2)."
   type        = number
   default     = 2
 
   validation {
-    condition     = var.tmdb_worker_concurrency >= 2 && var.tmdb_worker_concurrency <= 1000 && floor(var.tmdb_worker_concurrency) == var.tmdb_worker_concurrency
-    error_message = "tmdb_worker_concurrency must be an integer between 2 and 1000 (AWS minimum for maximum_concurrency is 2)."
+    condition     = var.tmdb_workers >= 2 && var.tmdb_workers <= 1000 && floor(var.tmdb_workers) == var.tmdb_workers
+    error_message = "tmdb_workers must be an integer between 2 and 1000 (AWS minimum for maximum_concurrency is 2)."
   }
 }
 

@@ -96,16 +96,14 @@ def test_name_and_all_are_exclusive() -> None:
 
 
 @pytest.mark.parametrize(
-    ("endpoint", "engine"),
-    [
-        ("http://127.0.0.1:5000", "duckdb"),
-        ("http://localhost:4566", "duckdb"),
-        ("", "athena"),
-        ("https://s3.eu-west-1.amazonaws.com", "athena"),
-    ],
+    ("given", "engine"), [("local", "local"), ("aws", "aws"), ("duckdb", "local"), ("ATHENA", "aws")]
 )
-def test_default_engine_follows_the_endpoint(endpoint: str, engine: str) -> None:
-    from movielake.analysis.engines import default_engine
-    from movielake.config import Settings
+def test_engine_flag_takes_local_aws_and_the_old_sql_engine_names(given: str, engine: str) -> None:
+    assert parser().parse_args(["query", "--all", "--engine", given]).engine == engine
+    assert parser().parse_args(["report", "--engine", given]).engine == engine
 
-    assert default_engine(Settings(endpoint_url=endpoint)) == engine
+
+def test_an_unknown_engine_is_refused_with_the_choices(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        parser().parse_args(["query", "--all", "--engine", "spark"])
+    assert "'spark' is not an engine: use local or aws" in capsys.readouterr().err

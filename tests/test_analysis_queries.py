@@ -226,8 +226,8 @@ def fixture_lake(moto_server: str) -> Iterator[tuple[Lake, dict[str, pd.DataFram
         settings = Settings(
             lake_bucket=LAKE_BUCKET, glue_database=DATABASE, endpoint_url=moto_server, region=REGION
         )
-        run_refine(settings, "duckdb")
-        yield lake, run_all(settings, "duckdb"), settings
+        run_refine(settings, "local")
+        yield lake, run_all(settings, "local"), settings
 
 
 def create_crawlers(glue, database: str) -> list[str]:
@@ -276,8 +276,8 @@ def test_same_answers_after_a_real_local_crawl(fixture_lake) -> None:
         crawled_settings = Settings(
             lake_bucket=LAKE_BUCKET, glue_database=database, endpoint_url=endpoint, region=REGION
         )
-        run_refine(crawled_settings, "duckdb")
-        crawled = run_all(crawled_settings, "duckdb")
+        run_refine(crawled_settings, "local")
+        crawled = run_all(crawled_settings, "local")
     assert list(crawled) == list(results)
     for name, frame in results.items():
         pd.testing.assert_frame_equal(crawled[name], frame, check_dtype=False, rtol=1e-12, obj=name)
@@ -482,7 +482,7 @@ def test_months_without_films_are_listed(moto_endpoint: str) -> None:
     settings = Settings(
         lake_bucket=LAKE_BUCKET, glue_database=DATABASE, endpoint_url=moto_endpoint, region=REGION
     )
-    run_refine(settings, "duckdb")
+    run_refine(settings, "local")
     with DuckDBEngine(settings) as engine:
         from movielake.analysis.queries import get_query
 

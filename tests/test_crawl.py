@@ -34,7 +34,6 @@ from movielake.catalog.crawl import (
     render_type,
     table_name,
 )
-from movielake.config import Settings
 from movielake.tmdb.records import error_record, to_record
 
 DATABASE = "movielake_test_raw"
@@ -110,13 +109,6 @@ def test_tables_and_partitions_from_folders() -> None:
     assert (series.table_folder, series.partition_values) == ("Series/", ("2024", "01", "15"))
     assert table_name("tmdb_", "Raw/TMDB/JSON/Movies/") == "tmdb_movies"
     assert table_name("csv_", "Raw/Local/CSV/Series/") == "csv_series"
-
-
-def test_default_engine_rule() -> None:
-    assert crawl_cli.default_engine(Settings(endpoint_url="http://127.0.0.1:5000")) == "local"
-    assert crawl_cli.default_engine(Settings(endpoint_url="http://localhost:4566")) == "local"
-    assert crawl_cli.default_engine(Settings(endpoint_url="")) == "aws"
-    assert crawl_cli.default_engine(Settings(endpoint_url="https://glue.us-east-1.amazonaws.com")) == "aws"
 
 
 # ---------------------------------------------------------------------------------- moto catalog

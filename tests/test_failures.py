@@ -32,9 +32,11 @@ from movielake.config import Settings
 from movielake.ingest import handler
 from movielake.ingest.schema import MOVIE_COLUMNS
 from movielake.tmdb import handlers, run
-from movielake.tmdb.client import Credentials, fetch_movies
+from movielake.tmdb.client import fetch_movies
+from movielake.tmdb.credentials import Credentials
 from movielake.tmdb.emulator import Emulator, FaultPlan, synthetic_fixtures
 from movielake.tmdb.lease import Lease, LeaseHeldError, lease_key
+from movielake.tmdb.plan import Plan, load_plan
 from movielake.tmdb.writer import RunFolder
 
 DAY = date(2026, 3, 14)
@@ -89,7 +91,7 @@ def tmdb(
         "TMDB_API_KEY": API_KEY,
         "TMDB_BASE_URL": emulator.url,
         "TMDB_RATE": "2000",
-        "TMDB_CONCURRENCY": "20",
+        "TMDB_HTTP_CONCURRENCY": "20",
         "TMDB_MAX_ATTEMPTS": "2",
         "TMDB_TIMEOUT": "5",
         "TMDB_CRAWLER": CRAWLER,
@@ -217,7 +219,17 @@ def test_csv_defect_is_refused_on_both_paths_with_its_line(
 # ------------------------------------------------------------------------- 1. an outage
 
 
-@pytest.mark.parametrize("kind", ["refused", "reset", "hang", "slow", "cut"])
+# A hang or a slow TMDB costs each request its timeout: some 15 s, so those two are marked slow.
+@pytest.mark.parametrize(
+    "kind",
+    [
+        "refused",
+        "reset",
+        pytest.param("hang", marks=pytest.mark.slow),
+        pytest.param("slow", marks=pytest.mark.slow),
+        "cut",
+    ],
+)
 def test_01_an_outage_stops_the_run_like_a_refused_key_and_a_rerun_resumes(
     tmdb: Emulator,
     lake: Any,
@@ -320,7 +332,7 @@ def test_02_every_numeric_column_is_checked(lake: Any, column: str, value: str) 
         ("--rate", "inf"),
         ("--rate", "nan"),
         ("--rate", "-5"),
-        ("--concurrency", "0"),
+        ("--http-concurrency", "0"),
         ("--min-year", "-1960"),
         ("--wait", "inf"),
     ],
@@ -628,7 +640,7 @@ def test_09_two_fetches_started_together_make_one_run(tmdb: Emulator, lake: Any)
         and len(results) == 2
         and isinstance(results[1 - results.index(manifests[0])], LeaseHeldError)
     )
-    plan = run.load_plan(lake, LAKE_BUCKET, DAY)
+    plan = load_plan(lake, LAKE_BUCKET, DAY)
     assert plan is not None and plan.run_id == manifests[0]["run_id"]
     folder = RunFolder(lake, LAKE_BUCKET, DAY)
     assert folder.done_numbers() == {b.number for b in plan.batches}
@@ -675,13 +687,13 @@ def _dies_after_the_first_batch(ids, credentials, options):  # type: ignore[no-u
     return fetch()
 
 
-def _killed_run(lake: Any) -> run.Plan:
+def _killed_run(lake: Any) -> Plan:
     """A run of DAY killed after its first batch; its plan."""
     with pytest.raises(ConnectionError):
         run.run(
             lake, Settings.from_env(), DAY, Credentials(api_key=API_KEY), fetch=_dies_after_the_first_batch
         )
-    plan = run.load_plan(lake, LAKE_BUCKET, DAY)
+    plan = load_plan(lake, LAKE_BUCKET, DAY)
     assert plan is not None and RunFolder(lake, LAKE_BUCKET, DAY).done_numbers() == {1}
     return plan
 
@@ -708,7 +720,7 @@ def test_10_resuming_with_other_filters_is_refused_unless_refresh(
     assert manifest["filters"] == {"min_year": 2000, "min_votes": None, "genres": ["crime"]}
     chosen = {f.imdb_id for f in films if f.year > 2000 and "crime" in {g.lower() for g in f.genres}}
     assert manifest["selected"] == len(chosen) > 0
-    replanned = run.load_plan(lake, LAKE_BUCKET, DAY)
+    replanned = load_plan(lake, LAKE_BUCKET, DAY)
     assert replanned is not None and replanned.run_id == manifest["run_id"] != plan.run_id
     assert replanned.batches[0].number == 2  # numbered after the killed run's finished batch 1
 

@@ -397,7 +397,7 @@ def test_the_catalog_answers_the_seven_queries(local_stack_env: dict, analysed: 
     assert set(by_number) == set(REQUIRED_COLUMNS)
 
     # Every result frame has its columns (checked on the frames: an empty result has no JSON row).
-    frames = run_all(Settings.from_env(), "duckdb")
+    frames = run_all(Settings.from_env(), "local")
     for name, frame in frames.items():
         number = name.split("_", 1)[0]
         assert REQUIRED_COLUMNS[number] <= set(frame.columns), (name, list(frame.columns))

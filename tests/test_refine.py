@@ -109,7 +109,7 @@ def objects(s3: Any, prefix: str) -> list[str]:
 
 
 def test_refine_publishes_each_table_as_a_parquet_version_with_a_manifest(lake: dict) -> None:
-    manifest = run_refine(lake["settings"], "duckdb")
+    manifest = run_refine(lake["settings"], "local")
     s3, glue, run_id = lake["s3"], lake["glue"], manifest["run_id"]
     assert manifest["status"] == "succeeded"
     expected_tables = {
@@ -148,7 +148,7 @@ def test_refine_publishes_each_table_as_a_parquet_version_with_a_manifest(lake: 
 
 
 def test_trusted_films_normalises_unknowns_once(lake: dict) -> None:
-    run_refine(lake["settings"], "duckdb")
+    run_refine(lake["settings"], "local")
     got = read_table(lake["settings"], "SELECT * FROM trusted_films").set_index("imdb_id")
     for record in lake["records"]:
         row = got.loc[record["imdb_id"]]
@@ -174,8 +174,8 @@ def test_trusted_films_normalises_unknowns_once(lake: dict) -> None:
 
 
 def test_a_second_refine_switches_the_tables_and_supersedes_the_old_version(lake: dict) -> None:
-    first = run_refine(lake["settings"], "duckdb")
-    second = run_refine(lake["settings"], "duckdb")
+    first = run_refine(lake["settings"], "local")
+    second = run_refine(lake["settings"], "local")
     s3, glue = lake["s3"], lake["glue"]
     assert first["run_id"] < second["run_id"]
     assert location(glue, "trusted_films").endswith(f"v={second['run_id']}/")
@@ -190,14 +190,14 @@ def test_a_second_refine_switches_the_tables_and_supersedes_the_old_version(lake
 def test_a_failed_hard_rule_publishes_nothing(
     lake: dict, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    first = run_refine(lake["settings"], "duckdb")
+    first = run_refine(lake["settings"], "local")
     before = {t: location(lake["glue"], t) for t in first["tables"]}
-    answers = run_all(lake["settings"], "duckdb")
+    answers = run_all(lake["settings"], "local")
     bad = dict(lake["records"][0], budget=-5, ingested_at="2026-03-02T09:00:00.000000Z")
     add_tmdb_day(lake["settings"].endpoint_url, [bad], DAY2)
 
     with pytest.raises(QualityError, match="money_non_negative: 1 row"):
-        run_refine(lake["settings"], "duckdb")
+        run_refine(lake["settings"], "local")
     monkeypatch.setenv("MOVIELAKE_LAKE_BUCKET", LAKE_BUCKET)
     monkeypatch.setenv("MOVIELAKE_GLUE_DATABASE", DATABASE)
     assert main(["refine"]) == 2  # the command: one line saying which rule, exit 2
@@ -213,7 +213,7 @@ def test_a_failed_hard_rule_publishes_nothing(
     )
     assert failed["status"] == "failed"
     assert [c["rows"] for c in failed["checks"] if c["rule"] == "money_non_negative"] == [1]
-    for name, frame in run_all(lake["settings"], "duckdb").items():  # still the old answers
+    for name, frame in run_all(lake["settings"], "local").items():  # still the old answers
         pd.testing.assert_frame_equal(frame, answers[name], obj=name)
 
 
@@ -239,8 +239,8 @@ class InterruptingEngine:
 def test_an_interrupted_refine_leaves_the_previous_tables_and_a_rerun_completes(
     lake: dict, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    first = run_refine(lake["settings"], "duckdb")
-    answers = run_all(lake["settings"], "duckdb")
+    first = run_refine(lake["settings"], "local")
+    answers = run_all(lake["settings"], "local")
     real = engines.make_engine
     monkeypatch.setattr(
         "movielake.refine.run.make_engine",
@@ -250,12 +250,12 @@ def test_an_interrupted_refine_leaves_the_previous_tables_and_a_rerun_completes(
         run_refine(lake["settings"])
     monkeypatch.setattr("movielake.refine.run.make_engine", real)
     assert location(lake["glue"], "refined_film_facts") == first["tables"]["refined_film_facts"]["location"]
-    for name, frame in run_all(lake["settings"], "duckdb").items():
+    for name, frame in run_all(lake["settings"], "local").items():
         pd.testing.assert_frame_equal(frame, answers[name], obj=name)
 
-    rerun = run_refine(lake["settings"], "duckdb")
+    rerun = run_refine(lake["settings"], "local")
     assert location(lake["glue"], "refined_film_facts") == rerun["tables"]["refined_film_facts"]["location"]
-    for name, frame in run_all(lake["settings"], "duckdb").items():
+    for name, frame in run_all(lake["settings"], "local").items():
         pd.testing.assert_frame_equal(frame, answers[name], obj=name)
 
 
@@ -272,7 +272,7 @@ def test_a_missing_source_skips_its_models(moto_endpoint: str) -> None:
     settings = Settings(
         lake_bucket=LAKE_BUCKET, glue_database=DATABASE, endpoint_url=moto_endpoint, region=REGION
     )
-    manifest = run_refine(settings, "duckdb")
+    manifest = run_refine(settings, "local")
     assert set(manifest["skipped"]) == {"trusted_series"}
     assert "csv_series" in manifest["skipped"]["trusted_series"]
     assert "refined_film_facts" in manifest["tables"]
@@ -338,8 +338,8 @@ def test_athena_engine_writes_with_ctas_and_reads_typed_rows(mock_aws_env: None)
 def test_killing_movielake_refine_midway_keeps_the_tables_readable(lake: dict, tmp_path) -> None:
     """``movielake refine`` in its own process, killed (SIGKILL) once it has staged a table:
     the published tables and the answers stay as they were; the next refine publishes."""
-    first = run_refine(lake["settings"], "duckdb")
-    answers = run_all(lake["settings"], "duckdb")
+    first = run_refine(lake["settings"], "local")
+    answers = run_all(lake["settings"], "local")
     env = {k: v for k, v in os.environ.items() if not k.startswith("MOVIELAKE_")}
     env.update(
         MOVIELAKE_LAKE_BUCKET=LAKE_BUCKET,
@@ -361,13 +361,13 @@ def test_killing_movielake_refine_midway_keeps_the_tables_readable(lake: dict, t
     assert process.returncode == -signal.SIGKILL
     for table, figures in first["tables"].items():
         assert location(lake["glue"], table) == figures["location"], table
-    for name, frame in run_all(lake["settings"], "duckdb").items():
+    for name, frame in run_all(lake["settings"], "local").items():
         pd.testing.assert_frame_equal(frame, answers[name], obj=name)
 
-    rerun = run_refine(lake["settings"], "duckdb")
+    rerun = run_refine(lake["settings"], "local")
     assert rerun["status"] == "succeeded"
     for table, figures in rerun["tables"].items():
         assert location(lake["glue"], table) == figures["location"], table
     assert not [t for t in table_names(lake["glue"]) if t.endswith(STAGING_SUFFIX)]
-    for name, frame in run_all(lake["settings"], "duckdb").items():
+    for name, frame in run_all(lake["settings"], "local").items():
         pd.testing.assert_frame_equal(frame, answers[name], obj=name)

@@ -91,7 +91,7 @@ def lake(moto_server: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         sample_lake.register_contract_tables(glue, DATABASE, LAKE_BUCKET)
         sample_lake.register_all_partitions(glue, s3, DATABASE)
         assert main(["refine"]) == 0
-        yield run_all(Settings.from_env(), engine="duckdb")
+        yield run_all(Settings.from_env(), engine="local")
 
 
 @pytest.fixture(scope="module")
@@ -233,10 +233,10 @@ def test_report_command_writes_the_page(
 ) -> None:
     point_at_lake(monkeypatch, moto_server, tmp_path)
 
-    assert main(["report", "--out", str(tmp_path / "r")]) == 0  # duckdb: the endpoint is loopback
+    assert main(["report", "--out", str(tmp_path / "r")]) == 0  # local: the endpoint is loopback
 
     path = tmp_path / "r" / "index.html"
-    assert f"report (duckdb): {path}" in capsys.readouterr().out
+    assert f"report (local): {path}" in capsys.readouterr().out
     found = sections(path.read_text(encoding="utf-8"))
     assert column(found["q1"], "IMDb id") == result(lake, "q1").imdb_id.head(10).tolist()
     assert all("data:image/png;base64," in body for body in found.values())

@@ -156,6 +156,7 @@ def default_plan(module_copy: dict[str, Any], moto_server: str) -> dict[str, Any
     return plan(module_copy, moto_server)
 
 
+@pytest.mark.terraform
 @needs_terraform
 def test_module_is_fmt_clean() -> None:
     result = subprocess.run(
@@ -168,6 +169,7 @@ def test_module_is_fmt_clean() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+@pytest.mark.terraform
 @needs_terraform
 @pytest.mark.parametrize("example", ["local.tfvars.example", "aws.tfvars.example"])
 def test_example_tfvars_are_fmt_clean(example: str, tmp_path: Path) -> None:
@@ -402,7 +404,7 @@ def test_a_message_too_large_for_the_rate_is_refused(module_copy: dict[str, Any]
 @pytest.mark.parametrize(
     ("variable", "message"),
     [
-        ("tmdb_worker_concurrency=1", "tmdb_worker_concurrency must be"),
+        ("tmdb_workers=1", "tmdb_workers must be"),
         ("tmdb_rate=80", "tmdb_rate must be"),
         ("log_retention_days=10", "log_retention_days must be"),
         ("environment=Prod_1", "environment must be"),

@@ -18,16 +18,14 @@ from movielake.tmdb.client import (
     HEDGE_FLOOR,
     HEDGE_INITIAL,
     ClientOptions,
-    Credentials,
     HedgeDelay,
     Outcome,
     TmdbAuthError,
-    credentials_from_secret,
     fetch_movies,
-    load_credentials,
     pacing_limiter,
     retry_after_seconds,
 )
+from movielake.tmdb.credentials import Credentials, credentials_from_secret, load_credentials
 from movielake.tmdb.emulator import Emulator, FaultPlan, synthetic_fixtures
 
 KEY = "s3cr3t-v3-key-0123456789"
@@ -305,7 +303,7 @@ def test_load_credentials_prefers_the_local_key_then_secrets_manager(mock_aws_en
 
 
 def test_options_from_settings_and_validation() -> None:
-    settings = Settings(tmdb_base_url="http://x", tmdb_lookup="find", tmdb_rate=12.5, tmdb_concurrency=3)
+    settings = Settings(tmdb_base_url="http://x", tmdb_lookup="find", tmdb_rate=12.5, tmdb_http_concurrency=3)
     opts = ClientOptions.from_settings(settings)
     assert (opts.base_url, opts.lookup, opts.rate, opts.concurrency) == ("http://x", "find", 12.5, 3)
     with pytest.raises(ConfigError, match="MOVIELAKE_TMDB_LOOKUP"):

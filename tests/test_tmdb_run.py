@@ -15,8 +15,12 @@ from conftest import LAKE_BUCKET, NO_RETRY, REGION, define_crawler
 from movielake import keys, synthetic
 from movielake.config import Settings
 from movielake.tmdb import handlers, run
-from movielake.tmdb.client import ClientOptions, Credentials, Outcome, TmdbAuthError, fetch_movies
+from movielake.tmdb.client import ClientOptions, Outcome, TmdbAuthError, fetch_movies
+from movielake.tmdb.credentials import Credentials
 from movielake.tmdb.emulator import Emulator, FaultPlan, synthetic_fixtures
+from movielake.tmdb.errors import RunError
+from movielake.tmdb.manifest import manifest_for
+from movielake.tmdb.plan import Batch, Plan, load_plan
 from movielake.tmdb.writer import RunFolder
 
 FILMS = 350  # with every filter off: 4 batches of 100, 100, 100 and 50 ids
@@ -109,7 +113,7 @@ def test_full_run_writes_batches_errors_and_a_manifest_that_adds_up(
 ) -> None:
     manifest = run.run(lake, config, DAY, CREDENTIALS, glue=glue)
 
-    plan = run.load_plan(lake, LAKE_BUCKET, DAY)
+    plan = load_plan(lake, LAKE_BUCKET, DAY)
     assert plan is not None
     assert [len(b.ids) for b in plan.batches] == [100, 100, 100, 50]
     assert [f.imdb_id for f in films] == [i for b in plan.batches for i in b.ids]
@@ -166,13 +170,13 @@ def test_a_killed_run_resumes_without_refetching_done_batches_or_duplicating_lin
     done_before = folder.done_numbers()
     assert done_before == {1, 2}
     assert folder.manifest() is None
-    plan = run.load_plan(lake, LAKE_BUCKET, DAY)
+    plan = load_plan(lake, LAKE_BUCKET, DAY)
 
     with Emulator(synthetic_fixtures(FILMS), API_KEY) as fresh:
         manifest = run.run(lake, dataclasses.replace(config, tmdb_base_url=fresh.url), DAY, CREDENTIALS)
         asked = {entry["id"] for entry in fresh.stats()["log"]}
 
-    assert run.load_plan(lake, LAKE_BUCKET, DAY) == plan
+    assert load_plan(lake, LAKE_BUCKET, DAY) == plan
     done_ids = {i for b in plan.batches if b.number in done_before for i in b.ids}
     assert asked and not asked & done_ids
     lines = all_batch_lines(lake)
@@ -192,14 +196,14 @@ def test_gap_detection_skips_fetched_ids_and_refresh_refetches_them(
 
     again = run.run(lake, config, LATER, CREDENTIALS)
     assert again["skipped"] == len(in_raw) == first["fetched"]
-    replanned = run.load_plan(lake, LAKE_BUCKET, LATER)
+    replanned = load_plan(lake, LAKE_BUCKET, LATER)
     assert replanned is not None
     assert {i for b in replanned.batches for i in b.ids} == unknown_ids(films)
     assert [b.number for b in replanned.batches] == [1]
     assert again["fetched"] == 0 and again["failed"] == len(unknown_ids(films))
 
     same_day = run.run(lake, config, DAY, CREDENTIALS)
-    same_plan = run.load_plan(lake, LAKE_BUCKET, DAY)
+    same_plan = load_plan(lake, LAKE_BUCKET, DAY)
     assert same_plan is not None and [b.number for b in same_plan.batches] == [5]
     assert same_day["skipped"] == len(in_raw)
 
@@ -228,14 +232,14 @@ def test_a_refused_key_stops_the_run_and_marks_no_id_failed(lake: Any, config: S
 
 def test_the_conservation_check_fails_loudly(lake: Any, config: Settings) -> None:
     run.run(lake, config, DAY, CREDENTIALS)
-    plan = run.load_plan(lake, LAKE_BUCKET, DAY)
+    plan = load_plan(lake, LAKE_BUCKET, DAY)
     assert plan is not None
     folder = RunFolder(lake, LAKE_BUCKET, DAY)
     markers = folder.done_markers(b.number for b in plan.batches)
     errors = folder.error_lines(markers)
     markers[1] = {**markers[1], "fetched": markers[1]["fetched"] - 1}
-    with pytest.raises(run.RunError, match="does not add up"):
-        run.manifest_for(plan, markers, errors)
+    with pytest.raises(RunError, match="does not add up"):
+        manifest_for(plan, markers, errors)
 
 
 @pytest.fixture
@@ -409,9 +413,9 @@ def test_a_worker_refused_by_tmdb_fails_its_messages_and_records_no_failure(
 def test_a_fan_out_gives_every_worker_a_message(ids: int, workers: int, sizes: list[int]) -> None:
     settings = Settings(tmdb_workers=workers, tmdb_ids_per_message=2000, tmdb_batch_size=100)
     todo = [
-        run.Batch(n + 1, tuple(f"tt{i}" for i in range(s, min(s + 100, ids))))
+        Batch(n + 1, tuple(f"tt{i}" for i in range(s, min(s + 100, ids))))
         for n, s in enumerate(range(0, ids, 100))
     ]
-    plan = run.Plan(DAY, "r", "s", {}, ids, 0, False, todo)
+    plan = Plan(DAY, "r", "s", {}, ids, 0, False, todo)
     bodies = handlers.messages(plan, todo, handlers.message_size(ids, settings))
     assert [sum(len(b["ids"]) for b in body["batches"]) for body in bodies] == sizes

@@ -17,7 +17,14 @@ from datetime import date
 from botocore.exceptions import EndpointConnectionError
 
 from movielake import __version__
-from movielake.config import ConfigError, Settings, parse_setting, use_local_stack_aws_environment
+from movielake.config import (
+    ENGINE_ALIASES,
+    ENGINES,
+    ConfigError,
+    Settings,
+    parse_setting,
+    use_local_stack_aws_environment,
+)
 from movielake.log import quiet_libraries
 
 # Modules that add subcommands, in the order they appear in --help.
@@ -54,6 +61,28 @@ def setting(name: str) -> Callable[[str], object]:
             raise argparse.ArgumentTypeError(str(exc)) from None
 
     return parse
+
+
+def engine(text: str) -> str:
+    """An argparse type: an ``--engine`` value, ``local`` or ``aws`` (or an alias of one)."""
+    name = ENGINE_ALIASES.get(text.lower(), text.lower())
+    if name not in ENGINES:
+        aliases = ", ".join(f"{alias} = {target}" for alias, target in ENGINE_ALIASES.items())
+        raise argparse.ArgumentTypeError(f"{text!r} is not an engine: use {' or '.join(ENGINES)} ({aliases})")
+    return name
+
+
+def add_engine_argument(parser: argparse.ArgumentParser, local: str, aws: str) -> None:
+    """``--engine local|aws``, alike on every command that has one; ``local`` and ``aws`` say
+    what the engine does for this command."""
+    parser.add_argument(
+        "--engine",
+        type=engine,
+        default=None,
+        metavar="{local,aws}",
+        help=f"local: {local}; aws: {aws} (default: local when the AWS endpoint is on loopback, "
+        "the local stack, else aws; duckdb and athena are accepted for local and aws)",
+    )
 
 
 def unreachable(exc: EndpointConnectionError) -> str:

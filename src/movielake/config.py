@@ -25,6 +25,12 @@ LOCAL_STATE_DIR = Path(os.environ.get("MOVIELAKE_LOCAL_DIR", PROJECT_ROOT / "bui
 STACK_FILE = LOCAL_STATE_DIR / "stack.json"
 # What signs requests to the local stack; its own key replaces the shell's.
 LOCAL_STACK_CREDENTIALS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE")
+# Where crawl, refine, query and report do their work (``--engine``): ``local`` is the stand-ins
+# on this machine (DuckDB for the SQL, the in-process crawl for the Glue crawlers), ``aws`` the
+# AWS services (Athena, the Glue crawlers).
+ENGINES = ("local", "aws")
+# The SQL engines' names, which refine, query and report took before: still accepted.
+ENGINE_ALIASES = {"duckdb": "local", "athena": "aws"}
 
 
 class ConfigError(RuntimeError):
@@ -57,7 +63,7 @@ class Settings:
     # "movie" asks /3/movie/{imdb_id}; "find" resolves through /3/find first.
     tmdb_lookup: str = "movie"
     tmdb_rate: float = 40.0
-    tmdb_concurrency: int = 20
+    tmdb_http_concurrency: int = 20
     tmdb_max_attempts: int = 6
     tmdb_timeout: float = 10.0
     tmdb_batch_size: int = 100
@@ -122,6 +128,11 @@ class Settings:
                 "`movielake local up`, or export the values printed by "
                 "`terraform -chdir=terraform output cli_environment` for a real deployment."
             )
+
+
+def default_engine(settings: Settings) -> str:
+    """``local`` when the AWS endpoint is on this machine (the local stack), else ``aws``."""
+    return "local" if settings.is_local else "aws"
 
 
 def parse_setting(name: str, raw: str) -> object:

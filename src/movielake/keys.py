@@ -1,7 +1,9 @@
 """The lake's key scheme, in one place.
 
 Zones are top-level prefixes of the lake bucket. Raw keeps the layout of the systems movielake
-replaces: ``<Zone>/<Origin>/<Format>/<Entity>/<YYYY>/<MM>/<DD>/<file>``.
+replaces: ``<Zone>/<Origin>/<Format>/<Entity>/<YYYY>/<MM>/<DD>/<file>``. ``Local`` in ``Raw/Local/CSV``
+is that scheme's name for the CSV origin (files produced on premises, not by an API); it has
+nothing to do with the local stack, and is kept as the seed named it.
 """
 
 from __future__ import annotations
@@ -21,6 +23,15 @@ TMDB_MANIFEST_FILE = "_manifest.json"
 # Run bookkeeping (plan, finished-batch markers, per-batch error parts) lives under an
 # underscore folder: Hive, Glue crawlers and Athena skip names that start with "_".
 TMDB_RUN_FOLDER = "_run"
+TMDB_DONE_FOLDER = "done"
+TMDB_ERRORS_FOLDER = "errors"
+TMDB_PLAN_FILE = "plan.json"
+# A batch directly in a date folder; not the same-named done markers and error parts in _run/.
+TMDB_DATED_BATCH_PATTERN = re.compile(re.escape(TMDB_MOVIES_PREFIX) + r"\d{4}/\d{2}/\d{2}/lote_\d+\.json$")
+# A movies CSV of one day in Raw, the day's ``YYYY``, ``MM``, ``DD`` as groups.
+RAW_MOVIES_CSV_PATTERN = re.compile(
+    "^" + re.escape(RAW_CSV_PREFIX) + r"Movies/(\d{4})/(\d{2})/(\d{2})/movies[^/]*\.csv$", re.IGNORECASE
+)
 
 
 def date_path(day: date) -> str:
@@ -62,6 +73,12 @@ def with_digest(key: str, digest: str) -> str:
     return str(path.with_name(f"{path.stem}_{digest[:8]}{path.suffix}"))
 
 
+def digest_variants_prefix(key: str) -> str:
+    """The prefix ``key`` shares with every ``with_digest`` variant of it: ``.../<stem>``."""
+    path = PurePosixPath(key)
+    return f"{path.parent}/{path.stem}"
+
+
 def tmdb_folder(day: date) -> str:
     """``Raw/TMDB/JSON/Movies/<YYYY>/<MM>/<DD>/``."""
     return f"{TMDB_MOVIES_PREFIX}{date_path(day)}/"
@@ -87,6 +104,31 @@ def tmdb_manifest_key(day: date) -> str:
 def tmdb_run_key(day: date, name: str) -> str:
     """Run bookkeeping under ``.../_run/<name>``."""
     return f"{tmdb_folder(day)}{TMDB_RUN_FOLDER}/{name}"
+
+
+def tmdb_done_prefix(day: date) -> str:
+    """``.../_run/done/``: the finished-batch markers of a run date."""
+    return tmdb_run_key(day, f"{TMDB_DONE_FOLDER}/")
+
+
+def tmdb_done_key(day: date, number: int) -> str:
+    """``.../_run/done/lote_<N>.json``: batch N is finished; its counts."""
+    return f"{tmdb_done_prefix(day)}lote_{number}.json"
+
+
+def tmdb_error_part_key(day: date, number: int) -> str:
+    """``.../_run/errors/lote_<N>.json``: the failed ids of batch N, NDJSON."""
+    return tmdb_run_key(day, f"{TMDB_ERRORS_FOLDER}/lote_{number}.json")
+
+
+def tmdb_plan_key(day: date) -> str:
+    """``.../_run/plan.json``: the run's plan."""
+    return tmdb_run_key(day, TMDB_PLAN_FILE)
+
+
+def tmdb_completed_key(day: date, run_id: str) -> str:
+    """``.../_run/completed/<run id>.json``: the record of one finished run."""
+    return tmdb_run_key(day, f"completed/{run_id}.json")
 
 
 def batch_number(key: str) -> int | None:

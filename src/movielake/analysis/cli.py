@@ -8,28 +8,30 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from movielake.config import Settings
+from movielake.cli import add_engine_argument
+from movielake.config import Settings, default_engine
 
 if TYPE_CHECKING:
     import pandas as pd
 
 FORMATS = ("table", "csv", "json")
-ENGINE_CHOICES = ("duckdb", "athena")
 REPORT_DIR = Path("build") / "report"
+LOCAL_ENGINE = "DuckDB over the lake's S3 and Glue catalog"
+AWS_ENGINE = "Athena"
 
 
 def register(subparsers: Any) -> None:
     """Add ``query`` and ``report`` to the command."""
     parser = subparsers.add_parser(
         "query",
-        help="run an analysis SQL file on DuckDB (local) or Athena",
+        help="run an analysis SQL file (DuckDB locally, Athena on AWS)",
         description="Run one of the sql/q*.sql analyses (or all of them) and print the result.",
     )
     target = parser.add_mutually_exclusive_group(required=True)
     target.add_argument("name", nargs="?", help="query name, e.g. q1_roi or q1")
     target.add_argument("--all", action="store_true", help="run every query")
     target.add_argument("--list", action="store_true", help="list the queries and their questions")
-    _engine_argument(parser)
+    add_engine_argument(parser, local=LOCAL_ENGINE, aws=AWS_ENGINE)
     parser.add_argument("--format", choices=FORMATS, default="table", help="default: table")
     parser.add_argument("--out", type=Path, help="write to this file instead of standard output")
     parser.set_defaults(func=run)
@@ -41,20 +43,11 @@ def register(subparsers: Any) -> None:
         description="Run every sql/q*.sql and write index.html with an answer, a table and a chart per "
         "question, titled by the SQL files' headers.",
     )
-    _engine_argument(report)
+    add_engine_argument(report, local=LOCAL_ENGINE, aws=AWS_ENGINE)
     report.add_argument(
         "--out", type=Path, default=REPORT_DIR, help=f"output directory (default: {REPORT_DIR})"
     )
     report.set_defaults(func=run_report)
-
-
-def _engine_argument(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--engine",
-        choices=ENGINE_CHOICES,
-        default=None,
-        help="default: duckdb when the AWS endpoint is on loopback (the local stack), else athena",
-    )
 
 
 def render(name: str, frame: pd.DataFrame, output_format: str) -> str:
@@ -89,7 +82,7 @@ def list_queries() -> str:
 def run(args: argparse.Namespace) -> int:
     """Run the chosen query or queries and print (or write) the result."""
     from movielake.analysis.duckdb_engine import CatalogTableError
-    from movielake.analysis.engines import default_engine, run_all, run_query
+    from movielake.analysis.engines import run_all, run_query
     from movielake.analysis.queries import QueryNotFoundError
     from movielake.cli import UserError
 
@@ -115,7 +108,7 @@ def run(args: argparse.Namespace) -> int:
 
 def run_report(args: argparse.Namespace) -> int:
     """Run every analysis and write the report page; print where it is."""
-    from movielake.analysis.engines import default_engine, run_all
+    from movielake.analysis.engines import run_all
     from movielake.analysis.report import build_report
     from movielake.analysis.report.questions import ReportHeaderError
     from movielake.cli import UserError

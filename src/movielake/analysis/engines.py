@@ -1,19 +1,16 @@
-"""Running the analyses: one query or all seven, on the local DuckDB engine or on Athena."""
+"""Running the analyses: one query or all seven, on the local engine (DuckDB) or on aws (Athena)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from movielake.analysis.queries import NamedQuery, discover, get_query
-from movielake.config import Settings
+from movielake.config import ENGINES, Settings
 
 if TYPE_CHECKING:
     import pandas as pd
-
-EngineName = Literal["duckdb", "athena"]
-ENGINES: tuple[str, ...] = ("duckdb", "athena")
 
 
 class Engine(Protocol):
@@ -28,26 +25,21 @@ class Engine(Protocol):
         ...
 
 
-def default_engine(settings: Settings) -> str:
-    """``duckdb`` when the AWS endpoint is on this machine (the local stack), else ``athena``."""
-    return "duckdb" if settings.is_local else "athena"
-
-
-def make_engine(settings: Settings, engine: str = "duckdb") -> Engine:
-    """A session of the named engine."""
-    if engine == "duckdb":
+def make_engine(settings: Settings, engine: str = "local") -> Engine:
+    """A session of the ``local`` engine (DuckDB) or of ``aws`` (Athena)."""
+    if engine == "local":
         from movielake.analysis.duckdb_engine import DuckDBEngine
 
         return DuckDBEngine(settings)
-    if engine == "athena":
+    if engine == "aws":
         from movielake.analysis.athena_engine import AthenaEngine
 
         return AthenaEngine(settings)
-    raise ValueError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
+    raise ValueError(f"unknown engine {engine!r}; choose one of {' or '.join(ENGINES)}")
 
 
 def run_query(
-    name: str, settings: Settings, engine: str = "duckdb", *, sql_dir: Path | None = None
+    name: str, settings: Settings, engine: str = "local", *, sql_dir: Path | None = None
 ) -> pd.DataFrame:
     """The result of one SQL file (``q1_roi`` or ``q1``) on the chosen engine."""
     query = get_query(name, sql_dir)
@@ -60,7 +52,7 @@ def run_query(
 
 def run_all(
     settings: Settings,
-    engine: str = "duckdb",
+    engine: str = "local",
     *,
     names: Iterable[str] | None = None,
     sql_dir: Path | None = None,

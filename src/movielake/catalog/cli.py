@@ -13,7 +13,8 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from movielake.config import Settings
+from movielake.cli import add_engine_argument
+from movielake.config import Settings, default_engine
 
 CRAWLER_CHOICES = ("tmdb", "csv", "all")
 GLUE_SERVICE = "glue.amazonaws.com"
@@ -33,13 +34,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="catalog the Raw zone (run the Glue crawlers, or crawl locally into the catalog)",
         description=DESCRIPTION,
     )
-    parser.add_argument(
-        "--engine",
-        choices=("local", "aws"),
-        default=None,
-        help="local: crawl in-process into the catalog; aws: run the Glue crawlers "
-        "(default: local when the AWS endpoint is on loopback, else aws)",
-    )
+    add_engine_argument(parser, local="crawl in-process into the catalog", aws="run the Glue crawlers")
     parser.add_argument(
         "--crawler", choices=CRAWLER_CHOICES, default="all", help="which crawler (default all)"
     )
@@ -60,11 +55,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "does, so the deployed EventBridge rules run their Lambdas (the refine; default: emit)",
     )
     parser.set_defaults(func=run)
-
-
-def default_engine(settings: Settings) -> str:
-    """``local`` when the configured endpoint is loopback (the local stack), else ``aws``."""
-    return "local" if settings.is_local else "aws"
 
 
 def crawler_names(settings: Settings, which: str) -> list[str]:

@@ -176,9 +176,8 @@ def bare_etag(etag: str) -> str:
 def _siblings(s3: Any, bucket: str, key: str) -> list[str]:
     """``key`` and its ``<stem>_<digest>`` variants that exist, without ``.why.json`` notes."""
     path = PurePosixPath(key)
-    prefix = f"{path.parent}/{path.stem}"
     found = []
-    for item in list_objects(s3, bucket, prefix):
+    for item in list_objects(s3, bucket, keys.digest_variants_prefix(key)):
         candidate = item["Key"]
         if candidate.endswith(path.suffix) and not candidate.endswith(NOTE_SUFFIX):
             found.append(candidate)

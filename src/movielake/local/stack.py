@@ -32,7 +32,7 @@ from movielake.local.roles import RoleCredentials
 from movielake.local.runtime import BUILD_DIR, Invocation, LambdaRuntime
 from movielake.local.server import ServerRecord
 from movielake.local.terraform import TERRAFORM_DIR, Terraform, TerraformError
-from movielake.tmdb.client import Credentials, secret_string
+from movielake.tmdb.credentials import Credentials, secret_string
 
 log = logging.getLogger(__name__)
 

@@ -6,8 +6,8 @@ import argparse
 import sys
 from typing import Any
 
+from movielake.cli import add_engine_argument
 from movielake.config import Settings
-from movielake.refine.engines import ENGINES
 
 
 def register(subparsers: Any) -> None:
@@ -22,12 +22,7 @@ def register(subparsers: Any) -> None:
             "manifest is written to Refined/_refine/<run id>.json."
         ),
     )
-    parser.add_argument(
-        "--engine",
-        choices=ENGINES,
-        default=None,
-        help="default: duckdb when the AWS endpoint is on loopback (the local stack), else athena",
-    )
+    add_engine_argument(parser, local="DuckDB, writing to the lake's S3 and Glue", aws="Athena")
     parser.set_defaults(func=run)
 
 

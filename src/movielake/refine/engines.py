@@ -12,10 +12,9 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from movielake import aws
-from movielake.config import Settings
+from movielake.config import ENGINES, Settings
 from movielake.refine.catalog import parquet_table_input, put_table
 
-ENGINES = ("duckdb", "athena")
 PARQUET_FILE = "part-00000.parquet"
 
 
@@ -37,20 +36,15 @@ class RefineEngine(Protocol):
         ...
 
 
-def default_engine(settings: Settings) -> str:
-    """``duckdb`` on the local stack (loopback endpoint), else ``athena``."""
-    return "duckdb" if settings.is_local else "athena"
-
-
 def make_engine(settings: Settings, name: str, *, glue: Any = None, s3: Any = None) -> RefineEngine:
-    """A refine engine session of the named kind."""
-    if name == "duckdb":
+    """A refine session on the ``local`` engine (DuckDB) or on ``aws`` (Athena)."""
+    if name == "local":
         return DuckDBRefineEngine(settings, glue=glue, s3=s3)
-    if name == "athena":
+    if name == "aws":
         from movielake.refine.athena import AthenaRefineEngine
 
         return AthenaRefineEngine(settings, glue=glue)
-    raise ValueError(f"unknown engine {name!r}; choose one of {', '.join(ENGINES)}")
+    raise ValueError(f"unknown engine {name!r}; choose one of {' or '.join(ENGINES)}")
 
 
 class DuckDBRefineEngine:

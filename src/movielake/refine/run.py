@@ -28,9 +28,9 @@ from typing import Any
 from movielake import aws, keys
 from movielake.analysis.translate import rename_tables
 from movielake.aws import list_objects
-from movielake.config import Settings
+from movielake.config import Settings, default_engine
 from movielake.refine.catalog import drop_table, get_table, publish, staging_name
-from movielake.refine.engines import RefineEngine, default_engine, make_engine
+from movielake.refine.engines import RefineEngine, make_engine
 from movielake.refine.models import ZONES, Check, Model, discover_checks, discover_models
 
 SUPERSEDED_TAG = {"Key": "movielake-superseded", "Value": "true"}
@@ -214,8 +214,9 @@ def run_refine(
     progress: Callable[[str], None] | None = None,
     sql_dir: Path | None = None,
 ) -> dict[str, Any]:
-    """Refine the configured lake on ``engine`` (default: DuckDB locally, Athena on AWS);
-    returns the manifest, or raises (QualityError, an engine error) after writing it."""
+    """Refine the configured lake on ``engine``, ``local`` (DuckDB) or ``aws`` (Athena), by
+    default local on the local stack; returns the manifest, or raises (QualityError, an engine
+    error) after writing it."""
     settings.require("lake_bucket", "glue_database")
     glue = glue or aws.client("glue", settings)
     s3 = s3 or aws.client("s3", settings)

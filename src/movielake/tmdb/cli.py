@@ -20,22 +20,17 @@ from movielake import aws
 from movielake.cli import UserError, iso_date, setting
 from movielake.config import Settings
 from movielake.tmdb import handlers, run
-from movielake.tmdb.client import (
-    LOOKUPS,
-    ClientOptions,
-    Credentials,
-    Outcome,
-    TmdbAuthError,
-    load_credentials,
-    secret_string,
-)
+from movielake.tmdb.client import LOOKUPS, ClientOptions, Outcome, TmdbAuthError
+from movielake.tmdb.credentials import Credentials, load_credentials, secret_string
+from movielake.tmdb.errors import RunStoppedError
 from movielake.tmdb.lease import LeaseHeldError
+from movielake.tmdb.plan import Batch, Plan, load_plan
 from movielake.tmdb.selection import SelectionError
 from movielake.tmdb.writer import RunFolder
 
 # Errors that stop a fetch before it does harm, printed as one line: a refused key, an outage,
 # no movies CSV, another run holding the date, a resume with other filters.
-STOPS = (TmdbAuthError, SelectionError, LeaseHeldError, run.RunStoppedError)
+STOPS = (TmdbAuthError, SelectionError, LeaseHeldError, RunStoppedError)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -75,7 +70,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--rate", type=setting("tmdb_rate"), help="requests per second, retries included (default 40)"
     )
     fetch.add_argument(
-        "--concurrency", type=setting("tmdb_concurrency"), help="simultaneous requests (default 20)"
+        "--http-concurrency", type=setting("tmdb_http_concurrency"), help="simultaneous requests (default 20)"
     )
     fetch.add_argument("--lookup", choices=LOOKUPS, help="movie: /3/movie/{imdb id}; find: /3/find first")
     fetch.add_argument(
@@ -139,7 +134,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
         name: value
         for name, value in (
             ("tmdb_rate", args.rate),
-            ("tmdb_concurrency", args.concurrency),
+            ("tmdb_http_concurrency", args.http_concurrency),
             ("tmdb_lookup", args.lookup),
         )
         if value is not None
@@ -167,7 +162,7 @@ def fetch_command(args: argparse.Namespace) -> int:
     glue = aws.client("glue", settings) if settings.tmdb_crawler else None
     secrets = None if settings.tmdb_api_key else aws.client("secretsmanager", settings)
     credentials = load_credentials(settings, secrets)
-    ClientOptions.from_settings(settings)  # reject bad --rate/--concurrency before planning
+    ClientOptions.from_settings(settings)  # reject bad --rate/--http-concurrency before planning
     bar = _ProgressBar()
     try:
         manifest = run.run(
@@ -196,7 +191,7 @@ class _ProgressBar:
     def __init__(self) -> None:
         self.bar: Any = None
 
-    def start(self, plan: run.Plan, todo: list[run.Batch]) -> None:
+    def start(self, plan: Plan, todo: list[Batch]) -> None:
         """Announce the plan and open the bar."""
         from tqdm import tqdm
 
@@ -221,7 +216,7 @@ class _ProgressBar:
 def status_lines(s3: Any, bucket: str, day: date) -> list[str]:
     """What the date's plan, done markers and manifest say, as printable lines."""
     folder = RunFolder(s3, bucket, day)
-    plan = run.load_plan(s3, bucket, day)
+    plan = load_plan(s3, bucket, day)
     if plan is None:
         return [f"{day}: no TMDB run planned"]
     numbers = {b.number for b in plan.batches}

@@ -35,15 +35,15 @@ import re
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
 from aiolimiter import AsyncLimiter
-from botocore.exceptions import EndpointConnectionError
 
 from movielake.config import ConfigError, Settings
+from movielake.tmdb.credentials import Credentials, CredentialTransport
 
 log = logging.getLogger(__name__)
 
@@ -66,72 +66,6 @@ HEDGE_FACTOR = 2.0
 HEDGE_FLOOR = 0.25
 HEDGE_SAMPLES = 20
 HEDGE_INITIAL = 1.0
-
-
-@dataclass(frozen=True)
-class Credentials:
-    """A TMDB v3 API key or a v4 read access token (used first when both are given).
-
-    ``repr`` never shows either.
-    """
-
-    api_key: str | None = field(default=None, repr=False)
-    bearer_token: str | None = field(default=None, repr=False)
-
-
-def credentials_from_secret(secret_string: str) -> Credentials:
-    """Parse the TMDB secret: JSON ``{"api_key": ...}`` or ``{"bearer_token": ...}``.
-
-    The error messages name what is wrong with the secret, never its value.
-    """
-    try:
-        document = json.loads(secret_string)
-    except ValueError:
-        raise ConfigError(
-            'the TMDB secret is not JSON: store {"api_key": "<v3 key>"} or {"bearer_token": "<v4 token>"}'
-        ) from None
-    if not isinstance(document, dict):
-        raise ConfigError('the TMDB secret must be a JSON object with "api_key" or "bearer_token"')
-    api_key, token = document.get("api_key"), document.get("bearer_token")
-    if not (isinstance(api_key, str) and api_key) and not (isinstance(token, str) and token):
-        raise ConfigError(
-            'the TMDB secret has neither a non-empty "api_key" nor "bearer_token" string '
-            f"(keys present: {sorted(document)})"
-        )
-    return Credentials(
-        api_key=api_key if isinstance(api_key, str) and api_key else None,
-        bearer_token=token if isinstance(token, str) and token else None,
-    )
-
-
-def secret_string(credentials: Credentials) -> str:
-    """The secret value ``credentials_from_secret`` reads back: the key or the token, as JSON."""
-    if credentials.bearer_token:
-        return json.dumps({"bearer_token": credentials.bearer_token})
-    return json.dumps({"api_key": credentials.api_key})
-
-
-def load_credentials(settings: Settings, secrets_client: Any) -> Credentials:
-    """The key from ``MOVIELAKE_TMDB_API_KEY`` (local only), else from Secrets Manager."""
-    if settings.tmdb_api_key:
-        return Credentials(api_key=settings.tmdb_api_key)
-    if not settings.tmdb_secret_id:
-        raise ConfigError(
-            "no TMDB credentials: set MOVIELAKE_TMDB_SECRET_ID to the Secrets Manager secret holding "
-            '{"api_key": ...} or {"bearer_token": ...} (or MOVIELAKE_TMDB_API_KEY for local development)'
-        )
-    try:
-        secret = secrets_client.get_secret_value(SecretId=settings.tmdb_secret_id)
-    except EndpointConnectionError:
-        raise  # nothing answers at the endpoint: the CLI says so in one line
-    except Exception as exc:  # botocore's errors; the message names the secret id, not its value
-        raise ConfigError(
-            f"cannot read the TMDB secret {settings.tmdb_secret_id!r} ({type(exc).__name__}: {exc}); "
-            "check that it exists and that this role may call secretsmanager:GetSecretValue on it"
-        ) from exc
-    if "SecretString" not in secret:
-        raise ConfigError(f"the TMDB secret {settings.tmdb_secret_id!r} has no SecretString")
-    return credentials_from_secret(secret["SecretString"])
 
 
 class TmdbAuthError(RuntimeError):
@@ -159,7 +93,7 @@ class ClientOptions:
         if self.rate <= 0 or self.concurrency < 1 or self.max_attempts < 1 or self.timeout <= 0:
             raise ConfigError(
                 "MOVIELAKE_TMDB_RATE and MOVIELAKE_TMDB_TIMEOUT must be > 0, "
-                "MOVIELAKE_TMDB_CONCURRENCY and MOVIELAKE_TMDB_MAX_ATTEMPTS >= 1"
+                "MOVIELAKE_TMDB_HTTP_CONCURRENCY and MOVIELAKE_TMDB_MAX_ATTEMPTS >= 1"
             )
 
     @classmethod
@@ -170,7 +104,7 @@ class ClientOptions:
             language=settings.tmdb_language,
             lookup=settings.tmdb_lookup,
             rate=settings.tmdb_rate,
-            concurrency=settings.tmdb_concurrency,
+            concurrency=settings.tmdb_http_concurrency,
             max_attempts=settings.tmdb_max_attempts,
             timeout=settings.tmdb_timeout,
         )
@@ -192,31 +126,6 @@ class Outcome:
     def ok(self) -> bool:
         """Whether the film was fetched."""
         return self.reason is None
-
-
-class _CredentialTransport(httpx.AsyncBaseTransport):
-    """Signs each request on its way to the wire, after httpx has logged its key-free URL."""
-
-    def __init__(self, inner: httpx.AsyncBaseTransport, credentials: Credentials) -> None:
-        if not credentials.bearer_token and not credentials.api_key:
-            raise ConfigError("TMDB credentials are empty: give an api_key or a bearer_token")
-        self._inner = inner
-        self._credentials = credentials
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        """Forward a signed copy: the request httpx logs and attaches to errors stays unsigned."""
-        headers = request.headers.copy()
-        url = request.url
-        if self._credentials.bearer_token:
-            headers["Authorization"] = f"Bearer {self._credentials.bearer_token}"
-        else:
-            url = url.copy_merge_params({"api_key": self._credentials.api_key})
-        signed = httpx.Request(request.method, url, headers=headers, extensions=request.extensions)
-        return await self._inner.handle_async_request(signed)
-
-    async def aclose(self) -> None:
-        """Close the wrapped transport's connections."""
-        await self._inner.aclose()
 
 
 @dataclass(frozen=True)
@@ -535,7 +444,7 @@ async def fetch_movies(
     )
     client = httpx.AsyncClient(
         base_url=options.base_url,
-        transport=_CredentialTransport(inner, credentials),
+        transport=CredentialTransport(inner, credentials),
         timeout=httpx.Timeout(options.timeout),
         headers={"Accept": "application/json"},
     )

@@ -21,8 +21,11 @@ from movielake import aws
 from movielake.config import Settings
 from movielake.log import event, lambda_logger
 from movielake.tmdb import run
-from movielake.tmdb.client import ClientOptions, Credentials, TmdbAuthError, load_credentials
+from movielake.tmdb.client import ClientOptions, TmdbAuthError
+from movielake.tmdb.credentials import Credentials, load_credentials
+from movielake.tmdb.errors import RunError, TmdbUnreachableError
 from movielake.tmdb.lease import held
+from movielake.tmdb.plan import Batch, Plan, load_plan
 
 log = logging.getLogger(__name__)
 
@@ -61,10 +64,10 @@ def message_size(ids: int, settings: Settings) -> int:
     return max(1, min(settings.tmdb_ids_per_message, per_worker * settings.tmdb_batch_size))
 
 
-def messages(plan: run.Plan, batches: list[run.Batch], ids_per_message: int) -> list[dict[str, Any]]:
+def messages(plan: Plan, batches: list[Batch], ids_per_message: int) -> list[dict[str, Any]]:
     """Group whole batches into message bodies of at most ``ids_per_message`` ids (one batch
     at least)."""
-    groups: list[list[run.Batch]] = []
+    groups: list[list[Batch]] = []
     for batch in batches:
         if groups and sum(len(b.ids) for b in groups[-1]) + len(batch.ids) <= ids_per_message:
             groups[-1].append(batch)
@@ -177,12 +180,10 @@ def work_message(
 ) -> None:
     """Fetch and write the message's batches that are not done, then try to complete the run."""
     day = date.fromisoformat(body["run_date"])
-    the_plan = run.load_plan(s3, settings.lake_bucket, day)
+    the_plan = load_plan(s3, settings.lake_bucket, day)
     if the_plan is None:
-        raise run.RunError(
-            f"no plan for {day}: the message for batches {[b['number'] for b in body['batches']]}"
-        )
-    batches = [run.Batch(int(b["number"]), tuple(b["ids"])) for b in body["batches"]]
+        raise RunError(f"no plan for {day}: the message for batches {[b['number'] for b in body['batches']]}")
+    batches = [Batch(int(b["number"]), tuple(b["ids"])) for b in body["batches"]]
     todo = run.pending(run.RunFolder(s3, settings.lake_bucket, day), batches)
     event(log, "message", run_date=day.isoformat(), batches=len(batches), pending=len(todo))
     run.execute(s3, settings, the_plan, todo, credentials, ClientOptions.from_settings(settings))
@@ -208,7 +209,7 @@ def work(event_: dict[str, Any], context: Any) -> dict[str, Any]:
         try:
             credentials = credentials or _credentials(settings)
             work_message(s3, settings, json.loads(record["body"]), credentials, glue)
-        except (TmdbAuthError, run.TmdbUnreachableError) as exc:
+        except (TmdbAuthError, TmdbUnreachableError) as exc:
             log.error(
                 "TMDB refused the credentials or is unreachable; stopping",
                 extra={"fields": {"error": str(exc)}},

@@ -29,8 +29,8 @@ import logging
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterable
-from dataclasses import asdict, dataclass, field
-from datetime import UTC, date, datetime
+from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -39,9 +39,13 @@ from movielake import keys
 from movielake.config import Settings
 from movielake.log import event
 from movielake.tmdb import records
-from movielake.tmdb.client import ClientOptions, Credentials, Outcome, fetch_movies
+from movielake.tmdb.client import ClientOptions, Outcome, fetch_movies
+from movielake.tmdb.credentials import Credentials
+from movielake.tmdb.errors import PlanMismatchError, RunError, TmdbUnreachableError
 from movielake.tmdb.lease import held
-from movielake.tmdb.selection import Filters, Selection, select_from_s3
+from movielake.tmdb.manifest import manifest_for
+from movielake.tmdb.plan import Batch, Plan, filter_changes, is_complete, load_plan, make_plan
+from movielake.tmdb.selection import Filters, select_from_s3
 from movielake.tmdb.writer import RunFolder, fetched_ids
 
 log = logging.getLogger(__name__)
@@ -49,73 +53,8 @@ log = logging.getLogger(__name__)
 FetchFunction = Callable[[Iterable[str], Credentials, ClientOptions], AsyncIterator[Outcome]]
 
 
-class RunError(RuntimeError):
-    """The run cannot go on or does not add up; the message says which batch or id."""
-
-
-class RunStoppedError(RunError):
-    """The run stopped before doing harm, for a reason the user can act on; rerunning resumes."""
-
-
-class TmdbUnreachableError(RunStoppedError):
-    """No request of a whole batch got an HTTP answer: TMDB or the network is down."""
-
-
-class PlanMismatchError(RunStoppedError):
-    """The date's unfinished plan was made with other filters than this run asks for."""
-
-
 # Outcome reasons that mean no HTTP answer ever came back for the id.
 UNREACHED = frozenset({"timeout", "connection"})
-
-
-@dataclass(frozen=True)
-class Batch:
-    """One ``lote_<number>.json`` to be: its number and the ids it asks for."""
-
-    number: int
-    ids: tuple[str, ...]
-
-
-@dataclass
-class Plan:
-    """What a run will fetch, written to ``_run/plan.json`` before any fetch."""
-
-    run_date: date
-    run_id: str
-    source: str
-    filters: dict[str, Any]
-    selected: int
-    skipped: int
-    refresh: bool
-    batches: list[Batch] = field(default_factory=list)
-
-    @property
-    def planned(self) -> int:
-        """How many ids the batches hold (selected minus skipped)."""
-        return sum(len(b.ids) for b in self.batches)
-
-    def to_json(self) -> dict[str, Any]:
-        """The plan document."""
-        document = asdict(self)
-        document["run_date"] = self.run_date.isoformat()
-        document["planned"] = self.planned
-        document["batches"] = [{"number": b.number, "ids": list(b.ids)} for b in self.batches]
-        return document
-
-    @classmethod
-    def from_json(cls, document: dict[str, Any]) -> Plan:
-        """Read a plan document back."""
-        return cls(
-            run_date=date.fromisoformat(document["run_date"]),
-            run_id=document["run_id"],
-            source=document["source"],
-            filters=document["filters"],
-            selected=document["selected"],
-            skipped=document["skipped"],
-            refresh=document["refresh"],
-            batches=[Batch(b["number"], tuple(b["ids"])) for b in document["batches"]],
-        )
 
 
 @dataclass
@@ -127,63 +66,6 @@ class FetchReport:
     failed: int = 0
     requests: int = 0
     seconds: float = 0.0
-
-
-def make_plan(
-    selection: Selection,
-    already: set[str],
-    *,
-    day: date,
-    first_number: int,
-    batch_size: int,
-    filters: Filters,
-    refresh: bool,
-) -> Plan:
-    """Split the selected ids not ``already`` fetched into batches numbered from ``first_number``."""
-    todo = [i for i in selection.ids if i not in already]
-    batches = [
-        Batch(first_number + n, tuple(todo[start : start + batch_size]))
-        for n, start in enumerate(range(0, len(todo), batch_size))
-    ]
-    run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
-    return Plan(
-        run_date=day,
-        run_id=run_id,
-        source=selection.source,
-        filters=filters.as_dict(),
-        selected=len(selection.ids),
-        skipped=len(selection.ids) - len(todo),
-        refresh=refresh,
-        batches=batches,
-    )
-
-
-def load_plan(s3: Any, bucket: str, day: date) -> Plan | None:
-    """The latest plan of a date, if any."""
-    folder = RunFolder(s3, bucket, day)
-    document = folder.get_json(folder.plan_key)
-    return None if document is None else Plan.from_json(document)
-
-
-def is_complete(folder: RunFolder, plan: Plan) -> bool:
-    """Whether this plan's run was completed (its manifest was written)."""
-    manifest = folder.manifest()
-    return manifest is not None and manifest.get("run_id") == plan.run_id
-
-
-def filter_changes(planned: dict[str, Any], wanted: dict[str, Any]) -> list[str]:
-    """How ``wanted`` filters differ from ``planned`` ones, as ``min_year 1960 -> 2000`` items."""
-
-    def shown(value: Any) -> str:
-        if value is None or value == []:
-            return "off"
-        return ",".join(value) if isinstance(value, list) else str(value)
-
-    return [
-        f"{name} {shown(planned.get(name))} -> {shown(value)}"
-        for name, value in wanted.items()
-        if planned.get(name) != value
-    ]
 
 
 def prepare(s3: Any, settings: Settings, day: date, *, refresh: bool = False) -> Plan:
@@ -407,77 +289,6 @@ def execute(
         requests_per_second=round(report.requests / report.seconds, 2) if report.seconds else None,
     )
     return report
-
-
-def manifest_for(
-    plan: Plan, markers: dict[int, dict[str, Any]], errors: list[dict[str, Any]]
-) -> dict[str, Any]:
-    """The completion report; raises ``RunError`` when the counts do not add up."""
-    fetched = sum(m["fetched"] for m in markers.values())
-    failed = len(errors)
-    marked_failed = sum(m["failed"] for m in markers.values())
-    failed_ids = [e["requested_id"] for e in errors]
-    problems = []
-    if plan.selected != plan.skipped + fetched + failed:
-        problems.append(
-            f"selected {plan.selected} != skipped {plan.skipped} + fetched {fetched} + failed {failed}"
-        )
-    if marked_failed != failed:
-        problems.append(f"done markers count {marked_failed} failures, the error parts hold {failed}")
-    if len(set(failed_ids)) != failed:
-        repeated = [i for i, n in Counter(failed_ids).items() if n > 1]
-        problems.append(f"ids failed more than once: {repeated[:10]}")
-    if problems:
-        raise RunError(f"run {plan.run_id} of {plan.run_date} does not add up: " + "; ".join(problems))
-    started = datetime.strptime(plan.run_id, "%Y%m%dT%H%M%S%fZ").replace(tzinfo=UTC)
-    finished = datetime.now(UTC)
-    wall = (finished - started).total_seconds()
-    active = active_seconds(markers.values())
-    requests = sum(m["requests"] for m in markers.values())
-    return {
-        "run_id": plan.run_id,
-        "run_date": plan.run_date.isoformat(),
-        "source": plan.source,
-        "filters": plan.filters,
-        "refresh": plan.refresh,
-        "selected": plan.selected,
-        "skipped": plan.skipped,
-        "fetched": fetched,
-        "failed": failed,
-        "failed_by_reason": dict(sorted(Counter(e["reason"] for e in errors).items())),
-        "batches": sorted(markers),
-        "batch_count": len(markers),
-        "requests": requests,
-        "started_at": records.utc_timestamp(started),
-        "completed_at": records.utc_timestamp(finished),
-        "active_seconds": round(active, 3),
-        "wall_seconds": round(wall, 3),
-        "requests_per_second": round(requests / active, 2) if active > 0 else None,
-    }
-
-
-def active_seconds(markers: Iterable[dict[str, Any]]) -> float:
-    """Seconds spent fetching: the union of the passes' spans, each from its start to its last
-    batch written (a pass killed mid-way counts up to its last finished batch)."""
-    ends: dict[str, str] = {}
-    for marker in markers:
-        start = marker.get("pass_started_at")
-        if start:
-            ends[start] = max(ends.get(start, start), marker["written_at"])
-    total, reach = 0.0, None
-    for start, end in sorted((_moment(a), _moment(b)) for a, b in ends.items()):
-        if reach is None or start > reach:
-            total += (end - start).total_seconds()
-            reach = end
-        elif end > reach:
-            total += (end - reach).total_seconds()
-            reach = end
-    return total
-
-
-def _moment(stamp: str) -> datetime:
-    """A ``records.utc_timestamp`` back as a datetime."""
-    return datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
 
 
 def complete(s3: Any, settings: Settings, plan: Plan, *, glue: Any = None) -> dict[str, Any] | None:

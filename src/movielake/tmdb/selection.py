@@ -14,7 +14,6 @@ whole comma-separated name, case-insensitively (``Crimes`` is not ``crime``).
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import chain
@@ -43,7 +42,6 @@ HEADER_BUFFER = 1 << 20
 # Rows fetched from DuckDB per round trip.
 FETCH_ROWS = 50_000
 MOVIES_PREFIX = keys.raw_csv_prefix("Movies")
-_MOVIES_KEY = re.compile(r"^Raw/Local/CSV/Movies/(\d{4})/(\d{2})/(\d{2})/movies[^/]*\.csv$", re.IGNORECASE)
 
 
 class SelectionError(ValueError):
@@ -215,7 +213,7 @@ def newest_movies_csv(s3: Any, bucket: str) -> CsvObject:
     found = [
         (match.groups(), item["LastModified"], CsvObject(item["Key"], item["LastModified"], item["Size"]))
         for item in list_objects(s3, bucket, MOVIES_PREFIX)
-        if (match := _MOVIES_KEY.match(item["Key"]))
+        if (match := keys.RAW_MOVIES_CSV_PATTERN.match(item["Key"]))
     ]
     if not found:
         raise SelectionError(

@@ -8,7 +8,6 @@ a batch without one is refetched and rewritten whole.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
@@ -19,13 +18,8 @@ from botocore.exceptions import ClientError
 from movielake import keys
 from movielake.aws import list_objects
 
-DONE_FOLDER = "done"
-ERRORS_FOLDER = "errors"
-PLAN_FILE = "plan.json"
 # S3 reads of many small objects are latency-bound: a few at a time.
 READ_THREADS = 16
-# A batch directly in a date folder; not the same-named done markers and error parts in _run/.
-BATCH_KEY = re.compile(re.escape(keys.TMDB_MOVIES_PREFIX) + r"\d{4}/\d{2}/\d{2}/lote_\d+\.json$")
 
 
 def ndjson(items: Iterable[dict[str, Any]]) -> bytes:
@@ -93,11 +87,11 @@ class RunFolder:
 
     def done_key(self, number: int) -> str:
         """``_run/done/lote_<N>.json``: the batch is finished; its counts."""
-        return keys.tmdb_run_key(self.day, f"{DONE_FOLDER}/lote_{number}.json")
+        return keys.tmdb_done_key(self.day, number)
 
     def error_part_key(self, number: int) -> str:
         """``_run/errors/lote_<N>.json``: the batch's failed ids, NDJSON."""
-        return keys.tmdb_run_key(self.day, f"{ERRORS_FOLDER}/lote_{number}.json")
+        return keys.tmdb_error_part_key(self.day, number)
 
     def write_batch(
         self, number: int, records: list[dict[str, Any]], errors: list[dict[str, Any]], done: dict[str, Any]
@@ -114,7 +108,7 @@ class RunFolder:
 
     def done_numbers(self) -> set[int]:
         """The batch numbers of this date that have a done marker."""
-        prefix = keys.tmdb_run_key(self.day, f"{DONE_FOLDER}/")
+        prefix = keys.tmdb_done_prefix(self.day)
         return {n for key in self.keys_under(prefix) if (n := keys.batch_number(key)) is not None}
 
     def batch_numbers(self) -> set[int]:
@@ -148,11 +142,11 @@ class RunFolder:
     @property
     def plan_key(self) -> str:
         """``_run/plan.json``: the latest run of this date."""
-        return keys.tmdb_run_key(self.day, PLAN_FILE)
+        return keys.tmdb_plan_key(self.day)
 
     def completed_key(self, run_id: str) -> str:
         """``_run/completed/<run id>.json``: created once, by whoever completes the run."""
-        return keys.tmdb_run_key(self.day, f"completed/{run_id}.json")
+        return keys.tmdb_completed_key(self.day, run_id)
 
     def write_errors(self, lines: list[dict[str, Any]]) -> str:
         """``erros_geral.json`` (NDJSON, one line per failed id; empty when none failed)."""
@@ -174,7 +168,7 @@ def fetched_ids(s3: Any, bucket: str) -> set[str]:
     batch_keys = [
         item["Key"]
         for item in list_objects(s3, bucket, keys.TMDB_MOVIES_PREFIX)
-        if BATCH_KEY.match(item["Key"])
+        if keys.TMDB_DATED_BATCH_PATTERN.match(item["Key"])
     ]
 
     def read(key: str) -> list[str]:

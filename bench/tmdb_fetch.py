@@ -35,7 +35,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from movielake import synthetic
+from movielake.local import synthetic
 from movielake.tmdb.client import ClientOptions, Credentials, fetch_movies
 
 API_KEY = "bench-key"
@@ -52,7 +52,7 @@ def emulator(
         [
             sys.executable,
             "-m",
-            "movielake.tmdb.emulator",
+            "movielake.local.tmdb_emulator",
             "--api-key",
             API_KEY,
             "--synthetic",

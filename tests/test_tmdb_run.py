@@ -12,11 +12,12 @@ import boto3
 import pytest
 from conftest import LAKE_BUCKET, NO_RETRY, REGION, define_crawler
 
-from movielake import keys, synthetic
+from movielake import keys
 from movielake.config import Settings
+from movielake.local import synthetic
+from movielake.local.tmdb_emulator import Emulator, FaultPlan, synthetic_fixtures
 from movielake.tmdb import handlers, run
 from movielake.tmdb.client import ClientOptions, Credentials, Outcome, TmdbAuthError, fetch_movies
-from movielake.tmdb.emulator import Emulator, FaultPlan, synthetic_fixtures
 from movielake.tmdb.writer import RunFolder
 
 FILMS = 350  # with every filter off: 4 batches of 100, 100, 100 and 50 ids

@@ -75,3 +75,23 @@ def test_the_local_stack_registers_through_the_entry_point() -> None:
     module = plugin.load()
     for hook in ("register", "crawl_local", "deliver_crawler_events", "invoke_at_endpoint"):
         assert callable(getattr(module, hook)), hook
+
+
+def test_without_the_plugin_the_local_paths_say_what_to_install(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    """A product installed without the local stack: `crawl --engine local` fails with one line."""
+    from movielake import cli, plugins
+
+    monkeypatch.setattr(plugins, "installed", lambda: ())
+    for name, value in {"MOVIELAKE_TMDB_CRAWLER": "c-tmdb", "MOVIELAKE_CSV_CRAWLER": "c-csv"}.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(plugins.PluginMissingError, match=r"install movielake with its local extra"):
+        plugins.hook("crawl_local", "movielake crawl --engine local")
+    assert cli.main(["crawl", "--engine", "local"]) == 2
+    err = capsys.readouterr().err
+    assert "movielake crawl --engine local needs the local stack" in err
+    with pytest.raises(SystemExit) as exit_info:  # no `movielake local` without the plugin
+        cli.main(["local", "status"])
+    assert exit_info.value.code == 2
+    assert "invalid choice: 'local'" in capsys.readouterr().err

@@ -20,9 +20,8 @@ from urllib.parse import urlparse
 
 import boto3
 
-from movielake import synthetic
-from movielake.analysis import sample_lake
 from movielake.config import Settings
+from movielake.local import sample_lake, synthetic
 from movielake.tmdb.records import to_record
 
 BUCKET = "movielake-bench-lake"

@@ -35,7 +35,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from movielake import synthetic
+from movielake.local import synthetic
 from movielake.tmdb.client import ClientOptions, fetch_movies
 from movielake.tmdb.credentials import Credentials
 
@@ -53,7 +53,7 @@ def emulator(
         [
             sys.executable,
             "-m",
-            "movielake.tmdb.emulator",
+            "movielake.local.tmdb_emulator",
             "--api-key",
             API_KEY,
             "--synthetic",

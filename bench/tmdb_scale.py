@@ -40,7 +40,8 @@ from typing import Any
 import boto3
 from tmdb_fetch import API_KEY, emulator, emulator_stats
 
-from movielake import keys, synthetic
+from movielake import keys
+from movielake.local import synthetic
 from movielake.local.dispatch import DeliveredLog, Dispatcher
 from movielake.local.runtime import LambdaRuntime, code_sha256, extract, find_zip
 from movielake.local.server import temporary_moto

@@ -113,8 +113,6 @@ PACKAGES = {
         packages=("movielake/tmdb",),
         handlers=("movielake.tmdb.handlers",),
         dependencies=("httpx", "aiolimiter", "duckdb", "duckdb-extension-httpfs"),
-        # The TMDB emulator is a development tool (local stack, tests), never deployed.
-        excluded=frozenset({"movielake/tmdb/emulator.py"}),
         modules=("movielake/duckdb_s3.py",),
     ),
     # The refine drives Athena with boto3 on AWS; on the local stack it runs the same SQL on
@@ -131,7 +129,6 @@ PACKAGES = {
                 "movielake/analysis/report/",
                 "movielake/analysis/cli.py",
                 "movielake/analysis/athena_engine.py",
-                "movielake/analysis/sample_lake.py",
                 "movielake/catalog/cli.py",
                 "movielake/refine/cli.py",
             }

@@ -1,4 +1,4 @@
-"""Regenerate the bundled sample data in ``data/sample/`` from ``movielake.synthetic``.
+"""Regenerate the bundled sample data in ``data/sample/`` from ``movielake.local.synthetic``.
 
 Writes ``movies.csv`` and ``series.csv`` (PB format: ``|``-separated, ``\\N`` nulls, one row per
 film x artist) and ``tmdb/movies.ndjson`` (the TMDB emulator's fixtures: one payload per film
@@ -15,7 +15,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from movielake import synthetic
+from movielake.local import synthetic
 
 DEFAULT_OUT = Path(__file__).resolve().parents[1] / "data" / "sample"
 DEFAULT_SEED = 7

@@ -13,10 +13,10 @@ import pandas as pd
 import pytest
 from conftest import LAKE_BUCKET, NO_RETRY, REGION
 
-from movielake import synthetic
-from movielake.analysis import cli, sample_lake
+from movielake.analysis import cli
 from movielake.analysis.queries import discover
 from movielake.cli import UserError, main
+from movielake.local import sample_lake, synthetic
 from movielake.tmdb.records import to_record
 
 DATABASE = "movielake_cli_test_raw"

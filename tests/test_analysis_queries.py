@@ -23,11 +23,10 @@ import pandas as pd
 import pytest
 from conftest import LAKE_BUCKET, NO_RETRY, REGION
 
-from movielake import synthetic
-from movielake.analysis import sample_lake
 from movielake.analysis.duckdb_engine import DuckDBEngine
 from movielake.analysis.engines import run_all
 from movielake.config import Settings
+from movielake.local import sample_lake, synthetic
 from movielake.refine.run import run_refine
 from movielake.tmdb.records import error_record, to_record
 
@@ -262,7 +261,7 @@ def create_crawlers(glue, database: str) -> list[str]:
 
 def test_same_answers_after_a_real_local_crawl(fixture_lake) -> None:
     """The catalog ``movielake crawl`` completes (TMDB types inferred, CSV partitions added) agrees."""
-    crawl = pytest.importorskip("movielake.catalog.crawl")
+    crawl = pytest.importorskip("movielake.local.crawl")
     _, results, settings = fixture_lake
     with pytest.MonkeyPatch.context() as mp:
         for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}.items():

@@ -73,7 +73,6 @@ def scaffold(tmp_path: Path) -> Path:
     tmdb = pkg / "tmdb"
     tmdb.mkdir()
     (tmdb / "__init__.py").write_text("")
-    (tmdb / "emulator.py").write_text("raise ImportError('dev only')\n")
     (tmdb / "handlers.py").write_text(
         "import aiolimiter\nimport anyio\nimport httpx\n\n"
         "from movielake import aws, config, keys, log\n\n"
@@ -144,7 +143,6 @@ def test_zips_hold_only_what_each_function_needs(scaffold: Path, tmp_path: Path)
 
     tmdb = names(out / "tmdb_enrich.zip")
     assert "movielake/tmdb/handlers.py" in tmdb
-    assert "movielake/tmdb/emulator.py" not in tmdb
     assert "movielake/synthetic.py" not in tmdb
     tops = {n.split("/")[0] for n in tmdb}
     for package in ("httpx", "httpcore", "h11", "anyio", "idna", "certifi", "aiolimiter", "duckdb"):
@@ -229,6 +227,8 @@ def test_real_sources_build_and_import(name: str, lambda_python: str, tmp_path: 
     out = tmp_path / "out"
     result = run_build(SRC, out, "--package", name)
     assert result.returncode == 0, result.stderr
+    stand_ins = [n for n in names(out / f"{name}.zip") if n.startswith("movielake/local/")]
+    assert not stand_ins, f"{name}.zip ships local stand-ins: {stand_ins}"
     imported = import_in_runtime(out / f"{name}.zip", lambda_python, tmp_path, HANDLERS[name])
     assert imported.returncode == 0, imported.stderr
 

@@ -11,29 +11,24 @@ import boto3
 import pytest
 from conftest import LAKE_BUCKET, NO_RETRY, REGION
 
-from movielake import keys, synthetic
-from movielake.analysis import sample_lake
+from movielake import keys
 from movielake.catalog import cli as crawl_cli
-from movielake.catalog.crawl import (
+from movielake.catalog.aws_crawl import CrawlTimeoutError, crawl_aws
+from movielake.catalog.paths import glob_to_regex, is_excluded, is_hidden, place_object, table_name
+from movielake.catalog.types import (
     BIGINT,
     DOUBLE,
     INT,
     NULL,
     STRING,
-    CrawlTimeoutError,
-    crawl_aws,
-    crawl_local,
-    glob_to_regex,
     infer_json_type,
-    is_excluded,
-    is_hidden,
     merge_columns,
     merge_types,
     parse_type,
-    place_object,
     render_type,
-    table_name,
 )
+from movielake.local import sample_lake, synthetic
+from movielake.local.crawl import crawl_local
 from movielake.tmdb.records import error_record, to_record
 
 DATABASE = "movielake_test_raw"

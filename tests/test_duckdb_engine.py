@@ -13,18 +13,17 @@ import pytest
 import sqlglot
 from conftest import LAKE_BUCKET, NO_RETRY, REGION
 
-from movielake.analysis import sample_lake
 from movielake.analysis.duckdb_engine import (
     CatalogTable,
     DuckDBEngine,
-    athena_visible,
-    split_s3_url,
     table_files,
 )
 from movielake.analysis.queries import QueryNotFoundError, discover, get_query, parse_header
 from movielake.analysis.translate import GlueTypeError, glue_to_duckdb_type, referenced_tables, translate
+from movielake.catalog.paths import is_hidden, parse_s3_path
 from movielake.config import Settings
 from movielake.duckdb_s3 import httpfs_extension_path, s3_secret_sql
+from movielake.local import sample_lake
 from movielake.refine.models import discover_models
 
 DATABASE = "movielake_engine_test_raw"
@@ -219,14 +218,14 @@ def test_header_parsing_joins_continuation_lines() -> None:
         ("sub/lote_2.json", True),
     ],
 )
-def test_athena_visible(key: str, visible: bool) -> None:
-    assert athena_visible(key) is visible
+def test_athena_reads_what_is_not_hidden(key: str, visible: bool) -> None:
+    assert is_hidden(key) is not visible
 
 
-def test_split_s3_url() -> None:
-    assert split_s3_url("s3://lake/Raw/TMDB") == ("lake", "Raw/TMDB/")
-    with pytest.raises(RuntimeError):
-        split_s3_url("https://lake/Raw")
+def test_parse_s3_path() -> None:
+    assert parse_s3_path("s3://lake/Raw/TMDB") == ("lake", "Raw/TMDB/")
+    with pytest.raises(ValueError, match="not an S3 path"):
+        parse_s3_path("https://lake/Raw")
 
 
 def test_secret_points_at_the_endpoint(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -27,14 +27,15 @@ import boto3
 import pytest
 from conftest import LAKE_BUCKET, NO_RETRY, REGION, define_crawler
 
-from movielake import aws, cli, keys, synthetic
+from movielake import aws, cli, keys
 from movielake.config import Settings
 from movielake.ingest import handler
 from movielake.ingest.schema import MOVIE_COLUMNS
+from movielake.local import synthetic
+from movielake.local.tmdb_emulator import Emulator, FaultPlan, synthetic_fixtures
 from movielake.tmdb import handlers, run
 from movielake.tmdb.client import fetch_movies
 from movielake.tmdb.credentials import Credentials
-from movielake.tmdb.emulator import Emulator, FaultPlan, synthetic_fixtures
 from movielake.tmdb.lease import Lease, LeaseHeldError, lease_key
 from movielake.tmdb.plan import Plan, load_plan
 from movielake.tmdb.writer import RunFolder

@@ -107,8 +107,8 @@ def test_the_cli_reads_the_stack_through_settings(local_stack_env: dict) -> None
 
 def test_the_csv_tables_read_back_are_the_declared_ones(local_stack: dict) -> None:
     """Terraform's declaration, read back from Glue, is what the unit tests' sample lake uses."""
-    from movielake.analysis import sample_lake
     from movielake.ingest.schema import SCHEMAS
+    from movielake.local import sample_lake
 
     stack = stack_of(local_stack)
     glue = stack.client("glue", local_stack["endpoint_url"])

@@ -24,11 +24,11 @@ import pytest
 from botocore.stub import Stubber
 from conftest import LAKE_BUCKET, NO_RETRY, REGION
 
-from movielake import keys, synthetic
-from movielake.analysis import sample_lake
+from movielake import keys
 from movielake.analysis.engines import run_all
 from movielake.cli import main
 from movielake.config import Settings
+from movielake.local import sample_lake, synthetic
 from movielake.refine import engines
 from movielake.refine.athena import AthenaRefineEngine, ctas, typed_value
 from movielake.refine.catalog import STAGING_SUFFIX

@@ -23,14 +23,13 @@ import pandas as pd
 import pytest
 from conftest import LAKE_BUCKET, NO_RETRY, REGION
 
-from movielake import synthetic
-from movielake.analysis import sample_lake
 from movielake.analysis.engines import run_all
 from movielake.analysis.queries import SQL_DIR, discover
 from movielake.analysis.report import build_report
 from movielake.analysis.report.questions import ReportHeaderError
 from movielake.cli import main
 from movielake.config import Settings
+from movielake.local import sample_lake, synthetic
 from movielake.local.server import reset_moto
 from movielake.tmdb.records import to_record
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from movielake import synthetic
 from movielake.ingest.validation import validate_file
+from movielake.local import synthetic
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "data" / "sample"

@@ -22,9 +22,9 @@ import pytest
 from botocore.exceptions import ClientError
 
 from movielake import keys
-from movielake.catalog.cli import crawler_role
-from movielake.catalog.crawl import crawl_local
 from movielake.config import PROJECT_ROOT, Settings
+from movielake.local.crawl import crawl_local
+from movielake.local.plugin import crawler_role
 from movielake.local.server import audit_file
 from movielake.local.stack import LocalStack
 

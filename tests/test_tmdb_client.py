@@ -12,8 +12,9 @@ from collections.abc import Iterable, Iterator
 import boto3
 import pytest
 
-from movielake import synthetic
 from movielake.config import ConfigError, Settings
+from movielake.local import synthetic
+from movielake.local.tmdb_emulator import Emulator, FaultPlan, synthetic_fixtures
 from movielake.tmdb.client import (
     HEDGE_FLOOR,
     HEDGE_INITIAL,
@@ -26,7 +27,6 @@ from movielake.tmdb.client import (
     retry_after_seconds,
 )
 from movielake.tmdb.credentials import Credentials, credentials_from_secret, load_credentials
-from movielake.tmdb.emulator import Emulator, FaultPlan, synthetic_fixtures
 
 KEY = "s3cr3t-v3-key-0123456789"
 CREDENTIALS = Credentials(api_key=KEY)

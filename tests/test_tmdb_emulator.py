@@ -13,8 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from movielake import synthetic
-from movielake.tmdb.emulator import Emulator, FaultPlan, load_fixtures, synthetic_fixtures
+from movielake.local import synthetic
+from movielake.local.tmdb_emulator import Emulator, FaultPlan, load_fixtures, synthetic_fixtures
 
 KEY = "emulator-test-key"
 FILMS = list(synthetic.films(40))
@@ -161,7 +161,7 @@ def test_cli_prints_its_url_serves_and_stops_on_sigterm() -> None:
         [
             sys.executable,
             "-m",
-            "movielake.tmdb.emulator",
+            "movielake.local.tmdb_emulator",
             "--api-key",
             KEY,
             "--synthetic",

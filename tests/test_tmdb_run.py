@@ -12,12 +12,13 @@ import boto3
 import pytest
 from conftest import LAKE_BUCKET, NO_RETRY, REGION, define_crawler
 
-from movielake import keys, synthetic
+from movielake import keys
 from movielake.config import Settings
+from movielake.local import synthetic
+from movielake.local.tmdb_emulator import Emulator, FaultPlan, synthetic_fixtures
 from movielake.tmdb import handlers, run
 from movielake.tmdb.client import ClientOptions, Outcome, TmdbAuthError, fetch_movies
 from movielake.tmdb.credentials import Credentials
-from movielake.tmdb.emulator import Emulator, FaultPlan, synthetic_fixtures
 from movielake.tmdb.errors import RunError
 from movielake.tmdb.manifest import manifest_for
 from movielake.tmdb.plan import Batch, Plan, load_plan

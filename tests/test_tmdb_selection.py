@@ -13,8 +13,9 @@ import pandas as pd
 import pytest
 from conftest import LAKE_BUCKET, NO_RETRY, REGION
 
-from movielake import keys, synthetic
+from movielake import keys
 from movielake.config import Settings
+from movielake.local import synthetic
 from movielake.tmdb.selection import (
     Filters,
     Selection,

@@ -16,7 +16,7 @@ from datetime import date
 
 from botocore.exceptions import EndpointConnectionError
 
-from movielake import __version__
+from movielake import __version__, plugins
 from movielake.config import (
     ENGINE_ALIASES,
     ENGINES,
@@ -27,9 +27,9 @@ from movielake.config import (
 )
 from movielake.log import quiet_libraries
 
-# Modules that add subcommands, in the order they appear in --help.
+# Modules that add subcommands, in the order they appear in --help, after those of the
+# installed plugins (the local stack's `local`, see movielake.plugins).
 COMMAND_MODULES = (
-    "movielake.local.cli",
     "movielake.ingest.cli",
     "movielake.tmdb.cli",
     "movielake.catalog.cli",
@@ -105,8 +105,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"movielake {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug detail")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module_name in COMMAND_MODULES:
-        importlib.import_module(module_name).register(subparsers)
+    commands = [plugin.register for plugin in plugins.installed() if hasattr(plugin, "register")]
+    commands += [importlib.import_module(name).register for name in COMMAND_MODULES]
+    for register in commands:
+        register(subparsers)
     return parser
 
 
@@ -119,7 +121,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     quiet_libraries(logging.DEBUG if args.verbose else logging.WARNING)
     try:
-        if args.command != "local":  # `local` manages the stack and addresses it explicitly
+        if not getattr(args, "addresses_its_stack", False):  # e.g. `local`: it manages the stack
             use_local_stack_aws_environment()
         return int(args.func(args) or 0)
     except (UserError, ConfigError) as exc:

@@ -45,9 +45,13 @@ def invoke_command(args: argparse.Namespace) -> int:
         raise UserError(f"--event is not JSON: {exc}") from exc
     settings = Settings.from_env()
     if settings.is_local:
-        from movielake.local.cli import invoke_at_endpoint  # moto runs no function: we do
+        from movielake import plugins  # moto runs no function: the local runtime does
 
-        return invoke_at_endpoint(settings, args.function, event)
+        try:
+            run_locally = plugins.hook("invoke_at_endpoint", "invoking a Lambda on a local endpoint")
+        except plugins.PluginMissingError as exc:
+            raise UserError(str(exc)) from exc
+        return run_locally(settings, args.function, event)
     client = aws.client(
         "lambda", settings, config=Config(read_timeout=READ_TIMEOUT, retries={"max_attempts": 1})
     )

@@ -20,13 +20,13 @@ import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlparse
 
 from movielake import aws
 from movielake.analysis.queries import NamedQuery
 from movielake.analysis.translate import glue_to_duckdb_type, referenced_tables, translate
 from movielake.aws import list_objects
-from movielake.catalog.crawl import existing_partitions
+from movielake.catalog.descriptors import existing_partitions
+from movielake.catalog.paths import is_hidden, parse_s3_path
 from movielake.config import Settings
 from movielake.duckdb_s3 import connect
 from movielake.duckdb_s3 import sql_string as _sql_string
@@ -105,27 +105,16 @@ def catalog_tables(glue: Any, database: str) -> dict[str, CatalogTable]:
     return tables
 
 
-def split_s3_url(url: str) -> tuple[str, str]:
-    """``s3://bucket/a/b/`` -> ``("bucket", "a/b/")`` (the prefix always ends with ``/``)."""
-    parsed = urlparse(url)
-    if parsed.scheme not in {"s3", "s3a", "s3n"} or not parsed.netloc:
-        raise CatalogTableError(f"not an S3 location: {url!r}")
-    prefix = parsed.path.lstrip("/")
-    return parsed.netloc, prefix if not prefix or prefix.endswith("/") else prefix + "/"
-
-
-def athena_visible(relative_key: str) -> bool:
-    """Whether Athena reads an object below a table or partition location (no ``_``/``.`` names)."""
-    return all(part and not part.startswith(("_", ".")) for part in relative_key.split("/"))
-
-
 def list_files(s3: Any, location: str) -> list[str]:
     """The ``s3://`` URLs of the non-empty objects Athena reads under a location, sorted."""
-    bucket, prefix = split_s3_url(location)
+    try:
+        bucket, prefix = parse_s3_path(location)
+    except ValueError as exc:
+        raise CatalogTableError(str(exc)) from exc
     urls = []
     for item in list_objects(s3, bucket, prefix):
         relative = item["Key"][len(prefix) :]
-        if item.get("Size", 0) > 0 and athena_visible(relative):
+        if item.get("Size", 0) > 0 and not is_hidden(relative):
             urls.append(f"s3://{bucket}/{item['Key']}")
     return sorted(urls)
 

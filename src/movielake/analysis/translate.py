@@ -15,8 +15,9 @@ gets wrong:
 * ``count_if`` and ``sum`` of integers are BIGINT in Trino but HUGEINT in DuckDB (which pandas
   receives as float): they are cast to BIGINT.
 
-Glue column types (Hive syntax, ``array<struct<id:int,name:string>>``) are mapped to DuckDB
-types (``STRUCT("id" INTEGER, "name" VARCHAR)[]``) here as well.
+Glue column types (Hive syntax, ``array<struct<id:int,name:string>>``, parsed by sqlglot's
+Hive dialect in ``movielake.catalog.types``) are mapped to DuckDB types
+(``STRUCT("id" INTEGER, "name" VARCHAR)[]``) here as well.
 """
 
 from __future__ import annotations
@@ -30,126 +31,52 @@ from sqlglot.optimizer.annotate_types import annotate_types
 from sqlglot.optimizer.qualify import qualify
 from sqlglot.schema import MappingSchema
 
+from movielake.catalog.types import GlueTypeError, parse_hive_type
+
 SOURCE_DIALECT = "athena"
 TARGET_DIALECT = "duckdb"
 
 _PRIMITIVES = {
-    "string": "VARCHAR",
-    "varchar": "VARCHAR",
-    "char": "VARCHAR",
-    "bigint": "BIGINT",
-    "int": "INTEGER",
-    "integer": "INTEGER",
-    "smallint": "SMALLINT",
-    "tinyint": "TINYINT",
-    "double": "DOUBLE",
-    "float": "FLOAT",
-    "real": "FLOAT",
-    "boolean": "BOOLEAN",
-    "date": "DATE",
-    "timestamp": "TIMESTAMP",
-    "binary": "BLOB",
+    exp.DataType.Type.TEXT: "VARCHAR",
+    exp.DataType.Type.VARCHAR: "VARCHAR",
+    exp.DataType.Type.CHAR: "VARCHAR",
+    exp.DataType.Type.BIGINT: "BIGINT",
+    exp.DataType.Type.INT: "INTEGER",
+    exp.DataType.Type.SMALLINT: "SMALLINT",
+    exp.DataType.Type.TINYINT: "TINYINT",
+    exp.DataType.Type.DOUBLE: "DOUBLE",
+    exp.DataType.Type.FLOAT: "FLOAT",
+    exp.DataType.Type.BOOLEAN: "BOOLEAN",
+    exp.DataType.Type.DATE: "DATE",
+    exp.DataType.Type.TIMESTAMP: "TIMESTAMP",
+    exp.DataType.Type.BINARY: "BLOB",
 }
-_TOKEN = re.compile(r"\s*([<>,:()]|[^<>,:()\s]+)")
-
-
-class GlueTypeError(ValueError):
-    """A Glue column type this module cannot map to DuckDB."""
-
-
-def _tokens(glue_type: str) -> list[str]:
-    tokens = _TOKEN.findall(glue_type)
-    if "".join(tokens) != re.sub(r"\s+", "", glue_type):
-        raise GlueTypeError(f"cannot read Glue type {glue_type!r}")
-    return tokens
-
-
-class _GlueTypeParser:
-    """Recursive descent over a Glue (Hive) type string."""
-
-    def __init__(self, glue_type: str) -> None:
-        self.text = glue_type
-        self.tokens = _tokens(glue_type)
-        self.pos = 0
-
-    def _next(self) -> str:
-        if self.pos >= len(self.tokens):
-            raise GlueTypeError(f"Glue type {self.text!r} ends too early")
-        token = self.tokens[self.pos]
-        self.pos += 1
-        return token
-
-    def _expect(self, token: str) -> None:
-        found = self._next()
-        if found != token:
-            raise GlueTypeError(f"expected {token!r} in Glue type {self.text!r}, found {found!r}")
-
-    def _peek(self) -> str | None:
-        return self.tokens[self.pos] if self.pos < len(self.tokens) else None
-
-    def parse(self) -> str:
-        result = self._type()
-        if self._peek() is not None:
-            raise GlueTypeError(f"unexpected {self._peek()!r} in Glue type {self.text!r}")
-        return result
-
-    def _type(self) -> str:
-        name = self._next().lower()
-        if name == "array":
-            self._expect("<")
-            inner = self._type()
-            self._expect(">")
-            return f"{inner}[]"
-        if name == "map":
-            self._expect("<")
-            key = self._type()
-            self._expect(",")
-            value = self._type()
-            self._expect(">")
-            return f"MAP({key}, {value})"
-        if name == "struct":
-            return self._struct()
-        if name == "decimal":
-            return self._decimal()
-        if name in {"varchar", "char"} and self._peek() == "(":
-            self._length()
-        if name not in _PRIMITIVES:
-            raise GlueTypeError(f"unsupported type {name!r} in Glue type {self.text!r}")
-        return _PRIMITIVES[name]
-
-    def _struct(self) -> str:
-        self._expect("<")
-        fields: list[str] = []
-        while True:
-            field_name = self._next()
-            self._expect(":")
-            quoted = field_name.replace('"', '""')
-            fields.append(f'"{quoted}" {self._type()}')
-            separator = self._next()
-            if separator == ">":
-                return f"STRUCT({', '.join(fields)})"
-            if separator != ",":
-                raise GlueTypeError(f"expected ',' or '>' in Glue type {self.text!r}")
-
-    def _decimal(self) -> str:
-        if self._peek() != "(":
-            return "DECIMAL(10, 0)"  # Hive's default precision and scale
-        self._expect("(")
-        precision = self._next()
-        self._expect(",")
-        scale = self._next()
-        self._expect(")")
-        return f"DECIMAL({int(precision)}, {int(scale)})"
-
-    def _length(self) -> None:
-        self._expect("(")
-        self._next()
-        self._expect(")")
 
 
 def glue_to_duckdb_type(glue_type: str) -> str:
     """The DuckDB type of a Glue column type: ``array<struct<a:int>>`` -> ``STRUCT("a" INTEGER)[]``."""
-    return _GlueTypeParser(glue_type).parse()
+    return _duckdb_type(parse_hive_type(glue_type), glue_type)
+
+
+def _duckdb_type(node: exp.DataType, text: str) -> str:
+    kind = node.this
+    if kind == exp.DataType.Type.ARRAY:
+        return f"{_duckdb_type(node.expressions[0], text)}[]"
+    if kind == exp.DataType.Type.MAP:
+        key, value = (_duckdb_type(e, text) for e in node.expressions)
+        return f"MAP({key}, {value})"
+    if kind == exp.DataType.Type.STRUCT:
+        fields = (
+            f'"{field.name.replace(chr(34), chr(34) * 2)}" {_duckdb_type(field.args["kind"], text)}'
+            for field in node.expressions
+        )
+        return f"STRUCT({', '.join(fields)})"
+    if kind == exp.DataType.Type.DECIMAL:
+        precision, scale = (int(p.name) for p in node.expressions) if node.expressions else (10, 0)
+        return f"DECIMAL({precision}, {scale})"  # without them, Hive's default precision and scale
+    if kind not in _PRIMITIVES:
+        raise GlueTypeError(f"unsupported type {node.sql('hive').lower()!r} in Glue type {text!r}")
+    return _PRIMITIVES[kind]
 
 
 def _integer_division(node: exp.Expr) -> exp.Expr:

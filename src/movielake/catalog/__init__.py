@@ -1,11 +1,13 @@
-"""The Glue catalog of the Raw zone: run the deployed crawlers, or crawl locally into moto.
+"""The Glue catalog of the Raw zone: the deployed crawlers, their paths, types and descriptors.
 
-``crawl_local`` reads the crawler definitions Terraform deployed and does what the real
-crawler would (tables, SerDe, partitions), because moto's crawler only records a state.
+``crawl_aws`` starts the crawlers Terraform deployed and waits for them. The local stack's
+crawl (``movielake.local.crawl``, moto's crawler only records a state) plugs into
+``movielake crawl`` through the ``movielake.plugins`` entry points.
 """
 
 from __future__ import annotations
 
-from movielake.catalog.crawl import CrawlSummary, TableSummary, crawl_aws, crawl_local
+from movielake.catalog.aws_crawl import crawl_aws
+from movielake.catalog.summary import CrawlSummary, TableSummary
 
-__all__ = ["CrawlSummary", "TableSummary", "crawl_aws", "crawl_local"]
+__all__ = ["CrawlSummary", "TableSummary", "crawl_aws"]

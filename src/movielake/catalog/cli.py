@@ -1,7 +1,8 @@
 """``movielake crawl``: catalog the Raw zone.
 
 Engine rule: ``--engine local`` crawls in-process into the catalog (the local stack, whose
-moto crawler registers nothing); ``--engine aws`` starts the deployed crawlers. Without the
+moto crawler registers nothing; provided by the local stack's plugin, ``movielake.plugins``);
+``--engine aws`` starts the deployed crawlers. Without the
 flag, the engine is ``local`` when the configured AWS endpoint (``AWS_ENDPOINT_URL`` or the
 local stack's record) is on the loopback interface, and ``aws`` otherwise.
 """
@@ -10,14 +11,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable
-from typing import Any
 
 from movielake.cli import add_engine_argument
 from movielake.config import Settings, default_engine
 
 CRAWLER_CHOICES = ("tmdb", "csv", "all")
-GLUE_SERVICE = "glue.amazonaws.com"
 DESCRIPTION = (
     "Catalog the Raw zone. --engine local reads the deployed crawler definitions and does their "
     "work itself (moto's crawler registers nothing): the TMDB table inferred from the JSON, and the "
@@ -64,37 +62,20 @@ def crawler_names(settings: Settings, which: str) -> list[str]:
     return [getattr(settings, name) for name in fields]
 
 
-def crawler_role(settings: Settings) -> Callable[[str], tuple[Any, Any]]:
-    """(Glue, S3) clients of a crawler's role, assumed as the Glue service (the local crawl)."""
-    from movielake import aws
-    from movielake.local.roles import RoleCredentials
-
-    region = settings.region or aws.DEFAULT_REGION
-    roles = RoleCredentials(aws.client("sts", settings), settings.endpoint_url, region)
-
-    def clients(role_arn: str) -> tuple[Any, Any]:
-        return tuple(roles.client(name, role_arn, GLUE_SERVICE, "local-crawl") for name in ("glue", "s3"))  # type: ignore[return-value]
-
-    return clients
-
-
 def run(args: argparse.Namespace) -> int:
     """Run the crawl and print its summary; non-zero when a crawler run did not succeed."""
-    from movielake import aws
-    from movielake.catalog.crawl import CrawlTimeoutError, crawl_aws, crawl_local
+    from movielake import aws, plugins
+    from movielake.catalog.aws_crawl import CrawlTimeoutError, crawl_aws
     from movielake.cli import UserError
 
     settings = Settings.from_env()
     engine = args.engine or default_engine(settings)
     names = crawler_names(settings, args.crawler)
-    glue = aws.client("glue", settings)
     try:
         if engine == "local":
-            settings.require("glue_database")
-            s3 = aws.client("s3", settings)
-            summary = crawl_local(glue, s3, settings.glue_database, names, as_role=crawler_role(settings))
+            summary = plugins.hook("crawl_local", "movielake crawl --engine local")(settings, names)
         else:
-            summary = crawl_aws(glue, names, wait=args.wait, timeout=args.timeout)
+            summary = crawl_aws(aws.client("glue", settings), names, wait=args.wait, timeout=args.timeout)
     except (LookupError, CrawlTimeoutError) as exc:
         raise UserError(str(exc)) from exc
     print(f"crawl ({engine}):")
@@ -105,7 +86,5 @@ def run(args: argparse.Namespace) -> int:
         print(f"crawler run did not succeed: {', '.join(failed)}", file=sys.stderr)
         return 1
     if engine == "local" and args.events:
-        from movielake.local.cli import deliver_crawler_events
-
-        return deliver_crawler_events(summary.crawler_status)
+        return plugins.hook("deliver_crawler_events", "emitting the crawlers' events")(summary.crawler_status)
     return 0

@@ -1,6 +1,6 @@
 """The PB CSV schemas, one per entity: the exact header a file must start with.
 
-Kept here, with no imports, so the CSV Lambda zip (which does not ship ``synthetic.py``)
+Kept here, with no imports, so the CSV Lambda zip (which does not ship ``movielake/local/synthetic.py``)
 validates against the same columns the synthetic generator writes.
 """
 

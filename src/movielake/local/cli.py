@@ -26,6 +26,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "terraform/ applied onto them, and a runtime that delivers S3/SQS/schedule events to "
         "the deployed Lambda zips. State lives in build/local/ (MOVIELAKE_LOCAL_DIR).",
     )
+    parser.set_defaults(addresses_its_stack=True)  # not pointed at the recorded stack by main()
     commands = parser.add_subparsers(dest="local_command", required=True, metavar="SUBCOMMAND")
 
     up = commands.add_parser(

@@ -31,17 +31,15 @@ from __future__ import annotations
 
 import json
 import logging
-import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote_plus
 
 from movielake.aws import list_objects
 from movielake.local.destinations import async_config, deliver_failure, failure_record
+from movielake.local.event_shapes import now_iso, s3_event, sqs_event, target_event
 from movielake.local.eventbus import matching_targets
 from movielake.local.runtime import FunctionSpec, Invocation, LambdaRuntime
 
@@ -54,11 +52,6 @@ DEFAULT_SQS_CONCURRENCY = 5
 
 class PumpError(RuntimeError):
     """Work kept coming back after the pump's round limit (a message failing forever?)."""
-
-
-def now_iso() -> str:
-    """The current UTC time as AWS writes it in events (``2026-01-02T03:04:05.678Z``)."""
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 # ---------------------------------------------------------------------------------------- S3
@@ -106,44 +99,6 @@ def bucket_notifications(s3: Any) -> list[Notification]:
                 )
             )
     return found
-
-
-def s3_event(
-    notification: Notification, obj: dict[str, Any], region: str, version_id: str | None
-) -> dict[str, Any]:
-    """The event S3 sends a Lambda for one created object (AWS's documented structure)."""
-    record_object: dict[str, Any] = {
-        "key": quote_plus(obj["Key"], safe="/"),
-        "size": obj["Size"],
-        "eTag": obj["ETag"].strip('"'),
-        "sequencer": f"{int(obj['LastModified'].timestamp() * 1e6):016X}",
-    }
-    if version_id and version_id != "null":
-        record_object["versionId"] = version_id
-    return {
-        "Records": [
-            {
-                "eventVersion": "2.1",
-                "eventSource": "aws:s3",
-                "awsRegion": region,
-                "eventTime": now_iso(),
-                "eventName": "ObjectCreated:Put",
-                "userIdentity": {"principalId": "AWS:LOCAL"},
-                "requestParameters": {"sourceIPAddress": "127.0.0.1"},
-                "responseElements": {"x-amz-request-id": uuid.uuid4().hex[:16].upper()},
-                "s3": {
-                    "s3SchemaVersion": "1.0",
-                    "configurationId": notification.configuration_id or "local",
-                    "bucket": {
-                        "name": notification.bucket,
-                        "ownerIdentity": {"principalId": "LOCAL"},
-                        "arn": f"arn:aws:s3:::{notification.bucket}",
-                    },
-                    "object": record_object,
-                },
-            }
-        ]
-    }
 
 
 class DeliveredLog:
@@ -217,36 +172,6 @@ def queue_mappings(lambda_client: Any) -> list[QueueMapping]:
     return found
 
 
-def sqs_event(messages: list[dict[str, Any]], queue_arn: str, region: str) -> dict[str, Any]:
-    """The event Lambda's SQS poller sends for a batch of received messages."""
-    records = []
-    for message in messages:
-        attributes = dict(message.get("Attributes", {}))
-        records.append(
-            {
-                "messageId": message["MessageId"],
-                "receiptHandle": message["ReceiptHandle"],
-                "body": message["Body"],
-                "attributes": attributes,
-                "messageAttributes": {
-                    name: {
-                        "stringValue": value.get("StringValue"),
-                        "binaryValue": value.get("BinaryValue"),
-                        "stringListValues": [],
-                        "binaryListValues": [],
-                        "dataType": value.get("DataType", "String"),
-                    }
-                    for name, value in message.get("MessageAttributes", {}).items()
-                },
-                "md5OfBody": message.get("MD5OfBody", ""),
-                "eventSource": "aws:sqs",
-                "eventSourceARN": queue_arn,
-                "awsRegion": region,
-            }
-        )
-    return {"Records": records}
-
-
 def failed_ids(result: Any) -> set[str] | None:
     """The message ids of a partial batch response, or None when the result is not one."""
     if not isinstance(result, dict) or "batchItemFailures" not in result:
@@ -258,21 +183,6 @@ def failed_ids(result: Any) -> set[str] | None:
 # ------------------------------------------------------------------------------------ schedules
 
 
-def scheduled_event(rule: dict[str, Any], region: str) -> dict[str, Any]:
-    """The event EventBridge sends for a scheduled rule."""
-    return {
-        "version": "0",
-        "id": str(uuid.uuid4()),
-        "detail-type": "Scheduled Event",
-        "source": "aws.events",
-        "account": rule["Arn"].split(":")[4],
-        "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "region": region,
-        "resources": [rule["Arn"]],
-        "detail": {},
-    }
-
-
 def schedule_targets(events: Any) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
     """(rule, target) for every scheduled rule's Lambda target."""
     for page in events.get_paginator("list_rules").paginate():
@@ -282,13 +192,6 @@ def schedule_targets(events: Any) -> Iterator[tuple[dict[str, Any], dict[str, An
             for target in events.list_targets_by_rule(Rule=rule["Name"]).get("Targets", []):
                 if ":lambda:" in target.get("Arn", ""):
                     yield rule, target
-
-
-def target_event(rule: dict[str, Any], target: dict[str, Any], region: str) -> Any:
-    """What a rule's target receives: its constant ``Input`` if set, else the scheduled event."""
-    if target.get("Input"):
-        return json.loads(target["Input"])
-    return scheduled_event(rule, region)
 
 
 # -------------------------------------------------------------------------------------- pump
@@ -367,7 +270,9 @@ class Dispatcher:
                 )
                 if token in self.delivered:
                     continue
-                event = s3_event(notification, obj, self.region, version)
+                event = s3_event(
+                    notification.bucket, notification.configuration_id, obj, self.region, version
+                )
                 what = f"s3://{notification.bucket}/{obj['Key']}"
                 done.append(self._invoke_async(notification.function_arn, event, what))
                 self.delivered.add(token)

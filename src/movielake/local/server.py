@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 
 HOST = "127.0.0.1"
 MOTO_MODULE = "movielake.local.motoserver"
-EMULATOR_MODULE = "movielake.tmdb.emulator"
+EMULATOR_MODULE = "movielake.local.tmdb_emulator"
 
 
 class ServerError(RuntimeError):
@@ -239,7 +239,7 @@ def emulator_available() -> bool:
 def start_emulator(directory: Path, api_key: str, fixtures: Path, rate: float | None = None) -> ServerRecord:
     """The local TMDB emulator, serving ``fixtures`` and accepting only ``api_key``."""
 
-    from movielake.tmdb.emulator import API_KEY_VARIABLE
+    from movielake.local.tmdb_emulator import API_KEY_VARIABLE
 
     def argv(port: int) -> list[str]:
         args = [sys.executable, "-m", EMULATOR_MODULE, "--port", str(port), "--fixtures", str(fixtures)]

@@ -228,7 +228,7 @@ class LocalStack:
                 self.echo(f"TMDB emulator: {emulator.url} (pid {emulator.pid}, log {emulator.log})")
             else:
                 self.echo(
-                    "TMDB emulator not available (movielake.tmdb.emulator or fixtures missing): skipped"
+                    "TMDB emulator not available (movielake.local.tmdb_emulator or fixtures missing): skipped"
                 )
             record = self._deploy_onto_new_server(moto, emulator, api_key)
         except BaseException:

@@ -13,7 +13,7 @@ later than the client waits; for clients to prove they stop.
 Every request is logged with its time, so ``stats()`` (or ``GET /__stats``) shows what a
 client really did: how many requests were accepted, how fast, and when each retry came.
 
-    python -m movielake.tmdb.emulator --port 8765 --api-key dev --synthetic 2000 --rate 40
+    python -m movielake.local.tmdb_emulator --port 8765 --api-key dev --synthetic 2000 --rate 40
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from movielake import synthetic
+from movielake.local import synthetic
 
 # The key the emulator accepts, from the environment: a command line is visible to every user.
 API_KEY_VARIABLE = "MOVIELAKE_EMULATOR_API_KEY"
@@ -420,7 +420,7 @@ def _handler_for(emulator: Emulator) -> type[BaseHTTPRequestHandler]:
 
 def main(argv: list[str] | None = None) -> None:
     """Run the emulator until SIGTERM or Ctrl-C; prints ``listening on <url>`` once started."""
-    parser = argparse.ArgumentParser(prog="python -m movielake.tmdb.emulator", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m movielake.local.tmdb_emulator", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
     parser.add_argument(

@@ -16,7 +16,7 @@ from typing import Any
 
 from movielake import keys
 from movielake.aws import list_objects
-from movielake.catalog.crawl import existing_partitions, format_parameters, storage_descriptor
+from movielake.catalog.descriptors import existing_partitions, format_parameters, storage_descriptor
 
 TMDB_COLUMNS: tuple[tuple[str, str], ...] = (
     ("id", "int"),

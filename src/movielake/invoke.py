@@ -25,6 +25,7 @@ READ_TIMEOUT = 960
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``movielake invoke``."""
+    # An argparse declaration, alike in shape to the other commands' (tmdb/cli.py).
     parser = subparsers.add_parser(
         "invoke",
         help="run a deployed Lambda and print its result",

@@ -45,6 +45,7 @@ CSV_SERDE_MARKER = "lazysimpleserde"
 PARQUET_SERDE_MARKER = "parquet"
 
 
+# Constants, an error class and a frozen record, as in local/server.py: alike in shape only.
 class CatalogTableError(RuntimeError):
     """A catalog table is missing or cannot be read locally; the message says which and why."""
 

@@ -22,6 +22,7 @@ class S3Target:
     exclusions: tuple[str, ...] = ()
 
 
+# A frozen record of what the API says; dispatch.Notification is alike in shape only.
 @dataclass(frozen=True)
 class CrawlerDefinition:
     """What a crawl needs of a deployed crawler."""

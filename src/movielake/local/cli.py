@@ -29,6 +29,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser.set_defaults(addresses_its_stack=True)  # not pointed at the recorded stack by main()
     commands = parser.add_subparsers(dest="local_command", required=True, metavar="SUBCOMMAND")
 
+    # One argparse declaration per subcommand: alike in shape, each with its own words.
     up = commands.add_parser(
         "up",
         help="start moto and the TMDB emulator, terraform apply, record build/local/stack.json",

@@ -349,22 +349,13 @@ class LambdaRuntime:
                 logs=logs,
             )
         if returncode in (-14, -9):  # SIGALRM from the sandbox's own timer, or our kill
+            status, error_type = "timeout", "Timeout"
             message = f"Task timed out after {spec.timeout:.2f} seconds"
-            return Invocation(
-                spec.name,
-                "timeout",
-                error={"errorType": "Timeout", "errorMessage": message},
-                duration=elapsed,
-                logs=logs,
-            )
-        message = f"Runtime exited with code {returncode} and no result"
-        return Invocation(
-            spec.name,
-            "error",
-            error={"errorType": "Runtime.ExitError", "errorMessage": message},
-            duration=elapsed,
-            logs=logs,
-        )
+        else:
+            status, error_type = "error", "Runtime.ExitError"
+            message = f"Runtime exited with code {returncode} and no result"
+        error = {"errorType": error_type, "errorMessage": message}
+        return Invocation(spec.name, status, error=error, duration=elapsed, logs=logs)
 
     def sandbox_env(self, spec: FunctionSpec, task_dir: Path) -> dict[str, str]:
         """The sandbox's environment: the function's variables plus what Lambda itself sets."""

@@ -95,6 +95,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     register_set_key(commands)
 
 
+# Argument declarations below are alike in shape (argparse), each with its own words.
 def register_set_key(commands: argparse._SubParsersAction) -> None:
     """Add ``movielake tmdb set-key``."""
     set_key = commands.add_parser(

@@ -99,6 +99,7 @@ class ClientOptions:
     @classmethod
     def from_settings(cls, settings: Settings) -> ClientOptions:
         """The options the deployment configured (``MOVIELAKE_TMDB_*``)."""
+        # One keyword per setting: alike in shape to run.py's log fields, not in meaning.
         return cls(
             base_url=settings.tmdb_base_url,
             language=settings.tmdb_language,

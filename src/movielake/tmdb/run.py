@@ -257,6 +257,7 @@ def unreached_message(batch: Batch, outcomes: list[Outcome], options: ClientOpti
     )
 
 
+# The parameters of fetch_batches, whose synchronous entry point this is.
 def execute(
     s3: Any,
     settings: Settings,

@@ -92,15 +92,7 @@ def cli_wall(settings: Settings, *arguments: str) -> float:
     )
     start = time.perf_counter()
     subprocess.run(
-        [
-            str(Path(sys.executable).parent / "movielake"),
-            "query",
-            "--all",
-            "--format",
-            "csv",
-            "--out",
-            os.devnull,
-        ],
+        [str(Path(sys.executable).parent / "movielake"), "query", *arguments],
         env=env,
         check=True,
     )

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import io
 import json
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 import boto3
@@ -14,8 +16,12 @@ import pytest
 from conftest import LAKE_BUCKET, NO_RETRY, REGION
 
 from movielake.analysis import cli
-from movielake.analysis.queries import discover
+from movielake.analysis.duckdb_engine import DuckDBEngine
+from movielake.analysis.engines import fetch_all, run_all
+from movielake.analysis.queries import NamedQuery, discover
+from movielake.analysis.results import QueryResult, render, to_table
 from movielake.cli import UserError, main
+from movielake.config import Settings
 from movielake.local import sample_lake, synthetic
 from movielake.tmdb.records import to_record
 
@@ -107,3 +113,66 @@ def test_an_unknown_engine_is_refused_with_the_choices(capsys: pytest.CaptureFix
     with pytest.raises(SystemExit):
         parser().parse_args(["query", "--all", "--engine", "spark"])
     assert "'spark' is not an engine: use local or aws" in capsys.readouterr().err
+
+
+def same_value(got: object, want: object) -> bool:
+    """Equal, floats to 12 digits (two sessions may add a double in another order)."""
+    if isinstance(got, float) and isinstance(want, float):
+        return got == pytest.approx(want, rel=1e-12)
+    return got == want
+
+
+def test_query_rows_are_the_dataframes_rows(small_lake: list[dict]) -> None:
+    """``query`` prints rows fetched without pandas; they are the rows the report's DataFrames hold."""
+    settings = Settings.from_env()
+    fetched = fetch_all(settings, "local")
+    frames = run_all(settings, "local")
+    assert list(fetched) == list(frames) == list(discover())
+    for name, result in fetched.items():
+        expected = QueryResult.from_frame(frames[name])
+        assert result.columns == expected.columns, name
+        assert len(result.rows) == len(expected.rows) > 0, name
+        for got, want in zip(result.rows, expected.rows, strict=True):
+            assert [same_value(a, b) for a, b in zip(got, want, strict=True)] == [True] * len(got), (
+                name,
+                got,
+                want,
+            )
+
+
+def test_a_non_finite_float_is_missing_in_every_format(settings: Settings, moto_endpoint: str) -> None:
+    """DuckDB's corr of a constant column is NaN: the rows carry None, JSON null, CSV an empty field."""
+    query = NamedQuery(
+        name="q_constant",
+        title="",
+        question="",
+        sql="SELECT x, corr(x, y) AS c FROM (VALUES (1.0, 2.0), (1.0, 3.0)) AS t(x, y) GROUP BY x",
+    )
+    local = dataclasses.replace(settings, glue_database=DATABASE, endpoint_url=moto_endpoint)
+    with DuckDBEngine(local) as engine:
+        result = engine.fetch(query)
+        frame = engine.run(query)
+    assert result.rows == [(1.0, None)]
+    assert frame.c.isna().all()
+    assert json.loads(render("q_constant", result, "json")) == [{"x": 1.0, "c": None}]
+    assert render("q_constant", result, "csv") == "x,c\n1.0,\n"
+
+
+def test_the_table_format_shows_the_first_rows_and_counts_the_rest() -> None:
+    result = QueryResult(("imdb_id", "roi"), [(f"tt{i:07d}", i / 3) for i in range(5)])
+    text = to_table("q1_roi", result, limit=2)
+    lines = text.splitlines()
+    assert lines[0] == "== q1_roi (5 rows)"
+    assert lines[1].split() == ["imdb_id", "roi"]
+    assert [line.split()[0] for line in lines[3:5]] == ["tt0000000", "tt0000001"]
+    assert lines[-1] == "... 3 more rows: use --format csv or json for all of them"
+    assert to_table("q1_roi", QueryResult(("imdb_id",), [])) == "== q1_roi (0 rows)\n(no rows)\n"
+
+
+def test_dates_and_decimals_are_written_in_iso_and_as_numbers() -> None:
+    result = QueryResult(("day", "amount"), [(date(2026, 2, 1), Decimal("1.50")), (None, None)])
+    assert json.loads(render("q", result, "json")) == [
+        {"day": "2026-02-01", "amount": 1.5},
+        {"day": None, "amount": None},
+    ]
+    assert render("q", result, "csv") == "day,amount\n2026-02-01,1.50\n,\n"

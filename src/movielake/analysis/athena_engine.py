@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from movielake import aws
 from movielake.analysis.queries import NamedQuery
+from movielake.analysis.results import QueryResult
 from movielake.config import Settings
 
 if TYPE_CHECKING:
@@ -43,6 +44,10 @@ class AthenaEngine:
     def run(self, query: NamedQuery) -> pd.DataFrame:
         """Run one named query."""
         return self.execute(query.statement)
+
+    def fetch(self, query: NamedQuery) -> QueryResult:
+        """Run one named query and return its rows as Python values."""
+        return QueryResult.from_frame(self.run(query))
 
     def close(self) -> None:
         """Nothing to release: Athena sessions are per query."""

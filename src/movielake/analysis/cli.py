@@ -6,15 +6,12 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from movielake.analysis.results import FORMATS
 from movielake.cli import add_engine_argument
 from movielake.config import Settings, default_engine
 
-if TYPE_CHECKING:
-    import pandas as pd
-
-FORMATS = ("table", "csv", "json")
 REPORT_DIR = Path("build") / "report"
 LOCAL_ENGINE = "DuckDB over the lake's S3 and Glue catalog"
 AWS_ENGINE = "Athena"
@@ -50,28 +47,6 @@ def register(subparsers: Any) -> None:
     report.set_defaults(func=run_report)
 
 
-def render(name: str, frame: pd.DataFrame, output_format: str) -> str:
-    """One result as text in the chosen format (``table`` has a heading with the name)."""
-    if output_format == "csv":
-        return frame.to_csv(index=False)
-    if output_format == "json":
-        return frame.to_json(orient="records", indent=2) + "\n"
-    body = frame.to_string(index=False) if len(frame) else "(no rows)"
-    return f"== {name} ({len(frame)} rows)\n{body}\n"
-
-
-def render_all(results: dict[str, pd.DataFrame], output_format: str) -> str:
-    """Several results: tables one after another, CSV sections, or one JSON object by name."""
-    if output_format == "json":
-        import json
-
-        document = {name: json.loads(frame.to_json(orient="records")) for name, frame in results.items()}
-        return json.dumps(document, indent=2) + "\n"
-    if output_format == "csv":
-        return "\n".join(f"# {name}\n{frame.to_csv(index=False)}" for name, frame in results.items())
-    return "\n".join(render(name, frame, output_format) for name, frame in results.items())
-
-
 def list_queries() -> str:
     """The queries' names, titles and questions."""
     from movielake.analysis.queries import discover
@@ -82,8 +57,9 @@ def list_queries() -> str:
 def run(args: argparse.Namespace) -> int:
     """Run the chosen query or queries and print (or write) the result."""
     from movielake.analysis.duckdb_engine import CatalogTableError
-    from movielake.analysis.engines import run_all, run_query
+    from movielake.analysis.engines import fetch_all
     from movielake.analysis.queries import QueryNotFoundError
+    from movielake.analysis.results import render, render_all
     from movielake.cli import UserError
 
     if args.list:
@@ -93,10 +69,10 @@ def run(args: argparse.Namespace) -> int:
         engine = args.engine or default_engine(settings)
         try:
             if args.all:
-                text = render_all(run_all(settings, engine), args.format)
+                text = render_all(fetch_all(settings, engine), args.format)
             else:
-                frame = run_query(args.name, settings, engine)
-                text = render(args.name, frame, args.format)
+                ((name, result),) = fetch_all(settings, engine, names=[args.name]).items()
+                text = render(name, result, args.format)
         except (QueryNotFoundError, CatalogTableError) as exc:
             raise UserError(str(exc.args[0])) from exc
     if args.out:

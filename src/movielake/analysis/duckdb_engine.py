@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from movielake import aws
 from movielake.analysis.queries import NamedQuery
+from movielake.analysis.results import QueryResult
 from movielake.analysis.translate import glue_to_duckdb_type, referenced_tables, translate
 from movielake.aws import list_objects
 from movielake.catalog.descriptors import existing_partitions
@@ -43,6 +44,7 @@ LOAD_THREADS = max(8, os.cpu_count() or 1)
 JSON_SERDE_MARKER = "jsonserde"
 CSV_SERDE_MARKER = "lazysimpleserde"
 PARQUET_SERDE_MARKER = "parquet"
+FLOATING_TYPES = frozenset({"DOUBLE", "FLOAT"})
 
 
 # Constants, an error class and a frozen record, as in local/server.py: alike in shape only.
@@ -286,6 +288,21 @@ class DuckDBEngine:
     def run(self, query: NamedQuery) -> pd.DataFrame:
         """Run one named query."""
         return self.execute(query.statement)
+
+    def fetch(self, query: NamedQuery) -> QueryResult:
+        """Run one named query and return its rows as Python values (no pandas).
+
+        A non-finite float (``corr`` of a constant column is NaN) comes back as ``None``,
+        missing, as ``run``'s DataFrame shows it and as JSON can carry it.
+        """
+        relation = self.connection.sql(self.translate(query.statement))
+        columns = [
+            f"CASE WHEN isfinite({_identifier(name)}) THEN {_identifier(name)} END AS {_identifier(name)}"
+            if str(kind) in FLOATING_TYPES
+            else _identifier(name)
+            for name, kind in zip(relation.columns, relation.types, strict=True)
+        ]
+        return QueryResult(tuple(relation.columns), relation.project(", ".join(columns)).fetchall())
 
     def close(self) -> None:
         """Close the DuckDB connection (temporary tables go with it)."""

@@ -1,23 +1,34 @@
-"""Running the analyses: one query or all seven, on the local engine (DuckDB) or on aws (Athena)."""
+"""Running the analyses: one query or all seven, on the local engine (DuckDB) or on aws (Athena).
+
+Each engine answers a query two ways: ``run`` as a DataFrame (the report, the tests) and
+``fetch`` as plain rows (``movielake query``, which then never imports pandas).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from movielake.analysis.queries import NamedQuery, discover, get_query
+from movielake.analysis.results import QueryResult
 from movielake.config import ENGINES, Settings
 
 if TYPE_CHECKING:
     import pandas as pd
+
+Answer = TypeVar("Answer")
 
 
 class Engine(Protocol):
     """What both engines offer."""
 
     def run(self, query: NamedQuery) -> pd.DataFrame:
-        """Run one named query."""
+        """Run one named query; its result as a DataFrame."""
+        ...
+
+    def fetch(self, query: NamedQuery) -> QueryResult:
+        """Run one named query; its result as rows of Python values."""
         ...
 
     def close(self) -> None:
@@ -38,14 +49,20 @@ def make_engine(settings: Settings, engine: str = "local") -> Engine:
     raise ValueError(f"unknown engine {engine!r}; choose one of {' or '.join(ENGINES)}")
 
 
-def run_query(
-    name: str, settings: Settings, engine: str = "local", *, sql_dir: Path | None = None
-) -> pd.DataFrame:
-    """The result of one SQL file (``q1_roi`` or ``q1``) on the chosen engine."""
-    query = get_query(name, sql_dir)
+def _answer_all(
+    settings: Settings,
+    answer: Callable[[Engine, NamedQuery], Answer],
+    engine: str,
+    names: Iterable[str] | None,
+    sql_dir: Path | None,
+) -> dict[str, Answer]:
+    """``answer(session, query)`` for the named SQL files (every one by default), by name, in
+    one engine session."""
+    # An unknown name fails here, before a session is opened.
+    selected = list(discover(sql_dir).values()) if names is None else [get_query(n, sql_dir) for n in names]
     session = make_engine(settings, engine)
     try:
-        return session.run(query)
+        return {query.name: answer(session, query) for query in selected}
     finally:
         session.close()
 
@@ -57,11 +74,17 @@ def run_all(
     names: Iterable[str] | None = None,
     sql_dir: Path | None = None,
 ) -> dict[str, pd.DataFrame]:
-    """Every SQL file's result by name (q1 ... q7), in one engine session."""
-    queries = discover(sql_dir)
-    selected = [get_query(n, sql_dir) for n in names] if names is not None else list(queries.values())
-    session = make_engine(settings, engine)
-    try:
-        return {query.name: session.run(query) for query in selected}
-    finally:
-        session.close()
+    """The named SQL files' results (``q1_roi`` or ``q1``; all of them by default) by name, in
+    one engine session, as DataFrames."""
+    return _answer_all(settings, lambda session, query: session.run(query), engine, names, sql_dir)
+
+
+def fetch_all(
+    settings: Settings,
+    engine: str = "local",
+    *,
+    names: Iterable[str] | None = None,
+    sql_dir: Path | None = None,
+) -> dict[str, QueryResult]:
+    """The same results as ``run_all``, as rows of Python values (no pandas)."""
+    return _answer_all(settings, lambda session, query: session.fetch(query), engine, names, sql_dir)

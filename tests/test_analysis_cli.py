@@ -159,12 +159,16 @@ def test_a_non_finite_float_is_missing_in_every_format(settings: Settings, moto_
 
 
 def test_the_table_format_shows_the_first_rows_and_counts_the_rest() -> None:
-    result = QueryResult(("imdb_id", "roi"), [(f"tt{i:07d}", i / 3) for i in range(5)])
-    text = to_table("q1_roi", result, limit=2)
+    rows = [(f"tt{i:07d}", i / 3, 1e9 + i + 0.25) for i in range(5)]
+    text = to_table("q1_roi", QueryResult(("imdb_id", "roi", "revenue"), rows), limit=2)
     lines = text.splitlines()
     assert lines[0] == "== q1_roi (5 rows)"
-    assert lines[1].split() == ["imdb_id", "roi"]
-    assert [line.split()[0] for line in lines[3:5]] == ["tt0000000", "tt0000001"]
+    assert lines[1].split() == ["imdb_id", "roi", "revenue"]
+    # Ratios with four decimals; money-sized floats whole, with thousands separators.
+    assert [line.split() for line in lines[3:5]] == [
+        ["tt0000000", "0.0000", "1,000,000,000"],
+        ["tt0000001", "0.3333", "1,000,000,001"],
+    ]
     assert lines[-1] == "... 3 more rows: use --format csv or json for all of them"
     assert to_table("q1_roi", QueryResult(("imdb_id",), [])) == "== q1_roi (0 rows)\n(no rows)\n"
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal
@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 FORMATS = ("table", "csv", "json")
 # Rows the ``table`` format shows; csv and json always carry every row.
 TABLE_ROWS = 40
+# A column of floats all at least this large is shown without decimals (revenues, budgets).
+LARGE_FLOAT = 1000.0
 
 
 @dataclass(frozen=True)
@@ -80,10 +82,19 @@ def to_table(name: str, result: QueryResult, limit: int = TABLE_ROWS) -> str:
     heading = f"== {name} ({len(result.rows)} rows)"
     if not result.rows:
         return f"{heading}\n(no rows)\n"
-    body = tabulate(result.rows[:limit], headers=result.columns, tablefmt="simple", missingval="NULL")
+    shown = result.rows[:limit]
+    formats = [_float_format(row[i] for row in shown) for i in range(len(result.columns))]
+    body = tabulate(shown, headers=result.columns, floatfmt=formats, missingval="NULL")
     hidden = len(result.rows) - limit
     more = f"... {hidden} more rows: use --format csv or json for all of them\n" if hidden > 0 else ""
     return f"{heading}\n{body}\n{more}"
+
+
+def _float_format(values: Iterable[Any]) -> str:
+    """One format per column, so its numbers line up: money-sized floats as whole numbers with
+    thousands separators, the others (ratios, averages of ratings) with four decimals."""
+    floats = [abs(v) for v in values if isinstance(v, float)]
+    return ",.0f" if floats and min(floats) >= LARGE_FLOAT else ".4f"
 
 
 def render(name: str, result: QueryResult, output_format: str) -> str:

@@ -31,12 +31,19 @@ def session(settings: Settings) -> boto3.session.Session:
     return boto3.session.Session(region_name=region)
 
 
-def client(service: str, settings: Settings, **kwargs: Any) -> Any:
-    """A client for ``service`` pointed at the configured endpoint, if any."""
+def client(
+    service: str, settings: Settings, *, within: boto3.session.Session | None = None, **kwargs: Any
+) -> Any:
+    """A client for ``service`` pointed at the configured endpoint, if any.
+
+    ``within``: a session to create it from. Clients of one session share its loaded service
+    models and credentials (creating a session and its first client costs ~50 ms); a session
+    is not thread-safe, so threads each take their own.
+    """
     if settings.endpoint_url:
         kwargs.setdefault("endpoint_url", settings.endpoint_url)
     kwargs.setdefault("config", _CONFIG)
-    return session(settings).client(service, **kwargs)
+    return (within or session(settings)).client(service, **kwargs)
 
 
 def list_objects(s3: Any, bucket: str, prefix: str = "", **options: Any) -> Iterator[dict[str, Any]]:

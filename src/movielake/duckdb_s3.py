@@ -19,6 +19,7 @@ from movielake import aws
 from movielake.config import Settings
 
 if TYPE_CHECKING:
+    import boto3
     import duckdb
 
 
@@ -47,9 +48,10 @@ def httpfs_extension_path() -> Path:
     raise DuckDBSetupError("no httpfs.duckdb_extension file in the duckdb-extension-httpfs package")
 
 
-def s3_secret_sql(settings: Settings) -> str:
-    """``CREATE SECRET`` for DuckDB from boto3's credentials, region and the configured endpoint."""
-    session = aws.session(settings)
+def s3_secret_sql(settings: Settings, session: boto3.session.Session | None = None) -> str:
+    """``CREATE SECRET`` for DuckDB from boto3's credentials, region and the configured endpoint
+    (those of ``session`` when given)."""
+    session = session or aws.session(settings)
     credentials = session.get_credentials()
     if credentials is None:
         raise DuckDBSetupError("no AWS credentials found for DuckDB to read the lake")
@@ -72,8 +74,11 @@ def s3_secret_sql(settings: Settings) -> str:
     return f"CREATE OR REPLACE SECRET movielake_s3 ({', '.join(options)})"
 
 
-def connect(settings: Settings | None = None, **config: Any) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB session with ``config``; with ``settings``, httpfs and the S3 secret.
+def connect(
+    settings: Settings | None = None, *, session: boto3.session.Session | None = None, **config: Any
+) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB session with ``config``; with ``settings``, httpfs and the S3 secret
+    (from ``session``'s credentials when given).
 
     DuckDB's home and spill directories are the temporary directory: a Lambda's only writable
     place (its ``HOME`` may be unset). No progress bar: it would write into stdout and the logs.
@@ -85,5 +90,5 @@ def connect(settings: Settings | None = None, **config: Any) -> duckdb.DuckDBPyC
     connection.execute("SET enable_progress_bar = false")
     if settings is not None:
         connection.execute(f"LOAD {sql_string(str(httpfs_extension_path()))}")
-        connection.execute(s3_secret_sql(settings))
+        connection.execute(s3_secret_sql(settings, session))
     return connection

@@ -221,8 +221,10 @@ class DuckDBEngine:
     def __init__(self, settings: Settings, *, glue: Any = None, s3: Any = None) -> None:
         settings.require("glue_database")
         self.settings = settings
-        self._glue = glue or aws.client("glue", settings)
-        self._s3 = s3 or aws.client("s3", settings)
+        # One boto3 session for the catalog, the listings and DuckDB's S3 secret.
+        self._session = aws.session(settings)
+        self._glue = glue or aws.client("glue", settings, within=self._session)
+        self._s3 = s3 or aws.client("s3", settings, within=self._session)
         self._tables: dict[str, CatalogTable] | None = None
         self._loaded: set[str] = set()
         self._connection: duckdb.DuckDBPyConnection | None = None
@@ -231,7 +233,7 @@ class DuckDBEngine:
     def connection(self) -> duckdb.DuckDBPyConnection:
         """The DuckDB connection, with httpfs loaded and the S3 secret created."""
         if self._connection is None:
-            self._connection = connect(self.settings)
+            self._connection = connect(self.settings, session=self._session)
         return self._connection
 
     @property

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import gc
 import json
 from collections.abc import AsyncIterator, Iterable, Iterator
 from datetime import date
@@ -160,6 +161,22 @@ def _dies_after(ids_before_death: int) -> run.FetchFunction:
                 raise ConnectionError("the process was killed")
 
     return fetch
+
+
+def test_the_fetch_runs_with_the_objects_made_before_it_frozen_then_released(
+    lake: Any, config: Settings
+) -> None:
+    frozen: list[int] = []
+
+    def observed(ids: Iterable[str], credentials: Credentials, options: ClientOptions) -> Any:
+        frozen.append(gc.get_freeze_count())
+        return fetch_movies(ids, credentials, options)
+
+    gc.unfreeze()
+    run.run(lake, config, DAY, CREDENTIALS, fetch=observed)
+    # The SDK's models and the imported modules alone are tens of thousands of objects.
+    assert frozen and frozen[0] > 10_000
+    assert gc.get_freeze_count() == 0
 
 
 def test_a_killed_run_resumes_without_refetching_done_batches_or_duplicating_lines(

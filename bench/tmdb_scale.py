@@ -11,13 +11,18 @@ of ``MaximumConcurrency`` ``--workers``, wired as Terraform does (each worker at
 selected.
 
 * ``inline``: ``movielake tmdb fetch`` selects, plans, fetches and writes in one process.
-* ``queue``: ``movielake tmdb fetch --queue`` plans and enqueues; the local runtime then
-  delivers the messages to up to ``--workers`` worker invocations at once (each its own
-  process, as Lambda), until the queue is empty.
+* ``queue``: ``movielake tmdb fetch --queue`` plans and enqueues while the local runtime
+  polls the queue, as Lambda's SQS poller does from the moment a message is sent, delivering
+  the messages to up to ``--workers`` worker invocations at once (each its own process),
+  until the CLI has exited and the queue is empty.
 
-Wall: from starting the CLI to the last batch written (planning, selection and writing
-included). Achieved: requests the emulator accepted / wall / rate. Lost: selected ids with no
-line in any ``lote_<N>.json`` nor in ``erros_geral.json``; duplicated: ids with two lines.
+Wall: from starting the CLI until the CLI has exited and (queue) the poller is idle: planning,
+selection, writing and the completion included. Achieved: requests the emulator accepted /
+wall / rate. Lost: selected ids with no line in any ``lote_<N>.json`` nor in
+``erros_geral.json``; duplicated: ids with two lines. Also printed: the time before the first
+request and after the last, the rate while fetching, the tightest ``rate + 1`` consecutive
+requests (how much of the pacer's margin arrival jitter used up), when the manifest said the
+run was complete, and with ``--repeat K`` the medians of K runs per mode.
 
     .venv/bin/python bench/tmdb_scale.py --ids 100000 --rate 400 --workers 4 --mode queue
 """
@@ -27,15 +32,19 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import boto3
 from tmdb_fetch import API_KEY, emulator, emulator_stats
@@ -51,6 +60,8 @@ ZIP = ROOT / "build" / "tmdb_enrich.zip"
 REGION = "us-east-1"
 BUCKET = "bench-lake"
 TARGET = 0.95
+# Seconds between the local SQS poller's passes while the CLI runs.
+POLL_SECONDS = 0.05
 # moto accepts any key; these keep the bench off whatever credentials the shell has.
 DUMMY_CREDENTIALS = {"aws_access_key_id": "bench", "aws_secret_access_key": "bench"}
 
@@ -131,8 +142,34 @@ def deployment(args: argparse.Namespace) -> Iterator[dict[str, Any]]:
         }
 
 
-def cli(deployed: dict[str, Any], args: argparse.Namespace, *extra: str) -> None:
-    """Run ``movielake tmdb fetch`` as a user would, against the deployment."""
+@dataclass
+class Command:
+    """The running CLI, the file its output goes to (a pipe nobody reads while the poller runs
+    would block it), and when it exited (a thread waits for it)."""
+
+    process: subprocess.Popen[str]
+    output: IO[str]
+    exited_at: float | None = None
+
+    def __post_init__(self) -> None:
+        threading.Thread(target=self._wait, daemon=True).start()
+
+    def _wait(self) -> None:
+        self.process.wait()
+        self.exited_at = time.monotonic()
+
+    def finish(self) -> None:
+        """Wait for the CLI; raise with its last output lines when it failed."""
+        self.process.wait()
+        if self.process.returncode != 0:
+            self.output.seek(0)
+            text = self.output.read()
+            raise RuntimeError(f"{' '.join(map(str, self.process.args))} failed:\n{text[-3000:]}")
+
+
+@contextmanager
+def cli(deployed: dict[str, Any], args: argparse.Namespace, *extra: str) -> Iterator[Command]:
+    """``movielake tmdb fetch`` started as a user would, against the deployment."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MOVIELAKE_", "AWS_"))}
     env.update(deployed["env"])
     env.update(
@@ -144,10 +181,15 @@ def cli(deployed: dict[str, Any], args: argparse.Namespace, *extra: str) -> None
             "AWS_SECRET_ACCESS_KEY": DUMMY_CREDENTIALS["aws_secret_access_key"],
         }
     )
-    command = [str(Path(sys.executable).with_name("movielake")), "tmdb", "fetch", *extra]
-    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        raise RuntimeError(f"{' '.join(command)} failed:\n{done.stderr[-3000:]}")
+    argv = [str(Path(sys.executable).with_name("movielake")), "tmdb", "fetch", *extra]
+    with tempfile.TemporaryFile("w+") as output:
+        process = subprocess.Popen(argv, env=env, stdout=output, stderr=subprocess.STDOUT, text=True)
+        try:
+            yield Command(process, output)
+        finally:
+            if process.poll() is None:
+                process.kill()
+            process.wait()
 
 
 def dispatcher(deployed: dict[str, Any], cache: Path) -> Dispatcher:
@@ -175,12 +217,20 @@ def dispatcher(deployed: dict[str, Any], cache: Path) -> Dispatcher:
     )
 
 
-def pump(delivery: Dispatcher) -> int:
-    """Deliver the queue to the workers, as Lambda's poller; the number of invocations."""
-    report = delivery.pump()
-    if report.failed:
-        raise RuntimeError(f"{len(report.failed)} worker invocation(s) failed: {report.failed[0].error}")
-    return len(report.invocations)
+def pump(delivery: Dispatcher, command: Command) -> int:
+    """Deliver the queue to the workers as Lambda's poller does: from the moment the CLI starts
+    (a message is picked up as soon as it is sent, not when the CLI exits) until the CLI has
+    exited and the queue is empty; the number of invocations."""
+    invocations = 0
+    while True:
+        exited = command.exited_at is not None
+        report = delivery.pump()
+        if report.failed:
+            raise RuntimeError(f"{len(report.failed)} worker invocation(s) failed: {report.failed[0].error}")
+        invocations += len(report.invocations)
+        if exited:
+            return invocations
+        time.sleep(POLL_SECONDS)
 
 
 def lines(s3: Any, day_prefix: str) -> tuple[Counter[str], Counter[str]]:
@@ -202,15 +252,18 @@ def measure(mode: str, args: argparse.Namespace, cache: Path) -> dict[str, Any]:
     with deployment(args) as deployed:
         day = datetime.now(UTC).date()
         delivery = dispatcher(deployed, cache)
-        started = time.monotonic()
+        started, started_utc = time.monotonic(), time.time()
         invocations = 0
-        cli(deployed, args, *(["--queue"] if mode == "queue" else []), "--date", day.isoformat())
-        planned = time.monotonic() - started
-        if mode == "queue":
-            invocations = pump(delivery)
+        with cli(
+            deployed, args, *(["--queue"] if mode == "queue" else []), "--date", day.isoformat()
+        ) as command:
+            if mode == "queue":
+                invocations = pump(delivery, command)
+            command.finish()
         wall = time.monotonic() - started
         stats = emulator_stats(deployed["url"])
         fetched, failed = lines(deployed["s3"], keys.tmdb_folder(day))
+        completed = completed_at(deployed["s3"], day) - started_utc
     ids = {f.imdb_id for f in deployed["films"]}
     times = [e["t"] for e in stats["log"] if e["status"] != 429]
     accepted = len(times)
@@ -234,8 +287,26 @@ def measure(mode: str, args: argparse.Namespace, cache: Path) -> dict[str, Any]:
         "before_first_request_s": round(stats["started"] + min(times) - started, 2),
         "after_last_request_s": round(started + wall - stats["started"] - max(times), 2),
         "fetching_over_limit": round(accepted / (max(times) - min(times)) / args.rate, 3),
-        "cli_s": round(planned, 2),  # queue: planning and enqueueing; inline: the whole run
+        # The shortest span of rate + 1 consecutive accepted requests (> 1 s, or a 429 came):
+        # how much of the pacer's margin arrival jitter used up.
+        "tightest_window_s": round(tightest_window(times, int(args.rate)), 4),
+        "cli_s": round((command.exited_at or started) - started, 2),  # queue: planning, enqueueing
+        # When the manifest said the run was complete (the rest of the wall: the last worker's
+        # exit and the local poller's last empty pass, or the CLI's exit).
+        "complete_s": round(completed, 2),
     }
+
+
+def completed_at(s3: Any, day: Any) -> float:
+    """The run's ``completed_at`` (from its manifest) as a Unix time."""
+    body = s3.get_object(Bucket=BUCKET, Key=keys.tmdb_manifest_key(day))["Body"].read()
+    return datetime.fromisoformat(json.loads(body)["completed_at"].replace("Z", "+00:00")).timestamp()
+
+
+def tightest_window(times: list[float], rate: int) -> float:
+    """The shortest time spanned by ``rate + 1`` consecutive requests (inf when fewer)."""
+    ordered = sorted(times)
+    return min((ordered[i + rate] - ordered[i] for i in range(len(ordered) - rate)), default=float("inf"))
 
 
 def parser() -> argparse.ArgumentParser:
@@ -260,30 +331,56 @@ def add_arguments(parser: argparse.ArgumentParser, *, ids: int = 100_000, rate: 
     parser.add_argument("--fault-share", type=float, default=0.01, help="share of ids whose first try fails")
     parser.add_argument("--fault-kinds", default="hang", help="how they fail (default: hang)")
     parser.add_argument("--hang-seconds", type=float, default=8.0, help="a hang lasts this long (default 8)")
+    parser.add_argument("--repeat", type=int, default=1, help="runs per mode; medians are printed too")
+
+
+MEDIAN_FIGURES = (
+    "wall_s",
+    "achieved_over_limit",
+    "before_first_request_s",
+    "after_last_request_s",
+    "fetching_over_limit",
+    "complete_s",
+    "http_429",
+)
 
 
 def run_modes(modes: list[str], args: argparse.Namespace) -> list[dict[str, Any]]:
-    """Measure each mode once; print a line per run."""
-    import tempfile
-
+    """Measure each mode ``--repeat`` times; print a line per run and the medians per mode."""
     if not ZIP.is_file():
         raise SystemExit(f"{ZIP} is missing: run `make build` first")
     results = []
     for mode in modes:
-        with tempfile.TemporaryDirectory(prefix="movielake-bench-") as cache:
-            results.append(measure(mode, args, Path(cache)))
-        if not getattr(args, "json", False):
-            r = results[-1]
+        runs = []
+        for _ in range(args.repeat):
+            with tempfile.TemporaryDirectory(prefix="movielake-bench-") as cache:
+                runs.append(measure(mode, args, Path(cache)))
+            if not getattr(args, "json", False):
+                print(summary(runs[-1], args), flush=True)
+        if len(runs) > 1 and not getattr(args, "json", False):
+            medians = {k: statistics.median(r[k] for r in runs) for k in MEDIAN_FIGURES}
             print(
-                f"{mode:<7} {r['ids']:>8,} ids  workers {r['workers']}  wall {r['wall_s']:8.2f} s "
-                f"(floor {r['floor_s']:.2f} s)  achieved/limit {r['achieved_over_limit']:.3f}  "
-                f"lost {r['lost']}  duplicated {r['duplicated']}  failed {r['failed']}  "
-                f"hangs {r['hangs_injected']}  429s {r['http_429']}  (before the first request "
-                f"{r['before_first_request_s']:.1f} s, after the last {r['after_last_request_s']:.1f} s, "
-                f"while fetching {r['fetching_over_limit']:.3f} of the limit; CLI {r['cli_s']:.1f} s)",
+                f"{mode:<7} median of {len(runs)}: "
+                + ", ".join(f"{k} {v:g}" for k, v in medians.items())
+                + f"; lost {sum(r['lost'] for r in runs)}, duplicated {sum(r['duplicated'] for r in runs)}",
                 flush=True,
             )
+        results.extend(runs)
     return results
+
+
+def summary(r: dict[str, Any], args: argparse.Namespace) -> str:
+    """One run's figures on one line."""
+    return (
+        f"{r['mode']:<7} {r['ids']:>8,} ids  workers {r['workers']}  wall {r['wall_s']:8.2f} s "
+        f"(floor {r['floor_s']:.2f} s)  achieved/limit {r['achieved_over_limit']:.3f}  "
+        f"lost {r['lost']}  duplicated {r['duplicated']}  failed {r['failed']}  "
+        f"hangs {r['hangs_injected']}  429s {r['http_429']}  (before the first request "
+        f"{r['before_first_request_s']:.1f} s, after the last {r['after_last_request_s']:.1f} s, "
+        f"while fetching {r['fetching_over_limit']:.3f} of the limit; tightest {int(args.rate) + 1} "
+        f"requests {r['tightest_window_s']:.3f} s; CLI {r['cli_s']:.1f} s; manifest at "
+        f"{r['complete_s']:.1f} s)"
+    )
 
 
 def main() -> int:

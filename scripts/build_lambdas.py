@@ -112,7 +112,7 @@ PACKAGES = {
         name="tmdb_enrich",
         packages=("movielake/tmdb",),
         handlers=("movielake.tmdb.handlers",),
-        dependencies=("httpx", "aiolimiter", "duckdb", "duckdb-extension-httpfs"),
+        dependencies=("httpx", "sniffio", "aiolimiter", "duckdb", "duckdb-extension-httpfs"),
         modules=("movielake/duckdb_s3.py",),
     ),
     # The refine drives Athena with boto3 on AWS; on the local stack it runs the same SQL on

@@ -145,7 +145,17 @@ def test_zips_hold_only_what_each_function_needs(scaffold: Path, tmp_path: Path)
     assert "movielake/tmdb/handlers.py" in tmdb
     assert "movielake/synthetic.py" not in tmdb
     tops = {n.split("/")[0] for n in tmdb}
-    for package in ("httpx", "httpcore", "h11", "anyio", "idna", "certifi", "aiolimiter", "duckdb"):
+    for package in (
+        "httpx",
+        "httpcore",
+        "h11",
+        "anyio",
+        "sniffio",
+        "idna",
+        "certifi",
+        "aiolimiter",
+        "duckdb",
+    ):
         assert package in tops, package
     assert tops >= SDK_TOPS, "every zip ships the pinned SDK"
     assert "bin" not in tops, "console scripts are not shipped"

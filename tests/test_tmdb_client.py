@@ -10,6 +10,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 
 import boto3
+import httpx
 import pytest
 
 from movielake.config import ConfigError, Settings
@@ -234,6 +235,44 @@ def test_client_at_the_emulators_rate_is_never_told_to_slow_down() -> None:
         by_status = emu.stats()["by_status"]
     assert all(o.ok or o.reason == "not_found" for o in outcomes)
     assert "429" not in by_status
+
+
+class ColdStart(httpx.AsyncBaseTransport):
+    """A transport whose first request leaves ``delay`` seconds late (a cold start: imports,
+    DNS, the first connection), after the client's limiter already counted it."""
+
+    def __init__(self, delay: float) -> None:
+        self._inner = httpx.AsyncHTTPTransport()
+        self._delay: float | None = delay
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        delay, self._delay = self._delay, None
+        if delay:
+            await asyncio.sleep(delay)
+        return await self._inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
+def test_a_slow_first_request_does_not_bunch_the_next_ones_into_its_second() -> None:
+    # The probe's slot is taken 0.3 s before it reaches the emulator: spacing the requests it
+    # releases from that slot would put rate + 1 of them into one second and draw a 429.
+    rate = 10.0
+    with Emulator(FIXTURES, KEY, rate=rate) as emu:
+        opts = options(emu, rate=rate)
+
+        async def collect() -> list[Outcome]:
+            stream = fetch_movies(
+                [f.imdb_id for f in KNOWN[:25]], CREDENTIALS, opts, transport=ColdStart(0.3)
+            )
+            return [outcome async for outcome in stream]
+
+        outcomes = asyncio.run(collect())
+        stats = emu.stats()
+    assert len(outcomes) == 25 and all(o.ok for o in outcomes)
+    assert stats["accepted"] == 25
+    assert "429" not in stats["by_status"]
 
 
 def busiest_second(times: list[float]) -> int:

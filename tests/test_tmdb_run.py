@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import gc
 import json
 from collections.abc import AsyncIterator, Iterable, Iterator
 from datetime import date
@@ -160,6 +161,22 @@ def _dies_after(ids_before_death: int) -> run.FetchFunction:
                 raise ConnectionError("the process was killed")
 
     return fetch
+
+
+def test_the_fetch_runs_with_the_objects_made_before_it_frozen_then_released(
+    lake: Any, config: Settings
+) -> None:
+    frozen: list[int] = []
+
+    def observed(ids: Iterable[str], credentials: Credentials, options: ClientOptions) -> Any:
+        frozen.append(gc.get_freeze_count())
+        return fetch_movies(ids, credentials, options)
+
+    gc.unfreeze()
+    run.run(lake, config, DAY, CREDENTIALS, fetch=observed)
+    # The SDK's models and the imported modules alone are tens of thousands of objects.
+    assert frozen and frozen[0] > 10_000
+    assert gc.get_freeze_count() == 0
 
 
 def test_a_killed_run_resumes_without_refetching_done_batches_or_duplicating_lines(
@@ -407,16 +424,20 @@ def test_a_worker_refused_by_tmdb_fails_its_messages_and_records_no_failure(
     ("ids", "workers", "sizes"),
     [
         (2050, 3, [700, 700, 650]),  # one message per worker, whole batches
-        (2050, 1, [2000, 50]),  # one worker: messages as large as allowed
-        (9000, 2, [2000, 2000, 2000, 2000, 1000]),  # never above tmdb_ids_per_message
+        (2050, 1, [1100, 950]),  # one worker: as few messages as the limit allows
+        (9000, 2, [1500] * 6),  # never above tmdb_ids_per_message, whole rounds of workers
+        (100_000, 4, [2000] * 12 + [1900] * 40),  # 52 messages, not 50: 13 whole rounds
     ],
 )
-def test_a_fan_out_gives_every_worker_a_message(ids: int, workers: int, sizes: list[int]) -> None:
+def test_a_fan_out_gives_every_worker_the_same_number_of_even_messages(
+    ids: int, workers: int, sizes: list[int]
+) -> None:
     settings = Settings(tmdb_workers=workers, tmdb_ids_per_message=2000, tmdb_batch_size=100)
     todo = [
         Batch(n + 1, tuple(f"tt{i}" for i in range(s, min(s + 100, ids))))
         for n, s in enumerate(range(0, ids, 100))
     ]
     plan = Plan(DAY, "r", "s", {}, ids, 0, False, todo)
-    bodies = handlers.messages(plan, todo, handlers.message_size(ids, settings))
+    bodies = handlers.messages(plan, todo, handlers.message_count(len(todo), settings))
     assert [sum(len(b["ids"]) for b in body["batches"]) for body in bodies] == sizes
+    assert [b["number"] for body in bodies for b in body["batches"]] == [b.number for b in todo]

@@ -309,9 +309,13 @@ class _Fetcher:
         first = asyncio.create_task(self._timed_get(path, params))
         try:
             done, _ = await asyncio.wait({first}, timeout=self._hedge.seconds())
-            if done:
-                return first.result(), 1
-            return await self._hedged(first, path, params)
+            answer = (first.result(), 1) if done else await self._hedged(first, path, params)
+            if not self._probed.is_set():
+                # The probe's slot was taken before its cold start (first connection, imports):
+                # it may have reached TMDB as late as its answer. Take a slot again now, so the
+                # requests it releases are spaced from that moment, not from the slot it took.
+                await self._limiter.acquire()
+            return answer
         finally:
             first.cancel()
             self._probed.set()

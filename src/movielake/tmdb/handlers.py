@@ -2,7 +2,8 @@
 
 The planner selects, detects gaps and writes the plan. A small plan that fits in the time
 left runs in the same invocation; a larger one goes out as SQS messages of up to
-``tmdb_ids_per_message`` ids each, whole batches only. Each worker invocation fetches the
+``tmdb_ids_per_message`` ids each, whole batches only, in whole rounds of the workers and of
+even sizes (``message_count``). Each worker invocation fetches the
 batches of its messages that are not done yet (a redelivered message rewrites nothing) and
 completes the run when it finds every batch done. Failed messages are reported back to SQS
 (``batchItemFailures``) so only they are retried; the dead-letter queue after N receives is
@@ -57,22 +58,27 @@ def fits_inline(ids: int, settings: Settings, context: Any) -> bool:
     return remaining() / 1000 >= needed
 
 
-def message_size(ids: int, settings: Settings) -> int:
-    """Ids per message: at most ``tmdb_ids_per_message``, and few enough that the run makes at
-    least one message per worker (whole batches), since each worker has only its share of the rate."""
-    per_worker = math.ceil(ids / max(1, settings.tmdb_workers) / settings.tmdb_batch_size)
-    return max(1, min(settings.tmdb_ids_per_message, per_worker * settings.tmdb_batch_size))
+def message_count(batches: int, settings: Settings) -> int:
+    """How many messages to make of ``batches`` batches: none above ``tmdb_ids_per_message`` ids,
+    and a multiple of the worker count (at least one each), since each worker has only its
+    share of the rate: with 50 messages for 4 workers, two workers would idle through the
+    whole last round while the other two fetch it."""
+    workers = max(1, settings.tmdb_workers)
+    per_message = max(1, settings.tmdb_ids_per_message // settings.tmdb_batch_size)
+    needed = max(workers, math.ceil(batches / per_message))
+    return max(1, min(batches, math.ceil(needed / workers) * workers))
 
 
-def messages(plan: Plan, batches: list[Batch], ids_per_message: int) -> list[dict[str, Any]]:
-    """Group whole batches into message bodies of at most ``ids_per_message`` ids (one batch
-    at least)."""
+def messages(plan: Plan, batches: list[Batch], count: int) -> list[dict[str, Any]]:
+    """Split the batches, in order, into ``count`` message bodies of as many batches each as
+    can be (the sizes differ by one batch at most, the larger ones first)."""
+    size, larger = divmod(len(batches), count)
     groups: list[list[Batch]] = []
-    for batch in batches:
-        if groups and sum(len(b.ids) for b in groups[-1]) + len(batch.ids) <= ids_per_message:
-            groups[-1].append(batch)
-        else:
-            groups.append([batch])
+    start = 0
+    for number in range(count):
+        end = start + size + (1 if number < larger else 0)
+        groups.append(batches[start:end])
+        start = end
     return [
         {
             "run_date": plan.run_date.isoformat(),
@@ -80,6 +86,7 @@ def messages(plan: Plan, batches: list[Batch], ids_per_message: int) -> list[dic
             "batches": [{"number": b.number, "ids": list(b.ids)} for b in group],
         }
         for group in groups
+        if group
     ]
 
 
@@ -138,7 +145,7 @@ def _start_held(
         )
     elif todo:
         settings.require("tmdb_queue_url")
-        bodies = messages(the_plan, todo, message_size(ids, settings))
+        bodies = messages(the_plan, todo, message_count(len(todo), settings))
         summary["messages"] = enqueue(aws.client("sqs", settings), settings.tmdb_queue_url, bodies)
         event(log, "fanned out", **summary)
     summary["manifest"] = run.complete(s3, settings, the_plan, glue=glue)

@@ -441,3 +441,30 @@ def test_a_fan_out_gives_every_worker_the_same_number_of_even_messages(
     bodies = handlers.messages(plan, todo, handlers.message_count(len(todo), settings))
     assert [sum(len(b["ids"]) for b in body["batches"]) for body in bodies] == sizes
     assert [b["number"] for body in bodies for b in body["batches"]] == [b.number for b in todo]
+
+
+def test_a_fan_out_of_large_messages_is_sent_in_calls_sqs_accepts(moto_endpoint: str) -> None:
+    """Ten messages of ~8,300 ids are ~1.1 MB, over SendMessageBatch's 1 MiB: the calls are
+    split by size too, and the queue ends up with every id once."""
+    sqs = boto3.client("sqs", endpoint_url=moto_endpoint, region_name=REGION, config=NO_RETRY)
+    queue_url = sqs.create_queue(QueueName="tmdb-large-messages")["QueueUrl"]
+    settings = Settings(tmdb_workers=4, tmdb_ids_per_message=10_000, tmdb_batch_size=100)
+    todo = [
+        Batch(n + 1, tuple(f"tt{i:07d}" for i in range(s, s + 100)))
+        for n, s in enumerate(range(0, 100_000, 100))
+    ]
+    plan = Plan(DAY, "r", "s", {}, 100_000, 0, False, todo)
+    bodies = handlers.messages(plan, todo, handlers.message_count(len(todo), settings))
+    texts = [json.dumps(body) for body in bodies]
+    assert sum(len(t) for t in texts[:10]) > handlers.SQS_BATCH_BYTES  # ten a call would be refused
+
+    assert handlers.enqueue(sqs, queue_url, bodies) == len(bodies) == 12
+    received: list[str] = []
+    while page := sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages"):
+        for message in page:
+            received += [i for b in json.loads(message["Body"])["batches"] for i in b["ids"]]
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+    assert sorted(received) == [i for b in todo for i in b.ids]
+    groups = handlers.send_groups(texts)
+    assert [n for group in groups for n in group] == list(range(len(texts)))
+    assert all(sum(len(texts[n]) for n in g) <= handlers.SQS_BATCH_BYTES and len(g) <= 10 for g in groups)

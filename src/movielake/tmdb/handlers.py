@@ -35,6 +35,8 @@ log = logging.getLogger(__name__)
 INLINE_MARGIN_SECONDS = 60.0
 INLINE_SLOWDOWN = 1.5
 SQS_BATCH_LIMIT = 10
+# SendMessageBatch: the sum of the bodies' lengths in one call (SQS API reference: 1 MiB).
+SQS_BATCH_BYTES = 1_048_576
 
 
 def run_date(value: str | None) -> date:
@@ -90,15 +92,32 @@ def messages(plan: Plan, batches: list[Batch], count: int) -> list[dict[str, Any
     ]
 
 
+def send_groups(bodies: list[str]) -> list[list[int]]:
+    """The message bodies' indexes grouped for ``SendMessageBatch``: at most ten a call, and
+    at most ``SQS_BATCH_BYTES`` of bodies in all (a message has ``tmdb_ids_per_message`` ids
+    and ten messages of 10,000 ids are ~1.1 MB: SQS refuses the whole call)."""
+    groups: list[list[int]] = []
+    size = 0
+    for index, body in enumerate(bodies):
+        length = len(body.encode())
+        if not groups or len(groups[-1]) == SQS_BATCH_LIMIT or size + length > SQS_BATCH_BYTES:
+            groups.append([])
+            size = 0
+        groups[-1].append(index)
+        size += length
+    return groups
+
+
 def enqueue(sqs: Any, queue_url: str, bodies: list[dict[str, Any]]) -> int:
-    """Send the message bodies, ten per call; raises naming the batches SQS refused."""
-    for start in range(0, len(bodies), SQS_BATCH_LIMIT):
-        chunk = bodies[start : start + SQS_BATCH_LIMIT]
-        entries = [{"Id": str(n), "MessageBody": json.dumps(body)} for n, body in enumerate(chunk)]
+    """Send the message bodies, grouped as ``send_groups`` says; raises naming the batches SQS
+    refused."""
+    texts = [json.dumps(body) for body in bodies]
+    for group in send_groups(texts):
+        entries = [{"Id": str(n), "MessageBody": texts[n]} for n in group]
         answer = sqs.send_message_batch(QueueUrl=queue_url, Entries=entries)
         if answer.get("Failed"):
             refused = [
-                [b["number"] for b in chunk[int(f["Id"])]["batches"]] + [f.get("Message", f.get("Code"))]
+                [b["number"] for b in bodies[int(f["Id"])]["batches"]] + [f.get("Message", f.get("Code"))]
                 for f in answer["Failed"]
             ]
             raise RuntimeError(f"SQS refused messages for batches {refused}")

@@ -1,7 +1,10 @@
 """Build the Lambda packages ``build/csv_ingest.zip``, ``build/tmdb_enrich.zip`` and ``build/refine.zip``.
 
 Each zip holds only what its functions import: the core movielake modules, the concern's
-package, and its dependencies, the AWS SDK (boto3, botocore, s3transfer) included. The SDK is
+package, and its dependencies, the AWS SDK (boto3, botocore, s3transfer) included. Of
+botocore's service models (445 services, a third of a zip) only those of the services the
+functions call ship (``Package.services``): a smaller zip to upload and to fetch at each cold
+start, and a shorter list for botocore to scan at each client it creates. The SDK is
 shipped rather than taken from the Lambda runtime so that the SDK the local runtime tests is
 the SDK AWS runs (the runtime's own boto3 lags behind and may reject conditional writes).
 
@@ -15,10 +18,19 @@ a needed distribution not pinned there fails the build. The installed set is cac
 ``build/.lambda-deps/`` by its inputs. Lambda's limits are checked: 50 MB zipped (direct
 upload), 250 MB unzipped.
 
+Every module is shipped with its bytecode, compiled by the runtime's Python (``python3.12``,
+found as the local runtime finds it) into ``__pycache__/<module>.cpython-312.pyc`` as
+unchecked-hash .pyc (PEP 552). Lambda extracts the zip into a read-only ``/var/task``, where
+Python cannot cache what it compiles: without them every cold start compiles every module it
+imports (the SDK alone takes about half a second). Unchecked-hash bytecode is used whatever
+the extracted files' timestamps. Without a Python 3.12 on this machine the zips carry sources
+only, and the build says so.
+
 The zips are reproducible: entries sorted, fixed timestamps (1980-01-01) and permissions,
-no ``__pycache__``, scripts or install bookkeeping (RECORD, INSTALLER, direct_url.json). The
-same sources give the same bytes, hence the same ``source_code_hash`` in Terraform and the
-same ``CodeSha256`` in Lambda.
+no installed ``__pycache__``, scripts or install bookkeeping (RECORD, INSTALLER,
+direct_url.json); the bytecode is compiled in one process, in sorted order, with a fixed hash
+seed. The same sources give the same bytes, hence the same ``source_code_hash`` in Terraform
+and the same ``CodeSha256`` in Lambda.
 
 Usage: ``python scripts/build_lambdas.py [--src SRC] [--out OUT] [--package NAME ...]
 [--architecture x86_64|arm64]``.
@@ -30,11 +42,13 @@ import argparse
 import base64
 import hashlib
 import importlib.metadata as metadata
+import json
 import os
 import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -78,6 +92,16 @@ CORE_MODULES = (
     "movielake/log.py",
 )
 
+# Runs under the runtime's Python: compiles [source, .pyc, name shown in tracebacks] triples
+# from stdin as unchecked-hash bytecode.
+COMPILE_BYTECODE = """
+import json, os, py_compile, sys
+for source, target, name in json.load(sys.stdin):
+    os.makedirs(os.path.dirname(target), exist_ok=True)
+    py_compile.compile(source, cfile=target, dfile=name, doraise=True,
+                       invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
+"""
+
 # Bookkeeping pip writes into .dist-info that differs between installs; METADATA stays so that
 # importlib.metadata.version() keeps working inside the Lambda.
 DIST_INFO_DROPPED = frozenset({"RECORD", "INSTALLER", "REQUESTED", "direct_url.json"})
@@ -95,6 +119,8 @@ class Package:
     # (repository folder, folder in the zip): data files shipped beside the modules.
     data: tuple[tuple[str, str], ...] = ()
     modules: tuple[str, ...] = ()  # single movielake modules beyond CORE_MODULES
+    # The AWS services the functions create clients for: only their botocore models ship.
+    services: tuple[str, ...] = ("s3",)
 
     @property
     def requirements(self) -> tuple[str, ...]:
@@ -114,6 +140,7 @@ PACKAGES = {
         handlers=("movielake.tmdb.handlers",),
         dependencies=("httpx", "sniffio", "aiolimiter", "duckdb", "duckdb-extension-httpfs"),
         modules=("movielake/duckdb_s3.py",),
+        services=("s3", "sqs", "secretsmanager", "glue"),
     ),
     # The refine drives Athena with boto3 on AWS; on the local stack it runs the same SQL on
     # DuckDB, so the zip carries duckdb and its httpfs extension and the translation (sqlglot).
@@ -123,6 +150,7 @@ PACKAGES = {
         handlers=("movielake.refine.handler",),
         dependencies=("sqlglot", "duckdb", "duckdb-extension-httpfs"),
         modules=("movielake/duckdb_s3.py",),
+        services=("s3", "glue", "athena"),
         # The report, the query command and the awswrangler engine are CLI tools.
         excluded=frozenset(
             {
@@ -165,6 +193,13 @@ def _canonical(name: str) -> str:
 
 def _is_noise(path: PurePosixPath) -> bool:
     return "__pycache__" in path.parts or path.suffix in {".pyc", ".pyo"}
+
+
+def _unused_service_model(rel: str, services: tuple[str, ...]) -> bool:
+    """Whether ``rel`` is under ``botocore/data/<service>/`` for a service not in ``services``
+    (the files directly in ``botocore/data``, endpoints and partitions, always ship)."""
+    parts = rel.split("/")
+    return len(parts) > 3 and parts[:2] == ["botocore", "data"] and parts[2] not in services
 
 
 def _excluded(rel: str, excluded: frozenset[str]) -> bool:
@@ -322,6 +357,44 @@ def installed_versions(site: Path) -> list[str]:
     return sorted(f"{d.metadata['Name']}=={d.version}" for d in metadata.distributions(path=[str(site)]))
 
 
+def runtime_python(target: Target) -> str | None:
+    """The interpreter of the Lambda runtime's Python on this machine, or None (with a note)."""
+    from movielake.local.runtime import LocalRuntimeError, find_interpreter
+
+    try:
+        return find_interpreter(f"python{target.python}")
+    except LocalRuntimeError as exc:
+        print(f"build_lambdas: note: the zips carry sources only, so each cold start compiles them: {exc}",
+              file=sys.stderr)  # fmt: skip
+        return None
+
+
+def bytecode(files: dict[str, Path], python: str, target: Target, workdir: Path) -> dict[str, Path]:
+    """Archive name -> .pyc for every module in ``files``, compiled by ``python`` into ``workdir``.
+
+    One process compiles them all in sorted order with a fixed hash seed, so the same sources
+    give the same bytes.
+    """
+    tag = f"cpython-{target.python.replace('.', '')}"
+    jobs: dict[str, tuple[str, str, str]] = {}
+    for rel in sorted(files):
+        if rel.endswith(".py"):
+            module = PurePosixPath(rel)
+            name = str(module.parent / "__pycache__" / f"{module.stem}.{tag}.pyc")
+            jobs[name] = (str(files[rel]), str(workdir / name), rel)
+    result = subprocess.run(
+        [python, "-I", "-S", "-c", COMPILE_BYTECODE],
+        input=json.dumps(list(jobs.values())),
+        capture_output=True,
+        text=True,
+        env={"PYTHONHASHSEED": "0", "PATH": os.environ.get("PATH", "")},
+        check=False,
+    )
+    if result.returncode != 0:
+        raise BuildError(f"{python} could not compile the zip's modules:\n{result.stderr.strip()[-2000:]}")
+    return {name: workdir / name for name in jobs}
+
+
 def write_zip(target: Path, files: dict[str, Path]) -> None:
     """Write ``files`` into ``target`` byte-for-byte reproducibly (atomic replace)."""
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -341,15 +414,21 @@ def build(package: Package, src: Path, out: Path, target: Target, cache: Path = 
     files = source_files(src, package)
     site = install_dependencies(package.requirements, target, cache)
     for rel, path in dependency_files(site).items():
+        if _unused_service_model(rel, package.services):
+            continue
         if rel in files:
             raise BuildError(f"{rel} is shipped by two sources")
         files[rel] = path
     zip_path = out / f"{package.name}.zip"
-    write_zip(zip_path, files)
+    python = runtime_python(target)
+    with tempfile.TemporaryDirectory(prefix="movielake-pyc-") as workdir:
+        if python is not None:
+            files.update(bytecode(files, python, target, Path(workdir)))
+        write_zip(zip_path, files)
+        unzipped = sum(path.stat().st_size for path in files.values())
     size = zip_path.stat().st_size
     if size > MAX_ZIP_BYTES:
         raise BuildError(f"{zip_path} is {size} bytes, over Lambda's {MAX_ZIP_BYTES}-byte upload limit")
-    unzipped = sum(path.stat().st_size for path in files.values())
     if unzipped > MAX_UNZIPPED_BYTES:
         raise BuildError(
             f"{zip_path} unzips to {unzipped} bytes, over Lambda's {MAX_UNZIPPED_BYTES}-byte limit"

@@ -15,7 +15,7 @@ import shutil
 import subprocess
 import sys
 import zipfile
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import pytest
 from conftest import load_build_script
@@ -107,18 +107,26 @@ def dist_version(zip_path: Path, name: str) -> str:
     return re.search(r"^Version: (.+)$", text, re.MULTILINE).group(1).strip()
 
 
-def import_in_runtime(zip_path: Path, python: str, tmp_path: Path, handlers: dict[str, tuple[str, ...]]):
-    """Extract the zip and import its handlers under the Lambda runtime's Python, zip alone."""
-    task = tmp_path / f"task-{zip_path.stem}"
-    with zipfile.ZipFile(zip_path) as archive:
-        archive.extractall(task)
+def import_in_runtime(
+    zip_path: Path,
+    python: str,
+    tmp_path: Path,
+    handlers: dict[str, tuple[str, ...]],
+    extracted: bool = False,
+):
+    """Extract the zip (unless ``extracted`` into ``tmp_path/task``) and import its handlers
+    under the Lambda runtime's Python, zip alone, writing no bytecode (a read-only task dir)."""
+    task = tmp_path / "task" if extracted else tmp_path / f"task-{zip_path.stem}"
+    if not extracted:
+        with zipfile.ZipFile(zip_path) as archive:
+            archive.extractall(task)
     checks = "; ".join(
         f"import {module} as m; assert all(callable(getattr(m, f)) for f in {funcs!r})"
         for module, funcs in handlers.items()
     )
     code = f"import sys; sys.path[:0] = [{str(task)!r}]; {checks}; print('ok')"
     return subprocess.run(
-        [python, "-I", "-S", "-c", code],
+        [python, "-I", "-S", "-B", "-c", code],
         capture_output=True,
         text=True,
         timeout=60,
@@ -133,12 +141,12 @@ def test_zips_hold_only_what_each_function_needs(scaffold: Path, tmp_path: Path)
     assert result.returncode == 0, result.stderr
 
     csv = names(out / "csv_ingest.zip")
-    ours = [n for n in csv if n.startswith("movielake/")]
+    ours = [n for n in csv if n.startswith("movielake/") and "/__pycache__/" not in n]  # .pyc: below
     assert sorted(ours) == sorted(
         [f"movielake/{n}" for n in CORE]
         + ["movielake/ingest/__init__.py", "movielake/ingest/handler.py", "movielake/ingest/validation.py"]
     )
-    csv_tops = {n.split("/")[0] for n in csv if not n.startswith("movielake/")}
+    csv_tops = {n.split("/")[0] for n in csv if not n.startswith(("movielake/", "__pycache__/"))}
     assert {t for t in csv_tops if ".dist-info" not in t} == SDK_TOPS, "the SDK and nothing else"
 
     tmdb = names(out / "tmdb_enrich.zip")
@@ -159,12 +167,42 @@ def test_zips_hold_only_what_each_function_needs(scaffold: Path, tmp_path: Path)
         assert package in tops, package
     assert tops >= SDK_TOPS, "every zip ships the pinned SDK"
     assert "bin" not in tops, "console scripts are not shipped"
-    assert not [n for n in tmdb if "__pycache__" in n or n.endswith((".pyc", "/RECORD", "/INSTALLER"))]
+    assert not [n for n in tmdb if n.endswith(("/RECORD", "/INSTALLER"))]
+    assert "movielake/ingest/__pycache__/handler.cpython-311.pyc" not in csv  # the source tree's own
     assert any(n.endswith(".dist-info/METADATA") for n in tmdb), "importlib.metadata needs METADATA"
     assert "movielake/duckdb_s3.py" in tmdb and "movielake/duckdb_s3.py" not in csv
     assert any(n.endswith("httpfs.duckdb_extension") for n in tmdb), "the planner loads httpfs offline"
     for zip_name in ("csv_ingest.zip", "tmdb_enrich.zip"):
         assert (out / zip_name).stat().st_size < 50 * 1024 * 1024  # Lambda's direct-upload limit
+
+
+def test_every_module_ships_the_runtimes_unchecked_bytecode(
+    scaffold: Path, lambda_python: str, tmp_path: Path
+) -> None:
+    """Lambda's /var/task is read-only: the zip carries each module's .pyc for the runtime's
+    Python, used as it is (unchecked-hash), so no cold start compiles anything."""
+    out = tmp_path / "out"
+    assert run_build(scaffold, out, "--package", "csv_ingest").returncode == 0
+    zip_path = out / "csv_ingest.zip"
+    shipped = names(zip_path)
+    sources = [PurePosixPath(n) for n in shipped if n.endswith(".py")]
+    expected = {str(p.parent / "__pycache__" / f"{p.stem}.cpython-312.pyc") for p in sources}
+    assert {n for n in shipped if n.endswith(".pyc")} == expected
+    magic = subprocess.run(
+        [lambda_python, "-I", "-c", "import importlib.util; print(importlib.util.MAGIC_NUMBER.hex())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    with zipfile.ZipFile(zip_path) as archive:
+        header = archive.read("movielake/ingest/__pycache__/handler.cpython-312.pyc")[:8]
+        archive.extractall(tmp_path / "task")
+    assert header[:4].hex() == magic
+    assert int.from_bytes(header[4:8], "little") == 0b01  # hash-based, source not checked (PEP 552)
+    # The bytecode is what runs: a changed source is not even read.
+    (tmp_path / "task" / "movielake" / "ingest" / "validation.py").write_text("raise SystemExit(3)\n")
+    imported = import_in_runtime(zip_path, lambda_python, tmp_path, HANDLERS["csv_ingest"], extracted=True)
+    assert imported.returncode == 0, imported.stderr
 
 
 def test_same_sources_give_the_same_bytes(scaffold: Path, tmp_path: Path) -> None:
@@ -229,6 +267,26 @@ def test_a_missing_module_is_named(scaffold: Path, tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "movielake.tmdb.handlers" in result.stderr
     assert not (tmp_path / "out" / "tmdb_enrich.zip").exists()
+
+
+def service_models(zip_path: Path) -> set[str]:
+    """The services whose botocore models the zip ships."""
+    return {n.split("/")[2] for n in names(zip_path) if n.startswith("botocore/data/") and n.count("/") > 3}
+
+
+@pytest.mark.parametrize("name", ["csv_ingest", "tmdb_enrich", "refine"])
+def test_each_zip_ships_the_models_of_the_services_its_code_calls_and_no_other(name: str) -> None:
+    """botocore's 445 service models are a third of a zip: only those the shipped modules
+    create clients for go in, and a client for a service left out would fail on AWS."""
+    zip_path = ROOT / "build" / f"{name}.zip"
+    if not zip_path.exists():
+        pytest.skip(f"{zip_path} is missing: run `make build`")
+    with zipfile.ZipFile(zip_path) as archive:
+        code = [archive.read(n).decode() for n in archive.namelist() if re.fullmatch(r"movielake/.*\.py", n)]
+        assert "botocore/data/endpoints.json" in archive.namelist()
+    called = {m for text in code for m in re.findall(r"client\(\s*\"([a-z0-9-]+)\"", text)}
+    assert called, 'the modules create their clients with aws.client("<service>", ...)'
+    assert service_models(zip_path) == called | {"s3"}
 
 
 @pytest.mark.parametrize("name", sorted(HANDLERS))

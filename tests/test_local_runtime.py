@@ -6,7 +6,13 @@ event source mappings and EventBridge rules, then lets the runtime deliver the e
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
+import os
+import queue as queue_module
+import threading
+import time
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -17,6 +23,7 @@ from conftest import LAMBDA_RUNTIME, NO_RETRY, REGION
 
 from movielake.local.dispatch import DeliveredLog, Dispatcher, queue_mappings
 from movielake.local.runtime import (
+    Invocation,
     LambdaRuntime,
     LocalRuntimeError,
     StaleZipError,
@@ -26,7 +33,7 @@ from movielake.local.runtime import (
 )
 
 HANDLER = """
-import json, os, sys, time
+import json, os, sys, threading, time
 
 def s3_event(event, context):
     import boto3  # from the zip: the sandbox has no other
@@ -79,6 +86,10 @@ def slow(event, context):
 def broken(event, context):
     print("attempt", context.aws_request_id)
     raise ValueError("cannot ingest " + event["Records"][0]["s3"]["object"]["key"])
+
+def lingering(event, context):
+    threading.Thread(target=time.sleep, args=(120,)).start()  # not a daemon
+    return "answered"
 
 def timed(event, context):
     started = time.time()
@@ -552,3 +563,68 @@ def test_the_cli_takes_endpoint_and_credentials_from_a_running_stack(tmp_path: P
     deployed = {"MOVIELAKE_LAKE_BUCKET": "real-lake"}
     config.use_local_stack_aws_environment(deployed)
     assert deployed == {"MOVIELAKE_LAKE_BUCKET": "real-lake"}  # a shell aimed at a deployment wins
+
+
+def test_the_poller_long_polls_and_delivers_messages_sent_while_it_runs(
+    aws: dict[str, Any], dispatcher: Dispatcher, tmp_path: Path
+) -> None:
+    """As Lambda's SQS poller: a message sent while the poller waits is delivered, one after
+    another, until the poller is told to stop and finds the queue empty."""
+    url, _ = mapped_worker(
+        aws, tmp_path, "handler.sqs_batch", BatchSize=1, ScalingConfig={"MaximumConcurrency": 2}
+    )
+    (mapping,) = queue_mappings(aws["lambda"])
+    delivered: queue_module.Queue[Invocation] = queue_module.Queue()
+    dispatcher.on_invocation = lambda _what, invocation: delivered.put(invocation)
+    stop = threading.Event()
+    invocations: list[Invocation] = []
+    poller = threading.Thread(target=lambda: invocations.extend(dispatcher.poll(mapping, until=stop.is_set)))
+    poller.start()
+    try:
+        for body in ("first", "second"):
+            aws["sqs"].send_message(QueueUrl=url, MessageBody=body)
+            invocation = delivered.get(timeout=60)  # delivered while the poller runs
+            assert invocation.ok and any(f"['{body}']" in line for line in invocation.logs)
+        aws["sqs"].send_message(QueueUrl=url, MessageBody="last")
+    finally:
+        stop.set()
+        poller.join(timeout=60)
+    assert not poller.is_alive()
+    assert len(invocations) == 3 and all(i.ok for i in invocations)
+    assert bodies(aws["sqs"], url) == []  # "last" too: the poller stops on an empty queue only
+
+
+def test_the_sandbox_writes_no_bytecode_into_its_task_directory(
+    aws: dict[str, Any], dispatcher: Dispatcher, tmp_path: Path
+) -> None:
+    """Lambda's /var/task is read-only: what a zip does not carry compiled is compiled anew at
+    every cold start, and nothing is cached beside the code."""
+    zip_path = make_zip(tmp_path / "build")
+    deploy(aws, zip_path, "echo", "handler.echo")
+    assert dispatcher.runtime.invoke("echo", {"n": 1}).ok
+    task = tmp_path / "local" / "lambda" / safe_name(code_sha256(zip_path))
+    assert (task / "handler.py").is_file()
+    assert not list(task.rglob("*.pyc"))
+
+
+def test_the_answer_does_not_wait_for_threads_the_handler_left_running(
+    aws: dict[str, Any], dispatcher: Dispatcher, tmp_path: Path
+) -> None:
+    """Lambda answers when the handler returns and freezes the sandbox: a thread still running
+    (here for 120 s, past the 60 s timeout) must not hold the answer back."""
+    deploy(aws, make_zip(tmp_path / "build"), "lingering", "handler.lingering", timeout=60)
+    started = time.monotonic()
+    invocation = dispatcher.runtime.invoke("lingering", {})
+    assert invocation.ok and invocation.result == "answered"
+    assert time.monotonic() - started < 60  # held back, it would end at the timeout's kill
+
+
+def test_a_rebuilt_zip_gets_its_new_hash(tmp_path: Path) -> None:
+    """The zip hash is remembered per path, size and modification time, never past a rebuild."""
+    path = tmp_path / "fn.zip"
+    path.write_bytes(b"a" * 64)
+    first = code_sha256(path)
+    path.write_bytes(b"b" * 64)  # same size
+    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 1_000_000))
+    assert code_sha256(path) != first
+    assert code_sha256(path) == base64.b64encode(hashlib.sha256(b"b" * 64).digest()).decode()

@@ -248,6 +248,39 @@ def test_a_refused_key_stops_the_run_and_marks_no_id_failed(lake: Any, config: S
     assert listed == [keys.tmdb_run_key(DAY, "plan.json")]
 
 
+def test_completing_takes_what_this_process_wrote_and_reads_back_only_the_rest(
+    lake: Any, config: Settings, films: list[synthetic.Film]
+) -> None:
+    """A worker completing the run reads the done markers and error parts of the batches others
+    wrote, not of its own; the manifest and errors file are the same as if it read them all."""
+    plan = run.prepare(lake, config, DAY)
+    folder = RunFolder(lake, LAKE_BUCKET, DAY)
+    options = ClientOptions.from_settings(config)
+    others, own = plan.batches[:2], plan.batches[2:]
+    run.execute(lake, config, plan, others, CREDENTIALS, options)  # another worker's message
+    report = run.execute(lake, config, plan, own, CREDENTIALS, options)
+    markers = folder.done_markers(b.number for b in plan.batches)
+    error_parts = folder.error_lines(b.number for b in plan.batches)
+    read: list[str] = []
+    lake.meta.events.register(
+        "provide-client-params.s3.GetObject", lambda params, **_: read.append(params["Key"])
+    )
+
+    manifest = run.complete(lake, config, plan, written=report)
+
+    bookkeeping = {k for k in read if "/_run/done/" in k or "/_run/errors/" in k}
+    failed_others = {b.number for b in others if markers[b.number]["failed"]}
+    assert bookkeeping == {folder.done_key(b.number) for b in others} | {
+        folder.error_part_key(n) for n in failed_others
+    }
+    assert manifest is not None
+    assert manifest["fetched"] == sum(m["fetched"] for m in markers.values())
+    assert manifest["requests"] == sum(m["requests"] for m in markers.values())
+    assert manifest["failed"] == len(error_parts) == len(unknown_ids(films))
+    errors = read_ndjson(lake, keys.tmdb_errors_key(DAY))
+    assert errors == sorted(error_parts, key=lambda e: e["requested_id"])
+
+
 def test_the_conservation_check_fails_loudly(lake: Any, config: Settings) -> None:
     run.run(lake, config, DAY, CREDENTIALS)
     plan = load_plan(lake, LAKE_BUCKET, DAY)

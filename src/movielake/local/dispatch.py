@@ -299,36 +299,51 @@ class Dispatcher:
         return done
 
     def deliver_concurrently(self, mapping: QueueMapping) -> list[Invocation]:
-        """As Lambda's SQS poller: ``maximum_concurrency`` slots, each invoking the function on
-        the next batch as soon as its previous invocation returned, until the queue shows none.
+        """Deliver the queue's messages as they stand: ``poll`` until a receive finds none."""
+        return self.poll(mapping, until=lambda: True)
 
-        A slot whose invocation failed, or reported failed items, ends its pass: those messages
-        are visible again and wait for the next pass, so a message failing forever cannot spin
-        here (the pump's round limit and the queue's redrive policy deal with it).
+    def poll(
+        self, mapping: QueueMapping, until: Callable[[], bool], wait_seconds: int = 1
+    ) -> list[Invocation]:
+        """Lambda's SQS poller: ``maximum_concurrency`` slots, each long-polling the queue and
+        invoking the function on the next batch as soon as one arrives.
+
+        A slot ends once ``until()`` holds and a receive finds the queue empty: while it does
+        not, receives wait up to ``wait_seconds`` for a message (as the poller's long polling,
+        which answers the moment one is sent). A slot whose invocation failed, or reported
+        failed items, ends too: those messages are visible again and wait for the next pass,
+        so a message failing forever cannot spin here (the pump's round limit and the queue's
+        redrive policy deal with it).
         """
 
         def slot() -> list[Invocation]:
             delivered: list[Invocation] = []
-            while (invocation := self.deliver_batch(mapping)) is not None:
+            while True:
+                done = until()
+                invocation = self.deliver_batch(mapping, wait_seconds=0 if done else wait_seconds)
+                if invocation is None:
+                    if done:
+                        return delivered
+                    continue
                 delivered.append(invocation)
                 if not invocation.ok or failed_ids(invocation.result):
-                    break
-            return delivered
+                    return delivered
 
         slots = max(1, mapping.maximum_concurrency)
         with ThreadPoolExecutor(slots, thread_name_prefix=f"sqs-{mapping.queue_name}") as pool:
             passes = [pool.submit(slot) for _ in range(slots)]
             return [invocation for done in passes for invocation in done.result()]
 
-    def deliver_batch(self, mapping: QueueMapping) -> Invocation | None:
-        """Receive up to the mapping's batch size, invoke, then delete or release the messages."""
+    def deliver_batch(self, mapping: QueueMapping, wait_seconds: int = 0) -> Invocation | None:
+        """Receive up to the mapping's batch size (waiting up to ``wait_seconds`` for the first
+        message), invoke, then delete or release the messages; None when none came."""
         url = self.sqs.get_queue_url(
             QueueName=mapping.queue_name, QueueOwnerAWSAccountId=mapping.queue_arn.split(":")[4]
         )["QueueUrl"]
         spec = self.spec(mapping.function_arn)
         # Lambda's poller receives and deletes with the function's execution role.
         poller = self.runtime.role_client(spec, "sqs") or self.sqs
-        messages = self._receive(poller, url, mapping.batch_size, visibility=spec.timeout)
+        messages = self._receive(poller, url, mapping.batch_size, spec.timeout, wait_seconds)
         if not messages:
             return None
         event = sqs_event(messages, mapping.queue_arn, self.region)
@@ -350,15 +365,18 @@ class Dispatcher:
             self._release(url, messages)
         return invocation
 
-    def _receive(self, sqs: Any, url: str, batch_size: int, visibility: int) -> list[dict[str, Any]]:
-        """Receive up to ``batch_size`` visible messages (several calls of at most 10)."""
+    def _receive(
+        self, sqs: Any, url: str, batch_size: int, visibility: int, wait_seconds: int = 0
+    ) -> list[dict[str, Any]]:
+        """Receive up to ``batch_size`` visible messages (several calls of at most 10); only the
+        first call waits for a message."""
         messages: list[dict[str, Any]] = []
         while len(messages) < batch_size:
             response = sqs.receive_message(
                 QueueUrl=url,
                 MaxNumberOfMessages=min(SQS_BATCH_MAX, batch_size - len(messages)),
                 VisibilityTimeout=visibility,
-                WaitTimeSeconds=0,
+                WaitTimeSeconds=0 if messages else wait_seconds,
                 AttributeNames=["All"],
                 MessageAttributeNames=["All"],
             )

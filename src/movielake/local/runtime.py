@@ -11,10 +11,14 @@ Python subprocess, like a new sandbox:
 - ``sys.path`` is the extracted zip and the standard library only: the zips ship their own
   pinned boto3/botocore (scripts/build_lambdas.py), so the SDK that runs here is the one
   deployed, and a module missing from the zip fails here as it would on AWS;
+- nothing is written into the extracted zip (``-B``): Lambda's ``/var/task`` is read-only, so
+  a module whose bytecode the zip does not carry is compiled on every cold start, here too;
 - the environment is the function's variables plus what Lambda sets (function name,
   memory, region, endpoint, and the temporary credentials of the function's execution role,
   from STS AssumeRole as the Lambda service), nothing from the caller's shell;
-- the event goes in on stdin, the result comes back on stdout, logs stream on stderr;
+- the event goes in on stdin, the result comes back on stdout, logs stream on stderr; once
+  the result is out the sandbox ends at once (Lambda answers then and freezes the sandbox:
+  neither interpreter teardown nor threads left running delay the answer);
 - the context has ``function_name``, ``memory_limit_in_mb``, ``invoked_function_arn``,
   ``aws_request_id`` and ``get_remaining_time_in_millis()`` counting down from the
   function's timeout, which is enforced: the handler is killed when it runs out.
@@ -120,7 +124,18 @@ class Invocation:
 
 
 def code_sha256(path: Path) -> str:
-    """The base64 SHA-256 of a file, as Lambda reports ``CodeSha256``."""
+    """The base64 SHA-256 of a file, as Lambda reports ``CodeSha256``.
+
+    Remembered per path, size and modification time: every invocation looks its zip up, and
+    hashing the three zips (over 100 MB) each time would add a tenth of a second to each.
+    """
+    stat = path.stat()
+    return _file_sha256(path, stat.st_size, stat.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=64)
+def _file_sha256(path: Path, size: int, mtime_ns: int) -> str:
+    """``code_sha256`` of one version of a file (the size and time key the cache)."""
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
@@ -264,6 +279,7 @@ payload["duration"] = time.monotonic() - started
 print("END RequestId: %s" % context.aws_request_id, file=sys.stderr, flush=True)
 sys.stderr.flush()
 reply(payload)
+os._exit(0)  # the response is out: Lambda freezes the sandbox here, it does not wait on teardown
 """
 
 
@@ -301,7 +317,7 @@ class LambdaRuntime:
                 "timeout": spec.timeout,
             },
         }
-        argv = [python, "-I", "-S", "-c", BOOTSTRAP, str(task_dir)]
+        argv = [python, "-I", "-S", "-B", "-c", BOOTSTRAP, str(task_dir)]
         started = time.monotonic()
         proc = subprocess.Popen(
             argv,

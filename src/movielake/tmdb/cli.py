@@ -21,7 +21,7 @@ from movielake.cli import UserError, iso_date, setting
 from movielake.config import Settings
 from movielake.tmdb import handlers, run
 from movielake.tmdb.client import LOOKUPS, ClientOptions, Outcome, TmdbAuthError
-from movielake.tmdb.credentials import Credentials, load_credentials, secret_string
+from movielake.tmdb.credentials import Credentials, secret_string
 from movielake.tmdb.errors import RunStoppedError
 from movielake.tmdb.lease import LeaseHeldError
 from movielake.tmdb.plan import Batch, Plan, load_plan
@@ -159,10 +159,10 @@ def fetch_command(args: argparse.Namespace) -> int:
             raise UserError(str(exc)) from None
         print(json.dumps(result, indent=1, default=str))
         return 0
-    s3 = aws.client("s3", settings)
-    glue = aws.client("glue", settings) if settings.tmdb_crawler else None
-    secrets = None if settings.tmdb_api_key else aws.client("secretsmanager", settings)
-    credentials = load_credentials(settings, secrets)
+    session = aws.session(settings)
+    s3 = aws.client("s3", settings, within=session)
+    glue = handlers.glue_client(settings, session)
+    credentials = handlers.tmdb_credentials(settings, session)
     ClientOptions.from_settings(settings)  # reject bad --rate/--http-concurrency before planning
     bar = _ProgressBar()
     try:

@@ -133,16 +133,17 @@ def start(
     The date's lease is held meanwhile (``LeaseHeldError`` when another run holds it); the
     workers of a fan-out do not take it: they share one run by design.
     """
-    s3 = aws.client("s3", settings)
+    session = aws.session(settings)
+    s3 = aws.client("s3", settings, within=session)
     with held(s3, settings.lake_bucket, day, settings.tmdb_lease_seconds):
-        return _start_held(s3, settings, day, refresh=refresh, inline=inline, context=context)
+        return _start_held(session, s3, settings, day, refresh=refresh, inline=inline, context=context)
 
 
 def _start_held(
-    s3: Any, settings: Settings, day: date, *, refresh: bool, inline: bool | None, context: Any
+    session: Any, s3: Any, settings: Settings, day: date, *, refresh: bool, inline: bool | None, context: Any
 ) -> dict[str, Any]:
-    """``start`` once the lease is held."""
-    glue = _glue(settings)
+    """``start`` once the lease is held; ``session`` makes the other clients."""
+    glue = glue_client(settings, session)
     the_plan = run.prepare(s3, settings, day, refresh=refresh)
     todo = run.pending(run.RunFolder(s3, settings.lake_bucket, day), the_plan.batches)
     ids = sum(len(b.ids) for b in todo)
@@ -157,17 +158,18 @@ def _start_held(
         "pending_ids": ids,
         "mode": "inline" if inline else "queue",
     }
+    report: run.FetchReport | None = None
     if inline:
         event(log, "running inline", **summary)
-        run.execute(
-            s3, settings, the_plan, todo, _credentials(settings), ClientOptions.from_settings(settings)
-        )
+        credentials = tmdb_credentials(settings, session)
+        report = run.execute(s3, settings, the_plan, todo, credentials, ClientOptions.from_settings(settings))
     elif todo:
         settings.require("tmdb_queue_url")
         bodies = messages(the_plan, todo, message_count(len(todo), settings))
-        summary["messages"] = enqueue(aws.client("sqs", settings), settings.tmdb_queue_url, bodies)
+        sqs = aws.client("sqs", settings, within=session)
+        summary["messages"] = enqueue(sqs, settings.tmdb_queue_url, bodies)
         event(log, "fanned out", **summary)
-    summary["manifest"] = run.complete(s3, settings, the_plan, glue=glue)
+    summary["manifest"] = run.complete(s3, settings, the_plan, glue=glue, written=report)
     return summary
 
 
@@ -190,14 +192,18 @@ def plan(event_: dict[str, Any], context: Any) -> dict[str, Any]:
     )
 
 
-def _glue(settings: Settings) -> Any:
-    """A Glue client when a crawler is configured, else None (nothing to start)."""
-    return aws.client("glue", settings) if settings.tmdb_crawler else None
+def glue_client(settings: Settings, session: Any) -> Any:
+    """A Glue client of ``session`` when a crawler is configured, else None (nothing to start).
+
+    A run's clients share one session: a client of a new session costs ~60 ms more (its
+    service models and credentials are loaded again), paid before the first request.
+    """
+    return aws.client("glue", settings, within=session) if settings.tmdb_crawler else None
 
 
-def _credentials(settings: Settings) -> Credentials:
-    """The TMDB credentials, from Secrets Manager unless a local key is set."""
-    secrets = None if settings.tmdb_api_key else aws.client("secretsmanager", settings)
+def tmdb_credentials(settings: Settings, session: Any) -> Credentials:
+    """The TMDB credentials, from Secrets Manager (a client of ``session``) unless a local key is set."""
+    secrets = None if settings.tmdb_api_key else aws.client("secretsmanager", settings, within=session)
     return load_credentials(settings, secrets)
 
 
@@ -212,8 +218,8 @@ def work_message(
     batches = [Batch(int(b["number"]), tuple(b["ids"])) for b in body["batches"]]
     todo = run.pending(run.RunFolder(s3, settings.lake_bucket, day), batches)
     event(log, "message", run_date=day.isoformat(), batches=len(batches), pending=len(todo))
-    run.execute(s3, settings, the_plan, todo, credentials, ClientOptions.from_settings(settings))
-    run.complete(s3, settings, the_plan, glue=glue)
+    report = run.execute(s3, settings, the_plan, todo, credentials, ClientOptions.from_settings(settings))
+    run.complete(s3, settings, the_plan, glue=glue, written=report)
 
 
 def work(event_: dict[str, Any], context: Any) -> dict[str, Any]:
@@ -225,15 +231,16 @@ def work(event_: dict[str, Any], context: Any) -> dict[str, Any]:
     lambda_logger(__name__)
     settings = Settings.from_env()
     settings.require("lake_bucket")
-    s3 = aws.client("s3", settings)
-    glue = _glue(settings)
+    session = aws.session(settings)
+    s3 = aws.client("s3", settings, within=session)
+    glue = glue_client(settings, session)
     credentials: Credentials | None = None
     failures: list[dict[str, str]] = []
     records = event_.get("Records", [])
     for position, record in enumerate(records):
         message_id = record.get("messageId", str(position))
         try:
-            credentials = credentials or _credentials(settings)
+            credentials = credentials or tmdb_credentials(settings, session)
             work_message(s3, settings, json.loads(record["body"]), credentials, glue)
         except (TmdbAuthError, TmdbUnreachableError) as exc:
             log.error(

@@ -30,7 +30,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -67,6 +67,8 @@ class FetchReport:
     failed: int = 0
     requests: int = 0
     seconds: float = 0.0
+    # Per batch written: its done marker and error lines, so completing needs not read them back.
+    written: dict[int, tuple[dict[str, Any], list[dict[str, Any]]]] = field(default_factory=dict)
 
 
 def prepare(s3: Any, settings: Settings, day: date, *, refresh: bool = False) -> Plan:
@@ -230,6 +232,7 @@ async def fetch_batches(
                     asyncio.to_thread(folder.write_batch, batch.number, fetched, failed, done)
                 )
             )
+            report.written[batch.number] = (done, failed)
             report.batches += 1
             report.fetched += len(fetched)
             report.failed += len(failed)
@@ -300,12 +303,15 @@ def execute(
     return report
 
 
-def complete(s3: Any, settings: Settings, plan: Plan, *, glue: Any = None) -> dict[str, Any] | None:
+def complete(
+    s3: Any, settings: Settings, plan: Plan, *, glue: Any = None, written: FetchReport | None = None
+) -> dict[str, Any] | None:
     """Finish the run if every planned batch is done; the manifest, or None if not yet.
 
     Workers finishing together may both write the (same) errors file and manifest; only the
     one that creates ``_run/completed/<run id>.json`` (an S3 conditional write) logs the
-    completion and starts the crawler.
+    completion and starts the crawler. The done markers and error lines of the batches in
+    ``written`` (what this process just wrote) are taken from it, the others read from S3.
     """
     folder = RunFolder(s3, settings.lake_bucket, plan.run_date)
     numbers = [b.number for b in plan.batches]
@@ -313,10 +319,13 @@ def complete(s3: Any, settings: Settings, plan: Plan, *, glue: Any = None) -> di
         return None
     if is_complete(folder, plan):
         return folder.manifest()
-    markers = folder.done_markers(numbers)
-    errors = sorted(
-        folder.error_lines([n for n, m in markers.items() if m["failed"]]), key=lambda e: e["requested_id"]
-    )
+    planned = set(numbers)
+    known = {n: w for n, w in (written.written if written else {}).items() if n in planned}
+    markers = {n: marker for n, (marker, _) in known.items()}
+    markers.update(folder.done_markers([n for n in numbers if n not in known]))
+    unread = [n for n, m in markers.items() if m["failed"] and n not in known]
+    errors = [line for _, lines in known.values() for line in lines] + folder.error_lines(unread)
+    errors.sort(key=lambda e: e["requested_id"])
     try:
         manifest = manifest_for(plan, markers, errors)
     except RunError:
@@ -382,7 +391,7 @@ def _run_held(
     todo = pending(folder, plan.batches)
     if on_plan is not None:
         on_plan(plan, todo)
-    execute(
+    report = execute(
         s3,
         settings,
         plan,
@@ -392,7 +401,7 @@ def _run_held(
         fetch=fetch,
         on_outcome=on_outcome,
     )
-    manifest = complete(s3, settings, plan, glue=glue)
+    manifest = complete(s3, settings, plan, glue=glue, written=report)
     if manifest is None:
         raise RunError(f"run {plan.run_id} of {day} has batches without a done marker after fetching")
     return manifest

@@ -248,31 +248,46 @@ def test_a_refused_key_stops_the_run_and_marks_no_id_failed(lake: Any, config: S
     assert listed == [keys.tmdb_run_key(DAY, "plan.json")]
 
 
-def test_completing_takes_what_this_process_wrote_and_reads_back_only_the_rest(
-    lake: Any, config: Settings, films: list[synthetic.Film]
-) -> None:
-    """A worker completing the run reads the done markers and error parts of the batches others
-    wrote, not of its own; the manifest and errors file are the same as if it read them all."""
+def _two_passes(lake: Any, config: Settings) -> tuple[Plan, RunFolder, list[Batch], run.FetchReport]:
+    """A plan fetched by two passes, as two workers' messages: (plan, folder, the other pass's
+    batches, this pass's report)."""
     plan = run.prepare(lake, config, DAY)
-    folder = RunFolder(lake, LAKE_BUCKET, DAY)
     options = ClientOptions.from_settings(config)
     others, own = plan.batches[:2], plan.batches[2:]
-    run.execute(lake, config, plan, others, CREDENTIALS, options)  # another worker's message
+    run.execute(lake, config, plan, others, CREDENTIALS, options)
     report = run.execute(lake, config, plan, own, CREDENTIALS, options)
-    markers = folder.done_markers(b.number for b in plan.batches)
-    error_parts = folder.error_lines(b.number for b in plan.batches)
+    return plan, RunFolder(lake, LAKE_BUCKET, DAY), others, report
+
+
+def _reads(s3: Any) -> list[str]:
+    """The keys the client GETs from now on."""
     read: list[str] = []
-    lake.meta.events.register(
+    s3.meta.events.register(
         "provide-client-params.s3.GetObject", lambda params, **_: read.append(params["Key"])
     )
+    return read
+
+
+def _bookkeeping(read: list[str]) -> set[str]:
+    return {k for k in read if "/_run/done/" in k or "/_run/errors/" in k}
+
+
+def test_completing_takes_its_own_batches_and_the_other_passes_summaries(
+    lake: Any, config: Settings, films: list[synthetic.Film]
+) -> None:
+    """A worker completing the run reads no done marker nor error part: its own batches it
+    wrote, the others' come in one summary per pass. The manifest and the errors file are
+    those the markers and error parts in S3 give."""
+    plan, folder, _, report = _two_passes(lake, config)
+    numbers = [b.number for b in plan.batches]
+    markers = folder.done_markers(numbers)
+    error_parts = [line for part in folder.error_parts(numbers).values() for line in part]
+    read = _reads(lake)
 
     manifest = run.complete(lake, config, plan, written=report)
 
-    bookkeeping = {k for k in read if "/_run/done/" in k or "/_run/errors/" in k}
-    failed_others = {b.number for b in others if markers[b.number]["failed"]}
-    assert bookkeeping == {folder.done_key(b.number) for b in others} | {
-        folder.error_part_key(n) for n in failed_others
-    }
+    assert _bookkeeping(read) == set()
+    assert len([k for k in read if "/_run/passes/" in k]) == 2  # both passes' summaries listed
     assert manifest is not None
     assert manifest["fetched"] == sum(m["fetched"] for m in markers.values())
     assert manifest["requests"] == sum(m["requests"] for m in markers.values())
@@ -281,13 +296,31 @@ def test_completing_takes_what_this_process_wrote_and_reads_back_only_the_rest(
     assert errors == sorted(error_parts, key=lambda e: e["requested_id"])
 
 
+def test_a_batch_rewritten_after_its_pass_is_read_anew(lake: Any, config: Settings) -> None:
+    """A summary's batch counts only while the done marker in S3 is the one that pass wrote:
+    a marker rewritten since (another delivery of the message) is read from S3."""
+    plan, folder, others, report = _two_passes(lake, config)
+    rewritten = others[0].number
+    marker = folder.get_json(folder.done_key(rewritten))
+    folder.put_json(folder.done_key(rewritten), {**marker, "written_at": "2026-03-14T23:59:59Z"})
+    read = _reads(lake)
+
+    manifest = run.complete(lake, config, plan, written=report)
+
+    expected = {folder.done_key(rewritten)} | (
+        {folder.error_part_key(rewritten)} if marker["failed"] else set()
+    )
+    assert _bookkeeping(read) == expected
+    assert manifest is not None and manifest["batches"] == [b.number for b in plan.batches]
+
+
 def test_the_conservation_check_fails_loudly(lake: Any, config: Settings) -> None:
     run.run(lake, config, DAY, CREDENTIALS)
     plan = load_plan(lake, LAKE_BUCKET, DAY)
     assert plan is not None
     folder = RunFolder(lake, LAKE_BUCKET, DAY)
     markers = folder.done_markers(b.number for b in plan.batches)
-    errors = folder.error_lines(markers)
+    errors = [line for part in folder.error_parts(markers).values() for line in part]
     markers[1] = {**markers[1], "fetched": markers[1]["fetched"] - 1}
     with pytest.raises(RunError, match="does not add up"):
         manifest_for(plan, markers, errors)

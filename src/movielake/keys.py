@@ -25,6 +25,7 @@ TMDB_MANIFEST_FILE = "_manifest.json"
 TMDB_RUN_FOLDER = "_run"
 TMDB_DONE_FOLDER = "done"
 TMDB_ERRORS_FOLDER = "errors"
+TMDB_PASSES_FOLDER = "passes"
 TMDB_PLAN_FILE = "plan.json"
 # A batch directly in a date folder; not the same-named done markers and error parts in _run/.
 TMDB_DATED_BATCH_PATTERN = re.compile(re.escape(TMDB_MOVIES_PREFIX) + r"\d{4}/\d{2}/\d{2}/lote_\d+\.json$")
@@ -119,6 +120,16 @@ def tmdb_done_key(day: date, number: int) -> str:
 def tmdb_error_part_key(day: date, number: int) -> str:
     """``.../_run/errors/lote_<N>.json``: the failed ids of batch N, NDJSON."""
     return tmdb_run_key(day, f"{TMDB_ERRORS_FOLDER}/lote_{number}.json")
+
+
+def tmdb_pass_prefix(day: date) -> str:
+    """``.../_run/passes/``: one summary per fetch pass of the batches it wrote."""
+    return tmdb_run_key(day, f"{TMDB_PASSES_FOLDER}/")
+
+
+def tmdb_pass_key(day: date, name: str) -> str:
+    """``.../_run/passes/<name>.json``: the summary of one fetch pass."""
+    return f"{tmdb_pass_prefix(day)}{name}.json"
 
 
 def tmdb_plan_key(day: date) -> str:

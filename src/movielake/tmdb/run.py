@@ -47,7 +47,7 @@ from movielake.tmdb.lease import held
 from movielake.tmdb.manifest import manifest_for
 from movielake.tmdb.plan import Batch, Plan, filter_changes, is_complete, load_plan, make_plan
 from movielake.tmdb.selection import Filters, select_from_s3
-from movielake.tmdb.writer import RunFolder, fetched_ids
+from movielake.tmdb.writer import RunFolder, WrittenBatch, fetched_ids
 
 log = logging.getLogger(__name__)
 
@@ -67,8 +67,8 @@ class FetchReport:
     failed: int = 0
     requests: int = 0
     seconds: float = 0.0
-    # Per batch written: its done marker and error lines, so completing needs not read them back.
-    written: dict[int, tuple[dict[str, Any], list[dict[str, Any]]]] = field(default_factory=dict)
+    # The batches this pass wrote, as written: completing the run needs not read them back.
+    written: dict[int, WrittenBatch] = field(default_factory=dict)
 
 
 def prepare(s3: Any, settings: Settings, day: date, *, refresh: bool = False) -> Plan:
@@ -232,7 +232,6 @@ async def fetch_batches(
                     asyncio.to_thread(folder.write_batch, batch.number, fetched, failed, done)
                 )
             )
-            report.written[batch.number] = (done, failed)
             report.batches += 1
             report.fetched += len(fetched)
             report.failed += len(failed)
@@ -240,6 +239,7 @@ async def fetch_batches(
         results = await asyncio.gather(*writes, return_exceptions=True)
         report.seconds = time.monotonic() - started
     errors = [r for r in results if isinstance(r, BaseException)]
+    report.written = {w.done["number"]: w for w in results if isinstance(w, WrittenBatch)}
     if errors:
         raise RunError(f"{len(errors)} batch write(s) failed; first: {errors[0]!r}") from errors[0]
     unfinished = assembler.unfinished()
@@ -289,6 +289,8 @@ def execute(
         )
     finally:
         gc.unfreeze()
+    if report.written:
+        folder.write_pass(report.written)
     event(
         log,
         "fetched",
@@ -310,22 +312,19 @@ def complete(
 
     Workers finishing together may both write the (same) errors file and manifest; only the
     one that creates ``_run/completed/<run id>.json`` (an S3 conditional write) logs the
-    completion and starts the crawler. The done markers and error lines of the batches in
-    ``written`` (what this process just wrote) are taken from it, the others read from S3.
+    completion and starts the crawler. The batches in ``written`` (what this process just
+    wrote) are taken from it, the others from the passes' summaries (``RunFolder.written_batches``).
     """
     folder = RunFolder(s3, settings.lake_bucket, plan.run_date)
     numbers = [b.number for b in plan.batches]
-    if set(numbers) - folder.done_numbers():
+    etags = folder.done_etags()
+    if set(numbers) - etags.keys():
         return None
     if is_complete(folder, plan):
         return folder.manifest()
-    planned = set(numbers)
-    known = {n: w for n, w in (written.written if written else {}).items() if n in planned}
-    markers = {n: marker for n, (marker, _) in known.items()}
-    markers.update(folder.done_markers([n for n in numbers if n not in known]))
-    unread = [n for n, m in markers.items() if m["failed"] and n not in known]
-    errors = [line for _, lines in known.values() for line in lines] + folder.error_lines(unread)
-    errors.sort(key=lambda e: e["requested_id"])
+    batches = folder.written_batches(numbers, etags, written.written if written else {})
+    markers = {n: w.done for n, w in batches.items()}
+    errors = sorted((line for w in batches.values() for line in w.errors), key=lambda e: e["requested_id"])
     try:
         manifest = manifest_for(plan, markers, errors)
     except RunError:

@@ -3,13 +3,20 @@
 Every key is deterministic (``movielake.keys``), so a retried batch overwrites what an earlier
 attempt wrote instead of adding to it. A batch is committed by its done marker, written last:
 a batch without one is refetched and rewritten whole.
+
+Each fetch pass also leaves one summary of the batches it wrote (their done markers, error
+lines and the markers' ETags) under ``_run/passes/``: completing a run of a thousand batches
+reads a few summaries instead of two thousand objects, and takes a summary's batch only while
+the done marker in S3 is still the one that pass wrote (same ETag).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+import uuid
+from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
 from datetime import date
 from typing import Any
 
@@ -29,6 +36,15 @@ def ndjson(items: Iterable[dict[str, Any]]) -> bytes:
     ).encode()
 
 
+@dataclass(frozen=True)
+class WrittenBatch:
+    """A finished batch as it was written: its done marker, its error lines, the marker's ETag."""
+
+    done: dict[str, Any]
+    errors: list[dict[str, Any]]
+    etag: str
+
+
 def _missing(error: ClientError) -> bool:
     return error.response.get("Error", {}).get("Code") in {"NoSuchKey", "404"}
 
@@ -43,13 +59,13 @@ class RunFolder:
 
     # -- plain objects ---------------------------------------------------------------------
 
-    def put(self, key: str, body: bytes, content_type: str = "application/json") -> None:
-        """Write (or overwrite) one object."""
-        self.s3.put_object(Bucket=self.bucket, Key=key, Body=body, ContentType=content_type)
+    def put(self, key: str, body: bytes, content_type: str = "application/json") -> str:
+        """Write (or overwrite) one object; its ETag."""
+        return self.s3.put_object(Bucket=self.bucket, Key=key, Body=body, ContentType=content_type)["ETag"]
 
-    def put_json(self, key: str, value: Any) -> None:
-        """Write one JSON document."""
-        self.put(key, json.dumps(value, ensure_ascii=False, indent=1).encode())
+    def put_json(self, key: str, value: Any) -> str:
+        """Write one JSON document; its ETag."""
+        return self.put(key, json.dumps(value, ensure_ascii=False, indent=1).encode())
 
     def get_json(self, key: str) -> Any | None:
         """One JSON document, or None when the key does not exist."""
@@ -95,7 +111,7 @@ class RunFolder:
 
     def write_batch(
         self, number: int, records: list[dict[str, Any]], errors: list[dict[str, Any]], done: dict[str, Any]
-    ) -> None:
+    ) -> WrittenBatch:
         """Write a finished batch: ``lote_N.json`` (removed when it has no record), its error
         part, then its done marker, so a marker always means the other two are in place."""
         batch_key = keys.tmdb_batch_key(self.day, number)
@@ -104,12 +120,20 @@ class RunFolder:
         else:
             self.s3.delete_object(Bucket=self.bucket, Key=batch_key)
         self.put(self.error_part_key(number), ndjson(errors), "application/x-ndjson")
-        self.put_json(self.done_key(number), done)
+        return WrittenBatch(done, errors, self.put_json(self.done_key(number), done))
+
+    def done_etags(self) -> dict[int, str]:
+        """The batch numbers of this date that have a done marker, each with the marker's ETag."""
+        prefix = keys.tmdb_done_prefix(self.day)
+        return {
+            n: item["ETag"]
+            for item in list_objects(self.s3, self.bucket, prefix)
+            if (n := keys.batch_number(item["Key"])) is not None
+        }
 
     def done_numbers(self) -> set[int]:
         """The batch numbers of this date that have a done marker."""
-        prefix = keys.tmdb_done_prefix(self.day)
-        return {n for key in self.keys_under(prefix) if (n := keys.batch_number(key)) is not None}
+        return set(self.done_etags())
 
     def batch_numbers(self) -> set[int]:
         """The N of every ``lote_N.json`` directly in this date folder."""
@@ -126,16 +150,52 @@ class RunFolder:
             raise FileNotFoundError(f"done markers vanished for batches {lost} of {self.day}")
         return dict(zip(wanted, markers, strict=True))
 
-    def error_lines(self, numbers: Iterable[int]) -> list[dict[str, Any]]:
-        """The error lines of the error parts of ``numbers``."""
+    def error_parts(self, numbers: Iterable[int]) -> dict[int, list[dict[str, Any]]]:
+        """The error lines of the error part of each of ``numbers``."""
 
         def read(number: int) -> list[dict[str, Any]]:
             key = self.error_part_key(number)
             body = self.s3.get_object(Bucket=self.bucket, Key=key)["Body"]
             return [json.loads(line) for line in body.iter_lines() if line.strip()]
 
+        wanted = sorted(numbers)
         with ThreadPoolExecutor(READ_THREADS) as pool:
-            return [line for part in pool.map(read, sorted(numbers)) for line in part]
+            return dict(zip(wanted, pool.map(read, wanted), strict=True))
+
+    # -- fetch passes ----------------------------------------------------------------------
+
+    def write_pass(self, written: Mapping[int, WrittenBatch]) -> None:
+        """Leave the summary of one fetch pass: every batch it wrote, as it wrote it."""
+        batches = [{"number": n, **asdict(w)} for n, w in sorted(written.items())]
+        self.put_json(keys.tmdb_pass_key(self.day, uuid.uuid4().hex), {"batches": batches})
+
+    def passes(self) -> dict[int, WrittenBatch]:
+        """Every batch the summaries of this date's passes hold (a batch in two: either)."""
+        found = list(self.keys_under(keys.tmdb_pass_prefix(self.day)))
+        with ThreadPoolExecutor(READ_THREADS) as pool:
+            summaries = [s for s in pool.map(self.get_json, found) if s is not None]
+        batches = (b for summary in summaries for b in summary["batches"])
+        return {b["number"]: WrittenBatch(b["done"], b["errors"], b["etag"]) for b in batches}
+
+    def written_batches(
+        self, numbers: Iterable[int], etags: Mapping[int, str], known: Mapping[int, WrittenBatch]
+    ) -> dict[int, WrittenBatch]:
+        """Each of ``numbers`` as written, its done marker current (``etags``, from a listing).
+
+        From ``known`` (what this process wrote), else from the passes' summaries, as long as
+        the marker's ETag is the one the pass wrote (a batch rewritten since is read anew);
+        the rest from its done marker and error part.
+        """
+        wanted = sorted(numbers)
+        found = {n: w for n, w in known.items() if etags.get(n) == w.etag}
+        if any(n not in found for n in wanted):
+            others = self.passes().items()
+            found.update({n: w for n, w in others if n not in found and etags.get(n) == w.etag})
+        rest = [n for n in wanted if n not in found]
+        markers = self.done_markers(rest)
+        errors = self.error_parts(n for n in rest if markers[n]["failed"])
+        found.update({n: WrittenBatch(markers[n], errors.get(n, []), etags[n]) for n in rest})
+        return {n: found[n] for n in wanted}
 
     # -- the run ---------------------------------------------------------------------------
 

@@ -12,9 +12,9 @@ selected.
 
 * ``inline``: ``movielake tmdb fetch`` selects, plans, fetches and writes in one process.
 * ``queue``: ``movielake tmdb fetch --queue`` plans and enqueues while the local runtime
-  polls the queue, as Lambda's SQS poller does from the moment a message is sent, delivering
-  the messages to up to ``--workers`` worker invocations at once (each its own process),
-  until the CLI has exited and the queue is empty.
+  long-polls the queue, as Lambda's SQS poller does, taking a message the moment it is sent,
+  and delivers the messages to up to ``--workers`` worker invocations at once (each its own
+  process), until the CLI has exited and the queue is empty.
 
 Wall: from starting the CLI until the CLI has exited and (queue) the poller is idle: planning,
 selection, writing and the completion included. Achieved: requests the emulator accepted /

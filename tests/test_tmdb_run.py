@@ -284,7 +284,7 @@ def test_completing_takes_its_own_batches_and_the_other_passes_summaries(
     error_parts = [line for part in folder.error_parts(numbers).values() for line in part]
     read = _reads(lake)
 
-    manifest = run.complete(lake, config, plan, written=report)
+    manifest = run.complete(lake, config, plan, report=report)
 
     assert _bookkeeping(read) == set()
     assert len([k for k in read if "/_run/passes/" in k]) == 2  # both passes' summaries listed
@@ -305,7 +305,7 @@ def test_a_batch_rewritten_after_its_pass_is_read_anew(lake: Any, config: Settin
     folder.put_json(folder.done_key(rewritten), {**marker, "written_at": "2026-03-14T23:59:59Z"})
     read = _reads(lake)
 
-    manifest = run.complete(lake, config, plan, written=report)
+    manifest = run.complete(lake, config, plan, report=report)
 
     expected = {folder.done_key(rewritten)} | (
         {folder.error_part_key(rewritten)} if marker["failed"] else set()

@@ -169,7 +169,7 @@ def _start_held(
         sqs = aws.client("sqs", settings, within=session)
         summary["messages"] = enqueue(sqs, settings.tmdb_queue_url, bodies)
         event(log, "fanned out", **summary)
-    summary["manifest"] = run.complete(s3, settings, the_plan, glue=glue, written=report)
+    summary["manifest"] = run.complete(s3, settings, the_plan, glue=glue, report=report)
     return summary
 
 
@@ -219,7 +219,7 @@ def work_message(
     todo = run.pending(run.RunFolder(s3, settings.lake_bucket, day), batches)
     event(log, "message", run_date=day.isoformat(), batches=len(batches), pending=len(todo))
     report = run.execute(s3, settings, the_plan, todo, credentials, ClientOptions.from_settings(settings))
-    run.complete(s3, settings, the_plan, glue=glue, written=report)
+    run.complete(s3, settings, the_plan, glue=glue, report=report)
 
 
 def work(event_: dict[str, Any], context: Any) -> dict[str, Any]:

@@ -306,14 +306,14 @@ def execute(
 
 
 def complete(
-    s3: Any, settings: Settings, plan: Plan, *, glue: Any = None, written: FetchReport | None = None
+    s3: Any, settings: Settings, plan: Plan, *, glue: Any = None, report: FetchReport | None = None
 ) -> dict[str, Any] | None:
     """Finish the run if every planned batch is done; the manifest, or None if not yet.
 
     Workers finishing together may both write the (same) errors file and manifest; only the
     one that creates ``_run/completed/<run id>.json`` (an S3 conditional write) logs the
-    completion and starts the crawler. The batches in ``written`` (what this process just
-    wrote) are taken from it, the others from the passes' summaries (``RunFolder.written_batches``).
+    completion and starts the crawler. The batches this process just wrote (``report``, its
+    fetch pass) are taken from it, the others from the passes' summaries (``RunFolder.written_batches``).
     """
     folder = RunFolder(s3, settings.lake_bucket, plan.run_date)
     numbers = [b.number for b in plan.batches]
@@ -322,7 +322,7 @@ def complete(
         return None
     if is_complete(folder, plan):
         return folder.manifest()
-    batches = folder.written_batches(numbers, etags, written.written if written else {})
+    batches = folder.written_batches(numbers, etags, report.written if report else {})
     markers = {n: w.done for n, w in batches.items()}
     errors = sorted((line for w in batches.values() for line in w.errors), key=lambda e: e["requested_id"])
     try:
@@ -400,7 +400,7 @@ def _run_held(
         fetch=fetch,
         on_outcome=on_outcome,
     )
-    manifest = complete(s3, settings, plan, glue=glue, written=report)
+    manifest = complete(s3, settings, plan, glue=glue, report=report)
     if manifest is None:
         raise RunError(f"run {plan.run_id} of {day} has batches without a done marker after fetching")
     return manifest

@@ -338,7 +338,9 @@ def test_the_planner_fans_out_through_the_queue_to_the_worker(local_stack: dict,
     assert len(first_run["crawls_after"]) == first_run["crawls_before"] + 1
 
 
-def test_a_rerun_without_refresh_fetches_nothing_again(first_run: dict, rerun: dict) -> None:
+def test_a_rerun_without_refresh_fetches_nothing_again(
+    local_stack: dict, first_run: dict, rerun: dict
+) -> None:
     selected = expected_selection()
     payloads = fixture_payloads()
     known = [i for i in selected if i in payloads]
@@ -348,7 +350,10 @@ def test_a_rerun_without_refresh_fetches_nothing_again(first_run: dict, rerun: d
     assert planner.ok, planner.error
     assert planner.result["selected"] == len(selected)
     assert planner.result["skipped"] == len(known)  # every film already in Raw
-    assert all(i.ok and i.result == {"batchItemFailures": []} for i in rerun["pump"].invocations)
+    invocations = rerun["pump"].invocations  # workers, and the refine if the crawler ran again
+    assert all(i.ok for i in invocations), [(i.function, i.status, i.error) for i in invocations]
+    worker = local_stack["outputs"]["function_names"]["tmdb_worker"]
+    assert all(i.result == {"batchItemFailures": []} for i in invocations if i.function == worker)
     assert rerun["queue"] == 0
     assert rerun["dlq"] == 0
 

@@ -475,6 +475,24 @@ def test_start_crawler_crawls_through_its_states_and_refuses_a_second_start(moto
     assert list(partitions_of(glue, "csv_movies")) == [("2024", "01", "15")]
 
 
+def test_stop_crawler_cancels_the_run(moto_endpoint) -> None:
+    """StopCrawler during a run: STOPPING, then READY with LastCrawl CANCELLED; a stop with
+    no run going is refused."""
+    s3, glue = server_clients(moto_endpoint)
+    create_crawlers(glue, "UPDATE_IN_DATABASE")
+    put_tmdb_day(s3, DAY1, list(synthetic.films(4)))
+
+    glue.start_crawler(Name=TMDB_CRAWLER)
+    glue.stop_crawler(Name=TMDB_CRAWLER)
+    states = states_until_ready(glue, TMDB_CRAWLER)
+
+    assert states == ["STOPPING", "READY"]
+    assert glue.get_crawler(Name=TMDB_CRAWLER)["Crawler"]["LastCrawl"]["Status"] == "CANCELLED"
+    assert [c["State"] for c in glue.list_crawls(CrawlerName=TMDB_CRAWLER)["Crawls"]] == ["STOPPED"]
+    with pytest.raises(glue.exceptions.CrawlerNotRunningException):
+        glue.stop_crawler(Name=TMDB_CRAWLER)
+
+
 def test_the_crawlers_table_level_decides_the_table_root(moto_endpoint) -> None:
     """Grouping.TableLevelConfiguration, read from the crawler's Configuration: at level 4 the
     TMDB folder is one table whatever the days' schemas; at level 5 each year is a table."""

@@ -2,7 +2,8 @@
 
 CSVs dropped in Landing/ reach Raw through the deployed S3 notification; the deployed planner
 fans the TMDB run out through the deployed queue and event source mapping to the worker; a
-rerun adds nothing; the local crawl catalogs Raw; the seven SQL files answer on DuckDB; the
+rerun adds nothing; the crawlers (the moto server's stand-in) catalog Raw and their success
+runs the refine through the deployed rule; the seven SQL files answer on DuckDB; the
 named queries are the SQL files; the report has its seven sections.
 
 It shares the session's ``local_stack`` (one ``terraform apply``) with the other integration

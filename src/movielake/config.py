@@ -109,7 +109,7 @@ class Settings:
     @property
     def is_local(self) -> bool:
         """Whether the AWS endpoint is on this machine (localhost, 127.0.0.0/8, ::1): the local
-        stack, where the local engines (DuckDB, the local crawl) stand in for Athena and Glue."""
+        stack, where DuckDB stands in for Athena and the moto server runs the Glue crawlers."""
         host = urlparse(self.endpoint_url).hostname if self.endpoint_url else None
         if host == "localhost":
             return True

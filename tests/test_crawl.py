@@ -386,7 +386,11 @@ def crawl_transition():
 
 def test_aws_crawl_waits_until_ready(glue, crawl_transition) -> None:
     crawl_transition({"progression": "immediate"})
-    glue.create_table(DatabaseName=DATABASE, TableInput={"Name": "tmdb_movies"})
+    glue.create_table(
+        DatabaseName=DATABASE,
+        TableInput={"Name": "tmdb_movies", "Parameters": {"UPDATED_BY_CRAWLER": TMDB_CRAWLER}},
+    )
+    glue.create_table(DatabaseName=DATABASE, TableInput={"Name": "tmdb_by_hand"})  # not the crawler's
 
     summary = crawl_aws(glue, [TMDB_CRAWLER], sleep=lambda _: None)
 

@@ -198,6 +198,8 @@ CSV_DEFECTS = {
     "crlf": (movies(ROW, end="\r\n"), 1, "dos2unix"),
     "bom": (b"\xef\xbb\xbf" + movies(ROW), 1, "without BOM"),
     "latin1": (movies(ROW, ROW.replace("Barros", "Bárros")).decode().encode("latin-1"), 3, "iconv"),
+    "nul": (movies(ROW, ROW.replace("Barros", "Bar\0ros")), 3, "NUL byte 0x00 at byte offset"),
+    "control": (movies(ROW, ROW, ROW.replace("Horror", "Hor\x1bror")), 4, "control byte 0x1B at byte offset"),
 }
 
 

@@ -223,6 +223,8 @@ def test_csv_defect_is_refused_on_both_paths_with_its_line(
 
 
 # A hang or a slow TMDB costs each request its timeout: some 15 s, so those two are marked slow.
+# "portal" answers 200 with an HTML page, "other-service" is a base URL where another HTTP
+# service answers 404 with its own body (the moto server's): no TMDB answer either (issue 17).
 @pytest.mark.parametrize(
     "kind",
     [
@@ -231,6 +233,8 @@ def test_csv_defect_is_refused_on_both_paths_with_its_line(
         pytest.param("hang", marks=pytest.mark.slow),
         pytest.param("slow", marks=pytest.mark.slow),
         "cut",
+        "portal",
+        "other-service",
     ],
 )
 def test_01_an_outage_stops_the_run_like_a_refused_key_and_a_rerun_resumes(
@@ -238,11 +242,14 @@ def test_01_an_outage_stops_the_run_like_a_refused_key_and_a_rerun_resumes(
     lake: Any,
     films: list[synthetic.Film],
     kind: str,
+    moto_endpoint: str,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     if kind == "refused":
         monkeypatch.setenv("MOVIELAKE_TMDB_BASE_URL", closed_port_url())
+    elif kind == "other-service":
+        monkeypatch.setenv("MOVIELAKE_TMDB_BASE_URL", moto_endpoint)
     else:
         tmdb.outage = kind
     if kind in ("hang", "slow"):  # the emulator waits 1.5 s; the client gives up sooner
@@ -252,7 +259,9 @@ def test_01_an_outage_stops_the_run_like_a_refused_key_and_a_rerun_resumes(
 
     assert code == 2 and out == ""
     assert error.startswith("movielake tmdb: error: no request for the ")
-    assert "reached TMDB" in error and "No film was marked failed" in error
+    assert "got an answer from TMDB" in error and "No film was marked failed" in error
+    if kind in ("portal", "other-service"):
+        assert ("invalid_body" if kind == "portal" else "http_404") in error
     assert objects(lake, TMDB_PREFIX) == [PLAN_KEY]  # no batch, no error line, no manifest
     assert crawler_state() == "READY"
 

@@ -13,9 +13,10 @@
 
 A 401/403 (``TmdbAuthError``) stops everything at once: the batch in flight is not written,
 so no id is recorded as failed, and a rerun picks the batch up again. So does an outage
-(``TmdbUnreachableError``): a whole batch whose every id ended in a timeout or a connection
-error never reached TMDB, and recording its films as failed would file the outage as a
-finished day.
+(``TmdbUnreachableError``): a whole batch in which no id got TMDB's answer (a movie body or
+TMDB's JSON 404, ``Outcome.answered``) never reached TMDB: timeouts and refused connections,
+but also a captive portal or a proxy's error page answering 200 or 404 with a body of its
+own. Recording its films as failed would file the outage as a finished day.
 
 Each done marker records when its fetch pass started, so the manifest can tell the time spent
 fetching (``active_seconds``, the union of the passes) from the wall time since the plan
@@ -52,10 +53,6 @@ from movielake.tmdb.writer import RunFolder, WrittenBatch, fetched_ids
 log = logging.getLogger(__name__)
 
 FetchFunction = Callable[[Iterable[str], Credentials, ClientOptions], AsyncIterator[Outcome]]
-
-
-# Outcome reasons that mean no HTTP answer ever came back for the id.
-UNREACHED = frozenset({"timeout", "connection"})
 
 
 @dataclass
@@ -215,7 +212,7 @@ async def fetch_batches(
             if whole is None:
                 continue
             batch, outcomes = whole
-            if all(o.reason in UNREACHED for o in outcomes):
+            if not any(o.answered for o in outcomes):
                 raise TmdbUnreachableError(unreached_message(batch, outcomes, options))
             fetched, failed = batch_documents(outcomes)
             done = {
@@ -254,10 +251,11 @@ def unreached_message(batch: Batch, outcomes: list[Outcome], options: ClientOpti
     """Why the run stopped on an outage, and what to do."""
     reasons = ", ".join(f"{n} {reason}" for reason, n in sorted(Counter(o.reason for o in outcomes).items()))
     return (
-        f"no request for the {len(outcomes)} ids of batch {batch.number} reached TMDB at "
-        f"{options.base_url} ({reasons}, after {options.max_attempts} attempts each): TMDB or "
-        "the network is down, or MOVIELAKE_TMDB_BASE_URL is wrong. No film was marked failed; "
-        "run the same command again to resume."
+        f"no request for the {len(outcomes)} ids of batch {batch.number} got an answer from TMDB "
+        f"at {options.base_url} ({reasons}, after up to {options.max_attempts} attempts each): "
+        "TMDB or the network is down, something in between answers in TMDB's place (a captive "
+        "portal, a proxy's error page), or MOVIELAKE_TMDB_BASE_URL is wrong. No film was marked "
+        "failed; run the same command again to resume."
     )
 
 

@@ -146,9 +146,12 @@ data "aws_iam_policy_document" "tmdb_common" {
     resources = [aws_secretsmanager_secret.tmdb.arn]
   }
 
+  # GetCrawler: a crawl already running when the run completes is waited for, then followed
+  # by another (movielake.tmdb.run.start_crawler). Unused locally: the end-to-end run finds
+  # the crawler READY.
   statement {
     sid       = "StartTmdbCrawler"
-    actions   = ["glue:StartCrawler"]
+    actions   = ["glue:StartCrawler", "glue:GetCrawler"]
     resources = ["${local.crawler_arn}/${local.tmdb_crawler_name}"]
   }
 }

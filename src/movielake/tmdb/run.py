@@ -52,6 +52,10 @@ from movielake.tmdb.writer import RunFolder, WrittenBatch, fetched_ids
 
 log = logging.getLogger(__name__)
 
+# A crawl running when a run completes is waited for, then followed by another (start_crawler).
+CRAWLER_WAIT_SECONDS = 600.0
+CRAWLER_POLL_SECONDS = 5.0
+
 FetchFunction = Callable[[Iterable[str], Credentials, ClientOptions], AsyncIterator[Outcome]]
 
 
@@ -339,16 +343,49 @@ def complete(
     return manifest
 
 
-def start_crawler(glue: Any, name: str) -> None:
-    """Start the TMDB crawler; one already running will pick the new folder up anyway."""
-    try:
-        glue.start_crawler(Name=name)
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") != "CrawlerRunningException":
-            raise
-        event(log, "crawler already running", crawler=name)
+def start_crawler(
+    glue: Any,
+    name: str,
+    *,
+    wait_seconds: float = CRAWLER_WAIT_SECONDS,
+    poll_seconds: float = CRAWLER_POLL_SECONDS,
+) -> None:
+    """Start the TMDB crawler, after the crawl already running if there is one.
+
+    A crawl that started before this run's last batch was written is not guaranteed to catalog
+    it (it may have listed the folder already), so it is followed by another: wait (polling
+    ``GetCrawler``) until the crawler is ``READY`` again, then start it. If someone else started
+    it meanwhile, that crawl began after the data landed and is enough. Raises ``RunError`` when
+    the running crawl outlasts ``wait_seconds``: the run is written but not yet cataloged.
+    """
+    deadline = time.monotonic() + wait_seconds
+    waited = False
+    while True:
+        try:
+            glue.start_crawler(Name=name)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "CrawlerRunningException":
+                raise
+            if waited:  # started by someone else after our data landed
+                event(log, "crawler restarted by another run", crawler=name)
+                return
+            event(log, "crawler already running; crawling again once it ends", crawler=name)
+            _wait_until_ready(glue, name, deadline, poll_seconds)
+            waited = True
+            continue
+        event(log, "crawler started", crawler=name, after_running_crawl=waited)
         return
-    event(log, "crawler started", crawler=name)
+
+
+def _wait_until_ready(glue: Any, name: str, deadline: float, poll_seconds: float) -> None:
+    """Poll the crawler until it is ``READY``; ``RunError`` past ``deadline``."""
+    while (state := glue.get_crawler(Name=name)["Crawler"]["State"]) != "READY":
+        if time.monotonic() >= deadline:
+            raise RunError(
+                f"crawler {name} was already running when the run completed and is still {state}: "
+                "the new batches may not be cataloged. Run `movielake crawl` once it is READY."
+            )
+        time.sleep(poll_seconds)
 
 
 def run(

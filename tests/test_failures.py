@@ -785,3 +785,55 @@ def test_12_a_fetch_never_overflows_the_s3_connection_pool(
     assert manifest["batch_count"] == FILMS // 5
     full = [r.getMessage() for r in caplog.records if "Connection pool is full" in r.getMessage()]
     assert full == []
+
+
+# ------------------------------------------- 13. nothing stops silently: the runs' metrics (issue 17)
+
+
+def test_13_a_completed_run_emits_its_figures_as_emf_and_local_status_shows_them(
+    tmdb: Emulator,
+    lake: Any,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from movielake.local import cli as local_cli
+    from movielake.local import metric_lines
+
+    tmdb.faults = FaultPlan(
+        forced={f.imdb_id: "503" for f in list(synthetic.films(FILMS))[:3]}, failures_per_id=9
+    )
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "movielake-test-tmdb-planner")  # as in a Lambda
+    monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "movielake-test")
+    try:
+        code = cli.main(["tmdb", "fetch", "--date", DAY.isoformat()])
+    finally:
+        tmdb.faults = FaultPlan(hang_seconds=1.5)
+    out = capsys.readouterr().out.splitlines()
+    assert code == 0
+    manifest = RunFolder(lake, LAKE_BUCKET, DAY).manifest()
+    assert manifest is not None
+
+    sets = [metric_lines.figures(r) for r in map(metric_lines.emf_line, out) if r]
+    assert {s["namespace"] for s in sets} == {"movielake-test"}
+    [run_set, *by_reason] = sets
+    assert run_set["dimensions"] == {"service": "tmdb"}
+    assert run_set["metrics"] == {
+        "TmdbRunCompleted": 1,
+        "IdsSelected": FILMS,
+        "IdsSkipped": 0,
+        "IdsFetched": manifest["fetched"],
+        "IdsFailed": manifest["failed"],
+        "Requests": manifest["requests"],
+        "RequestsPerSecond": manifest["requests_per_second"],
+    }
+    assert {s["dimensions"]["reason"]: s["metrics"]["IdsFailed"] for s in by_reason} == manifest[
+        "failed_by_reason"
+    ]
+    assert manifest["failed_by_reason"]["server_error"] == 3
+
+    kept = tmp_path / "metrics.jsonl"
+    assert metric_lines.keep(kept, "movielake-test-tmdb-planner", "request-1", out) == len(sets)
+    local_cli._print_metrics(metric_lines.last_run(kept))
+    shown = capsys.readouterr().out
+    assert f"IdsSelected {FILMS}" in shown and "reason=server_error: IdsFailed 3" in shown

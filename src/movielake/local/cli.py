@@ -266,7 +266,23 @@ def cmd_status(args: argparse.Namespace) -> int:
         if key in outputs:
             value = outputs[key]
             print(f"  {key:22} {json.dumps(value) if isinstance(value, dict) else value}")
+    _print_metrics(report.get("metrics", {}))
     return 0 if report["up"] else 1
+
+
+def _print_metrics(metrics: dict[str, list[dict[str, Any]]]) -> None:
+    """The last run's metrics per function (the EMF lines the local runtime kept)."""
+    if not metrics:
+        print("  metrics: none yet (a TMDB run or a refine emits them)")
+        return
+    print("  last run's metrics:")
+    for function, sets in metrics.items():
+        print(f"    {function}")
+        for metric_set in sets:
+            extra = {k: v for k, v in metric_set["dimensions"].items() if k != "service"}
+            where = " ".join(f"{k}={v}" for k, v in extra.items())
+            values = "  ".join(f"{name} {value:g}" for name, value in metric_set["metrics"].items())
+            print(f"      {where + ': ' if where else ''}{values}")
 
 
 def terraform_args(args: Sequence[str], state_file: Path, var_file: Path) -> list[str]:

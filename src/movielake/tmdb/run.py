@@ -46,6 +46,7 @@ from movielake.tmdb.credentials import Credentials
 from movielake.tmdb.errors import PlanMismatchError, RunError, TmdbUnreachableError
 from movielake.tmdb.lease import held
 from movielake.tmdb.manifest import manifest_for
+from movielake.tmdb.metrics import emit_run_metrics
 from movielake.tmdb.plan import Batch, Plan, filter_changes, is_complete, load_plan, make_plan
 from movielake.tmdb.selection import Filters, select_from_s3
 from movielake.tmdb.writer import RunFolder, WrittenBatch, fetched_ids
@@ -338,6 +339,7 @@ def complete(
     if not folder.put_once(folder.completed_key(plan.run_id), {"completed_at": manifest["completed_at"]}):
         return manifest
     event(log, "run complete", **{k: v for k, v in manifest.items() if k != "batches"})
+    emit_run_metrics(manifest)
     if settings.tmdb_crawler and glue is not None:
         start_crawler(glue, settings.tmdb_crawler)
     return manifest

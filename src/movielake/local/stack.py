@@ -81,6 +81,7 @@ def make_dispatcher(
         s3=client("s3"),
         sqs=client("sqs"),
         events=client("events"),
+        sns=client("sns"),
         delivered=DeliveredLog(directory / "delivered.json"),
         region=region,
         on_invocation=on_invocation,

@@ -42,6 +42,30 @@ def test_the_stack_record_says_what_runs_where(local_stack: dict) -> None:
     assert status["up"] and status["moto"]["alive"]
 
 
+def test_the_deployed_alarms_rule_and_dashboard_notify_the_topic(local_stack: dict) -> None:
+    """Issue 17, on the applied stack: the staleness alarm and the crawler-failed rule target
+    the alarms topic; the dashboard exists."""
+    stack = stack_of(local_stack)
+    url = local_stack["endpoint_url"]
+    prefix = local_stack["outputs"]["lake_bucket"].split("-lake-")[0]
+    topics = [t["TopicArn"] for t in stack.client("sns", url).list_topics()["Topics"]]
+    [topic] = [t for t in topics if t.endswith(f":{prefix}-alarms")]
+    [stale] = stack.client("cloudwatch", url).describe_alarms(AlarmNames=[f"{prefix}-refine-stale"])[
+        "MetricAlarms"
+    ]
+    assert (stale["MetricName"], stale["Namespace"], stale["TreatMissingData"]) == (
+        "RefineSucceeded",
+        prefix,
+        "breaching",
+    )
+    assert topic in stale["AlarmActions"]
+    events = stack.client("events", url)
+    [target] = events.list_targets_by_rule(Rule=f"{prefix}-crawler-failed")["Targets"]
+    assert target["Arn"] == topic
+    dashboards = stack.client("cloudwatch", url).list_dashboards()["DashboardEntries"]
+    assert prefix in [d["DashboardName"] for d in dashboards]
+
+
 def test_the_emulator_key_is_in_the_secret_and_nowhere_else(local_stack: dict) -> None:
     stack = stack_of(local_stack)
     if not local_stack.get("emulator_url"):

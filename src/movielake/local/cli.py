@@ -48,8 +48,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
     status = commands.add_parser(
         "status",
-        help="what runs where",
-        description="Show the servers (pid, URL, alive), and Terraform's outputs of the local stack.",
+        help="what runs where, and the last run's metrics",
+        description="Show the servers (pid, URL, alive), Terraform's outputs of the local stack, and "
+        "each function's last run metrics (the embedded-metric-format lines the local runtime kept "
+        "in build/local/metrics.jsonl).",
     )
     status.add_argument("--json", action="store_true", help="print the status as JSON")
     status.set_defaults(func=cmd_status)

@@ -10,7 +10,9 @@ With ``--s3`` the file is first put in a moto server (child process) and the chi
 ``select_from_s3``: DuckDB reads the object over HTTP through httpfs, as in the Lambda.
 In the same run, ``--runs`` children run a plain DuckDB query on the same file (the same S3
 object with ``--s3``): sniffed types, ``list_has_any`` over the split genres,
-``SELECT DISTINCT id`` fetched into Python, ``memory_limit=200MB``; the reference the
+``SELECT DISTINCT id`` fetched into Python, ``memory_limit=200MB``, ``\\N`` read as NULL
+(``nullstr``) as the PB export writes it, so a numeric column holding ``\\N`` still types as a
+number; the reference the
 selection must keep up with (as the issue's: DuckDB "selected the same ids"). Both
 children's times include setting up their DuckDB session.
 
@@ -84,7 +86,7 @@ settings = Settings(endpoint_url=endpoint, region="us-east-1") if endpoint else 
 started = time.perf_counter()  # both children time their session's set-up too
 connection = connect(settings, memory_limit="200MB")  # plain DuckDB; httpfs and a secret for S3
 ids = len(connection.execute(
-    "SELECT DISTINCT id FROM read_csv(?, delim='|', header=true, quote='') "
+    "SELECT DISTINCT id FROM read_csv(?, delim='|', header=true, quote='', nullstr='\\\\N') "
     "WHERE anoLancamento > 1960 AND numeroVotos > 10000 "
     "AND list_has_any(list_transform(string_split(lower(genero), ','), g -> trim(g)), ['crime', 'war'])",
     [{location!r}],

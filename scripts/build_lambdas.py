@@ -133,13 +133,21 @@ PACKAGES = {
         name="csv_ingest",
         packages=("movielake/ingest",),
         handlers=("movielake.ingest.handler",),
+        services=("s3", "glue"),  # glue: the ingested file's date partition
     ),
     "tmdb_enrich": Package(
         name="tmdb_enrich",
         packages=("movielake/tmdb",),
         handlers=("movielake.tmdb.handlers",),
-        dependencies=("httpx", "sniffio", "aiolimiter", "duckdb", "duckdb-extension-httpfs"),
-        modules=("movielake/duckdb_s3.py",),
+        dependencies=(
+            "httpx",
+            "sniffio",
+            "aiolimiter",
+            "duckdb",
+            "duckdb-extension-httpfs",
+            "aws-lambda-powertools",
+        ),
+        modules=("movielake/duckdb_s3.py", "movielake/metrics.py"),
         services=("s3", "sqs", "secretsmanager", "glue"),
     ),
     # The refine drives Athena with boto3 on AWS; on the local stack it runs the same SQL on
@@ -148,8 +156,8 @@ PACKAGES = {
         name="refine",
         packages=("movielake/refine", "movielake/analysis", "movielake/catalog"),
         handlers=("movielake.refine.handler",),
-        dependencies=("sqlglot", "duckdb", "duckdb-extension-httpfs"),
-        modules=("movielake/duckdb_s3.py",),
+        dependencies=("sqlglot", "duckdb", "duckdb-extension-httpfs", "aws-lambda-powertools"),
+        modules=("movielake/duckdb_s3.py", "movielake/metrics.py"),
         services=("s3", "glue", "athena"),
         # The report, the query command and the awswrangler engine are CLI tools.
         excluded=frozenset(

@@ -58,3 +58,25 @@ resource "aws_lambda_permission" "events_invokes_refine" {
   principal     = "events.amazonaws.com"
   source_arn    = aws_cloudwatch_event_rule.refine_after_tmdb_crawl.arn
 }
+
+# A crawl that fails stops the chain (no Succeeded event, no refine): the operator hears of it.
+# Glue's state-change events are best-effort, which is why the staleness alarm (monitoring.tf)
+# watches the refine's own metric as well.
+resource "aws_cloudwatch_event_rule" "crawler_failed" {
+  name        = "${local.prefix}-crawler-failed"
+  description = "Notifies the alarms topic when a movielake crawler run fails"
+  event_pattern = jsonencode({
+    source        = ["aws.glue"]
+    "detail-type" = ["Glue Crawler State Change"]
+    detail = {
+      crawlerName = [local.tmdb_crawler_name, local.csv_crawler_name]
+      state       = ["Failed"]
+    }
+  })
+}
+
+resource "aws_cloudwatch_event_target" "crawler_failed" {
+  rule      = aws_cloudwatch_event_rule.crawler_failed.name
+  target_id = "alarms-topic"
+  arn       = aws_sns_topic.alarms.arn
+}

@@ -99,6 +99,15 @@ data "aws_iam_policy_document" "csv_ingest" {
     actions   = ["s3:DeleteObject"]
     resources = ["${local.lake_arn}/${local.landing_prefix}*"]
   }
+
+  # movielake.ingest.partitions: the date folder of an ingested CSV becomes a partition of
+  # csv_movies / csv_series (GetTable reads the declared storage descriptor it inherits), so
+  # the refine sees the new date without a CSV crawl.
+  statement {
+    sid       = "RegisterCsvPartitions"
+    actions   = ["glue:GetTable", "glue:BatchCreatePartition"]
+    resources = [local.glue_catalog_arn, local.glue_database_arn, "${local.glue_tables_arn}/csv_*"]
+  }
 }
 
 # Asynchronously invoked functions (csv-ingest, planner, refine): Lambda sends a failed event
@@ -137,9 +146,12 @@ data "aws_iam_policy_document" "tmdb_common" {
     resources = [aws_secretsmanager_secret.tmdb.arn]
   }
 
+  # GetCrawler: a crawl already running when the run completes is waited for, then followed
+  # by another (movielake.tmdb.run.start_crawler). Unused locally: the end-to-end run finds
+  # the crawler READY.
   statement {
     sid       = "StartTmdbCrawler"
-    actions   = ["glue:StartCrawler"]
+    actions   = ["glue:StartCrawler", "glue:GetCrawler"]
     resources = ["${local.crawler_arn}/${local.tmdb_crawler_name}"]
   }
 }

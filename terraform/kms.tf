@@ -36,10 +36,11 @@ resource "aws_kms_key" "this" {
         }
       },
       {
-        # Alarm notifications go to the KMS-encrypted alarms topic (monitoring.tf).
+        # Alarm notifications and the crawler-failed rule's events go to the KMS-encrypted
+        # alarms topic (monitoring.tf, events.tf).
         Sid       = "CloudWatchAlarmsPublishToEncryptedTopic"
         Effect    = "Allow"
-        Principal = { Service = "cloudwatch.amazonaws.com" }
+        Principal = { Service = ["cloudwatch.amazonaws.com", "events.amazonaws.com"] }
         Action    = ["kms:Decrypt", "kms:GenerateDataKey*"]
         Resource  = "*"
         Condition = {

@@ -35,7 +35,9 @@ locals {
   # Failure records of asynchronous invocations, and the topic every alarm notifies.
   failure_queue_name = "${local.prefix}-lambda-failures"
   alarm_topic_name   = "${local.prefix}-alarms"
-  alarm_actions      = concat([aws_sns_topic.alarms.arn], var.alarm_actions)
+  # CloudWatch namespace of the runs' embedded-metric-format lines (movielake.metrics).
+  metrics_namespace = local.prefix
+  alarm_actions     = concat([aws_sns_topic.alarms.arn], var.alarm_actions)
   # Functions invoked asynchronously (S3 notification, EventBridge schedule and crawler rule).
   async_functions = toset(["csv_ingest", "tmdb_planner", "refine"])
   secret_name     = "${local.prefix}/tmdb-api"
@@ -93,9 +95,10 @@ locals {
   }
 
   common_environment = {
-    MOVIELAKE_LAKE_BUCKET   = local.lake_bucket_name
-    MOVIELAKE_GLUE_DATABASE = local.glue_database_name
-    LOG_LEVEL               = var.log_level
+    MOVIELAKE_LAKE_BUCKET        = local.lake_bucket_name
+    MOVIELAKE_GLUE_DATABASE      = local.glue_database_name
+    LOG_LEVEL                    = var.log_level
+    POWERTOOLS_METRICS_NAMESPACE = local.metrics_namespace
   }
 
   tmdb_environment = merge(local.common_environment, local.filter_environment, {

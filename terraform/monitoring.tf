@@ -18,16 +18,29 @@ resource "aws_sns_topic_policy" "alarms" {
   arn = aws_sns_topic.alarms.arn
   policy = jsonencode({
     Version = "2012-10-17"
-    Statement = [{
-      Sid       = "CloudWatchAlarmsOfThisAccountPublish"
-      Effect    = "Allow"
-      Principal = { Service = "cloudwatch.amazonaws.com" }
-      Action    = "sns:Publish"
-      Resource  = aws_sns_topic.alarms.arn
-      Condition = {
-        StringEquals = { "aws:SourceAccount" = local.account_id }
-      }
-    }]
+    Statement = [
+      {
+        Sid       = "CloudWatchAlarmsOfThisAccountPublish"
+        Effect    = "Allow"
+        Principal = { Service = "cloudwatch.amazonaws.com" }
+        Action    = "sns:Publish"
+        Resource  = aws_sns_topic.alarms.arn
+        Condition = {
+          StringEquals = { "aws:SourceAccount" = local.account_id }
+        }
+      },
+      {
+        # The crawler-failed rule (events.tf) delivers Glue's event to the topic.
+        Sid       = "CrawlerFailedRulePublishes"
+        Effect    = "Allow"
+        Principal = { Service = "events.amazonaws.com" }
+        Action    = "sns:Publish"
+        Resource  = aws_sns_topic.alarms.arn
+        Condition = {
+          ArnEquals = { "aws:SourceArn" = aws_cloudwatch_event_rule.crawler_failed.arn }
+        }
+      },
+    ]
   })
 }
 
@@ -106,4 +119,63 @@ resource "aws_cloudwatch_metric_alarm" "this" {
 moved {
   from = aws_cloudwatch_metric_alarm.tmdb_dlq_not_empty
   to   = aws_cloudwatch_metric_alarm.this["tmdb_dlq_not_empty"]
+}
+
+# No successful refine for refine_staleness_hours: the answers have stopped changing. The refine
+# emits RefineSucceeded (1, or 0 when it fails) in the embedded metric format
+# (movielake.refine.metrics); an hour without the metric is missing data, counted as
+# breaching, so a refine that never runs (a crawl event lost, the rule broken) raises it too.
+# With the daily TMDB schedule, keep the hours above 24 plus a crawl and a refine.
+resource "aws_cloudwatch_metric_alarm" "refine_stale" {
+  alarm_name          = "${local.prefix}-refine-stale"
+  alarm_description   = "No successful refine for ${var.refine_staleness_hours} h: check the crawlers (the crawler-failed rule), the refine's log group /aws/lambda/${local.functions.refine.name} and its manifests under Refined/_refine/."
+  namespace           = local.metrics_namespace
+  metric_name         = "RefineSucceeded"
+  dimensions          = { service = "refine" }
+  statistic           = "Sum"
+  period              = 3600
+  evaluation_periods  = var.refine_staleness_hours
+  datapoints_to_alarm = var.refine_staleness_hours
+  threshold           = 1
+  comparison_operator = "LessThanThreshold"
+  treat_missing_data  = "breaching"
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
+}
+
+# The runs' metrics (embedded metric format, movielake.metrics) and the alarms, on one page.
+locals {
+  metric_widgets = {
+    "TMDB run: ids"             = [for m in ["IdsSelected", "IdsSkipped", "IdsFetched", "IdsFailed"] : [local.metrics_namespace, m, "service", "tmdb"]]
+    "TMDB run: achieved rate"   = [[local.metrics_namespace, "RequestsPerSecond", "service", "tmdb", { stat = "Maximum" }]]
+    "Refine: succeeded, checks" = [for m in ["RefineSucceeded", "ChecksFailed"] : [local.metrics_namespace, m, "service", "refine"]]
+  }
+  search_widgets = {
+    "TMDB run: ids failed by reason" = "SEARCH('{${local.metrics_namespace},service,reason} MetricName=\"IdsFailed\"', 'Sum', 86400)"
+    "Refine: rows in by table"       = "SEARCH('{${local.metrics_namespace},service,table} MetricName=\"RowsIn\"', 'Maximum', 86400)"
+    "Refine: rows out by table"      = "SEARCH('{${local.metrics_namespace},service,table} MetricName=\"RowsOut\"', 'Maximum', 86400)"
+  }
+}
+
+resource "aws_cloudwatch_dashboard" "this" {
+  dashboard_name = local.prefix
+  dashboard_body = jsonencode({
+    widgets = concat(
+      [for title, metrics in local.metric_widgets : {
+        type       = "metric", width = 8, height = 6
+        properties = { title = title, region = local.region, stat = "Sum", period = 86400, view = "timeSeries", metrics = metrics }
+      }],
+      [for title, expression in local.search_widgets : {
+        type       = "metric", width = 8, height = 6
+        properties = { title = title, region = local.region, period = 86400, view = "timeSeries", metrics = [[{ expression = expression, id = "e1" }]] }
+      }],
+      [{
+        type = "alarm", width = 24, height = 4
+        properties = {
+          title  = "Alarms"
+          alarms = concat([for alarm in aws_cloudwatch_metric_alarm.this : alarm.arn], [aws_cloudwatch_metric_alarm.refine_stale.arn])
+        }
+      }],
+    )
+  })
 }

@@ -337,3 +337,14 @@ variable "force_destroy_buckets" {
   type        = bool
   default     = false
 }
+
+variable "refine_staleness_hours" {
+  description = "Hours without a successful refine before the <prefix>-refine-stale alarm fires (missing data counts as breaching). With the daily TMDB schedule keep it above 24."
+  type        = number
+  default     = 26
+
+  validation {
+    condition     = var.refine_staleness_hours >= 1 && var.refine_staleness_hours <= 168 && floor(var.refine_staleness_hours) == var.refine_staleness_hours
+    error_message = "refine_staleness_hours must be a whole number of hours from 1 to 168 (CloudWatch evaluates alarms over at most 7 days)."
+  }
+}

@@ -198,6 +198,8 @@ CSV_DEFECTS = {
     "crlf": (movies(ROW, end="\r\n"), 1, "dos2unix"),
     "bom": (b"\xef\xbb\xbf" + movies(ROW), 1, "without BOM"),
     "latin1": (movies(ROW, ROW.replace("Barros", "Bárros")).decode().encode("latin-1"), 3, "iconv"),
+    "nul": (movies(ROW, ROW.replace("Barros", "Bar\0ros")), 3, "NUL byte 0x00 at byte offset"),
+    "control": (movies(ROW, ROW, ROW.replace("Horror", "Hor\x1bror")), 4, "control byte 0x1B at byte offset"),
 }
 
 
@@ -221,6 +223,8 @@ def test_csv_defect_is_refused_on_both_paths_with_its_line(
 
 
 # A hang or a slow TMDB costs each request its timeout: some 15 s, so those two are marked slow.
+# "portal" answers 200 with an HTML page, "other-service" is a base URL where another HTTP
+# service answers 404 with its own body (the moto server's): no TMDB answer either (issue 17).
 @pytest.mark.parametrize(
     "kind",
     [
@@ -229,6 +233,8 @@ def test_csv_defect_is_refused_on_both_paths_with_its_line(
         pytest.param("hang", marks=pytest.mark.slow),
         pytest.param("slow", marks=pytest.mark.slow),
         "cut",
+        "portal",
+        "other-service",
     ],
 )
 def test_01_an_outage_stops_the_run_like_a_refused_key_and_a_rerun_resumes(
@@ -236,11 +242,14 @@ def test_01_an_outage_stops_the_run_like_a_refused_key_and_a_rerun_resumes(
     lake: Any,
     films: list[synthetic.Film],
     kind: str,
+    moto_endpoint: str,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     if kind == "refused":
         monkeypatch.setenv("MOVIELAKE_TMDB_BASE_URL", closed_port_url())
+    elif kind == "other-service":
+        monkeypatch.setenv("MOVIELAKE_TMDB_BASE_URL", moto_endpoint)
     else:
         tmdb.outage = kind
     if kind in ("hang", "slow"):  # the emulator waits 1.5 s; the client gives up sooner
@@ -250,7 +259,9 @@ def test_01_an_outage_stops_the_run_like_a_refused_key_and_a_rerun_resumes(
 
     assert code == 2 and out == ""
     assert error.startswith("movielake tmdb: error: no request for the ")
-    assert "reached TMDB" in error and "No film was marked failed" in error
+    assert "got an answer from TMDB" in error and "No film was marked failed" in error
+    if kind in ("portal", "other-service"):
+        assert ("invalid_body" if kind == "portal" else "http_404") in error
     assert objects(lake, TMDB_PREFIX) == [PLAN_KEY]  # no batch, no error line, no manifest
     assert crawler_state() == "READY"
 
@@ -774,3 +785,55 @@ def test_12_a_fetch_never_overflows_the_s3_connection_pool(
     assert manifest["batch_count"] == FILMS // 5
     full = [r.getMessage() for r in caplog.records if "Connection pool is full" in r.getMessage()]
     assert full == []
+
+
+# ------------------------------------------- 13. nothing stops silently: the runs' metrics (issue 17)
+
+
+def test_13_a_completed_run_emits_its_figures_as_emf_and_local_status_shows_them(
+    tmdb: Emulator,
+    lake: Any,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from movielake.local import cli as local_cli
+    from movielake.local import metric_lines
+
+    tmdb.faults = FaultPlan(
+        forced={f.imdb_id: "503" for f in list(synthetic.films(FILMS))[:3]}, failures_per_id=9
+    )
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "movielake-test-tmdb-planner")  # as in a Lambda
+    monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "movielake-test")
+    try:
+        code = cli.main(["tmdb", "fetch", "--date", DAY.isoformat()])
+    finally:
+        tmdb.faults = FaultPlan(hang_seconds=1.5)
+    out = capsys.readouterr().out.splitlines()
+    assert code == 0
+    manifest = RunFolder(lake, LAKE_BUCKET, DAY).manifest()
+    assert manifest is not None
+
+    sets = [metric_lines.figures(r) for r in map(metric_lines.emf_line, out) if r]
+    assert {s["namespace"] for s in sets} == {"movielake-test"}
+    [run_set, *by_reason] = sets
+    assert run_set["dimensions"] == {"service": "tmdb"}
+    assert run_set["metrics"] == {
+        "TmdbRunCompleted": 1,
+        "IdsSelected": FILMS,
+        "IdsSkipped": 0,
+        "IdsFetched": manifest["fetched"],
+        "IdsFailed": manifest["failed"],
+        "Requests": manifest["requests"],
+        "RequestsPerSecond": manifest["requests_per_second"],
+    }
+    assert {s["dimensions"]["reason"]: s["metrics"]["IdsFailed"] for s in by_reason} == manifest[
+        "failed_by_reason"
+    ]
+    assert manifest["failed_by_reason"]["server_error"] == 3
+
+    kept = tmp_path / "metrics.jsonl"
+    assert metric_lines.keep(kept, "movielake-test-tmdb-planner", "request-1", out) == len(sets)
+    local_cli._print_metrics(metric_lines.last_run(kept))
+    shown = capsys.readouterr().out
+    assert f"IdsSelected {FILMS}" in shown and "reason=server_error: IdsFailed 3" in shown

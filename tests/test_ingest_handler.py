@@ -14,7 +14,7 @@ import pytest
 from conftest import LAKE_BUCKET
 
 from movielake import aws
-from movielake.config import ConfigError
+from movielake.config import ConfigError, Settings
 from movielake.ingest import handler as lambda_module
 from movielake.ingest.handler import handler
 from movielake.log import JsonFormatter
@@ -164,3 +164,41 @@ def test_the_handler_imports_only_what_the_lambda_zip_ships() -> None:
     shipped = {"movielake", "movielake.config", "movielake.aws", "movielake.keys", "movielake.log"}
     imported = set(json.loads(out.stdout))
     assert {m for m in imported if not m.startswith("movielake.ingest")} <= shipped
+
+
+def test_an_ingested_file_registers_its_date_partition_once(
+    s3, monkeypatch: pytest.MonkeyPatch, log_lines: list[dict]
+) -> None:
+    """Issue 17: the refine must see the new date without a CSV crawl, and reruns change nothing."""
+    from movielake.catalog.descriptors import storage_descriptor
+    from movielake.ingest.schema import MOVIE_COLUMNS
+
+    glue = aws.client("glue", Settings.from_env())
+    glue.create_database(DatabaseInput={"Name": "raw"})
+    table_location = f"s3://{LAKE_BUCKET}/Raw/Local/CSV/Movies/"
+    declared = storage_descriptor("csv", [(c.lower(), "string") for c in MOVIE_COLUMNS], table_location)
+    glue.create_table(
+        DatabaseName="raw",
+        TableInput={
+            "Name": "csv_movies",
+            "StorageDescriptor": declared,
+            "PartitionKeys": [{"Name": f"partition_{n}", "Type": "string"} for n in range(3)],
+        },
+    )
+    monkeypatch.setenv("MOVIELAKE_GLUE_DATABASE", "raw")
+    data = (SAMPLE / "movies.csv").read_bytes()
+
+    [first] = handler(s3_event("Landing/movies.csv", land(s3, "Landing/movies.csv", data)), None)["results"]
+    etag = land(s3, "Landing/movies.csv", data + data.split(b"\n", 1)[1])  # another file, same day
+    [second] = handler(s3_event("Landing/movies.csv", etag), None)["results"]
+    handler(s3_event("Landing/movies.csv", etag), None)  # a repeated event
+
+    assert (first["status"], second["status"]) == ("ingested", "ingested")
+    [partition] = glue.get_partitions(DatabaseName="raw", TableName="csv_movies")["Partitions"]
+    assert partition["Values"] == ["2026", "03", "14"]
+    descriptor = partition["StorageDescriptor"]
+    assert descriptor["Location"] == f"{table_location}2026/03/14/"
+    assert descriptor["SerdeInfo"] == declared["SerdeInfo"]
+    assert [c["Name"] for c in descriptor["Columns"]] == [c.lower() for c in MOVIE_COLUMNS]
+    messages = [line["message"] for line in log_lines if "partition" in line["message"]]
+    assert messages == ["csv partition registered"] + ["csv partition already registered"] * 2

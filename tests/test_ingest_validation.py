@@ -123,6 +123,24 @@ def test_a_crlf_file_is_caught_on_its_first_line_even_if_the_header_is_otherwise
     assert error.byte_offset == len(HEADER)
 
 
+@pytest.mark.parametrize("byte", [*range(0x09), *range(0x0B, 0x20)])
+def test_a_control_byte_in_a_row_is_refused_with_its_line_and_byte_offset(byte: int) -> None:
+    good = movies(ROW, ROW)
+    bad_row = ROW.replace("Felipe", "Fel" + chr(byte) + "ipe").encode()
+    error = rejection(good + bad_row + b"\n" + movies(ROW, header="")[1:])
+    offset = len(good) + bad_row.index(bytes([byte]))
+    assert (error.line, error.byte_offset) == (4, offset)
+    assert f"byte 0x{byte:02X} at byte offset {offset}" in str(error)
+    assert str(error).startswith("movies.csv: line 4: ")
+
+
+def test_a_tab_inside_a_text_field_is_accepted_and_a_mid_line_cr_is_a_control_byte() -> None:
+    assert check(movies(ROW.replace("Felipe Barros", "Felipe\tBarros"))).rows == 1
+    error = rejection(movies(ROW.replace("Felipe Barros", "Felipe\rBarros")))
+    assert error.line == 2 and "CR byte 0x0D" in str(error)
+    assert "CRLF" in str(rejection(movies(ROW, end="\r\n")))
+
+
 def test_the_entity_comes_from_the_name_and_unknown_ones_are_listed() -> None:
     series_row = ROW.replace("|1948|", "|1948|1950|")
     assert check(movies(series_row, header="|".join(SERIES_COLUMNS)), "series.csv").entity == "Series"

@@ -17,6 +17,7 @@ import pytest
 
 from movielake import keys
 from movielake.config import PROJECT_ROOT, Settings
+from movielake.local.eventbus import crawler_state_event
 from movielake.local.stack import LocalStack
 
 pytestmark = [pytest.mark.terraform, pytest.mark.slow]
@@ -40,6 +41,48 @@ def test_the_stack_record_says_what_runs_where(local_stack: dict) -> None:
     assert set(local_stack["outputs"]["function_names"]) == functions
     status = stack_of(local_stack).status()
     assert status["up"] and status["moto"]["alive"]
+
+
+def test_the_deployed_alarms_rule_and_dashboard_notify_the_topic(local_stack: dict) -> None:
+    """Issue 17, on the applied stack: the staleness alarm and the crawler-failed rule target
+    the alarms topic; the dashboard exists."""
+    stack = stack_of(local_stack)
+    url = local_stack["endpoint_url"]
+    prefix = local_stack["outputs"]["lake_bucket"].split("-lake-")[0]
+    topics = [t["TopicArn"] for t in stack.client("sns", url).list_topics()["Topics"]]
+    [topic] = [t for t in topics if t.endswith(f":{prefix}-alarms")]
+    [stale] = stack.client("cloudwatch", url).describe_alarms(AlarmNames=[f"{prefix}-refine-stale"])[
+        "MetricAlarms"
+    ]
+    assert (stale["MetricName"], stale["Namespace"], stale["TreatMissingData"]) == (
+        "RefineSucceeded",
+        prefix,
+        "breaching",
+    )
+    assert topic in stale["AlarmActions"]
+    events = stack.client("events", url)
+    [target] = events.list_targets_by_rule(Rule=f"{prefix}-crawler-failed")["Targets"]
+    assert target["Arn"] == topic
+    dashboards = stack.client("cloudwatch", url).list_dashboards()["DashboardEntries"]
+    assert prefix in [d["DashboardName"] for d in dashboards]
+
+    # A failed TMDB crawl, as the local crawl hands it to the bus, reaches a subscriber of the topic.
+    sqs, sns = stack.client("sqs", url), stack.client("sns", url)
+    inbox = sqs.create_queue(QueueName=f"{prefix}-test-alarm-inbox")["QueueUrl"]
+    attributes = sqs.get_queue_attributes(QueueUrl=inbox, AttributeNames=["QueueArn"])["Attributes"]
+    inbox_arn = attributes["QueueArn"]
+    subscription = sns.subscribe(
+        TopicArn=topic, Protocol="sqs", Endpoint=inbox_arn, Attributes={"RawMessageDelivery": "true"}
+    )["SubscriptionArn"]
+    crawler = local_stack["outputs"]["tmdb_crawler"]
+    failed = crawler_state_event(crawler, "FAILED", "123456789012", "us-east-1")
+    try:
+        assert stack.dispatcher().deliver_event(failed) == []  # the refine rule wants Succeeded only
+        received = sqs.receive_message(QueueUrl=inbox, MaxNumberOfMessages=10, WaitTimeSeconds=1)["Messages"]
+        assert [json.loads(m["Body"]) for m in received] == [failed]
+    finally:
+        sns.unsubscribe(SubscriptionArn=subscription)
+        sqs.delete_queue(QueueUrl=inbox)
 
 
 def test_the_emulator_key_is_in_the_secret_and_nowhere_else(local_stack: dict) -> None:

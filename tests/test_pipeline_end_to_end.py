@@ -275,6 +275,13 @@ def test_csvs_dropped_in_landing_land_in_raw_by_entity_and_date(local_stack: dic
             for key in list_keys(s3, bucket, f"Rejected/Local/CSV/{entity}/{day:%Y/%m/%d}/{path.stem}")
         ]
         assert rejected == [], f"{path.name} was rejected"
+    # csv-ingest registered each landed date as a partition itself: no CSV crawl needed (issue 17).
+    glue = stack.client("glue", local_stack["endpoint_url"])
+    database = local_stack["outputs"]["glue_database"]
+    for table in ("csv_movies", "csv_series"):
+        partitions = glue.get_partitions(DatabaseName=database, TableName=table)["Partitions"]
+        values = {tuple(p["Values"]) for p in partitions}
+        assert {(f"{d:%Y}", f"{d:%m}", f"{d:%d}") for d in landed["days"]} & values, (table, values)
 
 
 def test_the_planner_fans_out_through_the_queue_to_the_worker(local_stack: dict, first_run: dict) -> None:
@@ -453,6 +460,41 @@ def test_the_crawl_event_ran_the_refine_lambda(local_stack_env: dict, analysed: 
         assert f"/v={manifest['run_id']}/" in figures["location"]
     films = manifest["tables"]["refined_film_facts"]
     assert films["rows_out"] == len(fetched_films(local_stack_env))
+    # The refine Lambda's EMF lines, kept by the local runtime (issue 17): its figures.
+    refine_sets = stack.status()["metrics"][outputs["function_names"]["refine"]]
+    rows_out = {s["dimensions"].get("table"): s["metrics"].get("RowsOut") for s in refine_sets}
+    assert refine_sets[0]["metrics"]["RefineSucceeded"] == 1
+    assert rows_out["refined_film_facts"] == films["rows_out"]
+
+
+def test_the_runs_metrics_are_kept_and_local_status_shows_them(
+    local_stack_env: dict, rerun: dict, analysed: dict, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The worker that completed the last fanned-out run (the rerun: its unknown films asked
+    again) emitted the manifest's figures (EMF); `local status` prints each function's last."""
+    stack = stack_of(local_stack_env)
+    worker = local_stack_env["outputs"]["function_names"]["tmdb_worker"]
+    [run_set, *by_reason] = stack.status()["metrics"][worker]
+    manifest = rerun["snapshot"]["manifest"]
+    selected = expected_selection()
+    assert manifest["selected"] == len(selected) and manifest["failed"] > 0  # or this proves little
+    figures = {name: run_set["metrics"][name] for name in ("IdsSelected", "IdsSkipped", "IdsFetched")}
+    assert figures == {
+        "IdsSelected": manifest["selected"],
+        "IdsSkipped": manifest["skipped"],
+        "IdsFetched": manifest["fetched"],
+    }
+    assert run_set["metrics"]["IdsFailed"] == manifest["failed"]
+    assert run_set["metrics"]["RequestsPerSecond"] == manifest["requests_per_second"]
+    assert {s["dimensions"]["reason"]: s["metrics"]["IdsFailed"] for s in by_reason} == manifest[
+        "failed_by_reason"
+    ]
+    capsys.readouterr()
+    with stack_environment(local_stack_env):
+        cli.main(["local", "status"])
+    shown = capsys.readouterr().out
+    assert "last run's metrics:" in shown
+    assert f"IdsSelected {len(selected)}" in shown and "RefineSucceeded 1" in shown
 
 
 def test_each_sql_file_is_a_named_query_in_the_workgroup(local_stack: dict) -> None:

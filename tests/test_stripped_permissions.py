@@ -142,6 +142,7 @@ def run_refine_lambda(record: dict) -> list[str]:
 CASES = [
     # role (function name, or the crawlers'), statement removed, what runs, the action denied
     ("csv_ingest", "ReadLandingRawAndRejected", "csv", "s3:GetObject"),
+    ("csv_ingest", "RegisterCsvPartitions", "csv", "glue:GetTable"),
     ("tmdb_planner", "FanOutBatches", "planner", "sqs:SendMessage"),
     ("tmdb_worker", "ReadTmdbSecret", "planner", "secretsmanager:GetSecretValue"),
     ("crawler", "WriteRawCatalog", "crawl", "glue:GetDatabase"),
@@ -149,12 +150,12 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize(("role", "sid", "run", "action"), CASES, ids=[c[0] for c in CASES])
+@pytest.mark.parametrize(("role", "sid", "run", "action"), CASES, ids=[f"{c[0]}-{c[1]}" for c in CASES])
 def test_a_role_without_one_needed_statement_fails_with_access_denied_naming_the_action(
     csv_in_raw: dict, local_stack_env: dict, role: str, sid: str, run: str, action: str
 ) -> None:
     record = csv_in_raw
-    day = date(2031, 2, 1 + [c[0] for c in CASES].index(role))  # a TMDB run date of its own
+    day = date(2031, 2, 1 + [c[:2] for c in CASES].index((role, sid)))  # a TMDB run date of its own
     runs = {
         "csv": run_csv_ingest,
         "planner": lambda r: run_planner(r, day),

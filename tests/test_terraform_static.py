@@ -386,7 +386,7 @@ def test_failures_are_never_silent(default_plan: dict[str, Any]) -> None:
     # Every alarm notifies someone even when alarm_actions is left empty (the topic's ARN is
     # unknown at plan time, so it shows as an unknown entry).
     alarms = [c for c in default_plan["resource_changes"] if c["type"] == "aws_cloudwatch_metric_alarm"]
-    assert len(alarms) == len(errors) + 2  # an Errors alarm per function, the two queue alarms
+    assert len(alarms) == len(errors) + 3  # an Errors alarm per function, two queue alarms, staleness
     for change in alarms:
         assert change["change"]["after_unknown"]["alarm_actions"] in (True, [True]), change["address"]
     lake_rules = planned['aws_s3_bucket_lifecycle_configuration.this["lake"]']["rule"]
@@ -394,6 +394,33 @@ def test_failures_are_never_silent(default_plan: dict[str, Any]) -> None:
     assert markers[0]["expiration"][0]["expired_object_delete_marker"] is True
     engine = planned["aws_athena_workgroup.this"]["configuration"][0]["engine_version"][0]
     assert engine["selected_engine_version"] == "Athena engine version 3"
+
+
+def test_a_failed_crawl_and_a_stale_refine_notify_the_alarms_topic(default_plan: dict[str, Any]) -> None:
+    """Issue 17: nothing stops silently (the rule, the staleness alarm, the dashboard)."""
+    planned = resources(default_plan)
+    rule = planned["aws_cloudwatch_event_rule.crawler_failed"]
+    pattern = json.loads(rule["event_pattern"])
+    assert pattern["source"] == ["aws.glue"] and pattern["detail"]["state"] == ["Failed"]
+    assert sorted(pattern["detail"]["crawlerName"]) == [f"{PREFIX}-raw-csv", f"{PREFIX}-raw-tmdb"]
+    configured = {r["address"]: r for r in default_plan["configuration"]["root_module"]["resources"]}
+    target = configured["aws_cloudwatch_event_target.crawler_failed"]["expressions"]
+    assert "aws_sns_topic.alarms.arn" in target["arn"]["references"]
+    stale = planned["aws_cloudwatch_metric_alarm.refine_stale"]
+    assert (stale["metric_name"], stale["namespace"], stale["dimensions"]) == (
+        "RefineSucceeded",
+        PREFIX,
+        {"service": "refine"},
+    )
+    assert stale["treat_missing_data"] == "breaching"
+    assert (stale["comparison_operator"], stale["threshold"], stale["evaluation_periods"]) == (
+        "LessThanThreshold",
+        1,
+        26,
+    )
+    alarm_actions = configured["aws_cloudwatch_metric_alarm.refine_stale"]["expressions"]["alarm_actions"]
+    assert "local.alarm_actions" in alarm_actions["references"]
+    assert "aws_cloudwatch_dashboard.this" in configured
 
 
 @pytest.mark.terraform

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,9 +16,11 @@ from movielake import aws, keys
 from movielake.cli import UserError, iso_date
 from movielake.config import Settings
 from movielake.ingest.ingest import REJECTED, Result
+from movielake.ingest.partitions import register_raw_partitions
 from movielake.ingest.upload import csv_files, raw_listing, upload_file
 
 EXIT_REJECTED = 1
+log = logging.getLogger(__name__)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -66,6 +69,8 @@ def run(args: argparse.Namespace) -> int:
         for path in files:
             with _progress_bar(path) as bar:
                 results.append(upload_file(s3, bucket, path, day, progress=bar.update))
+        if settings.glue_database and bucket == settings.lake_bucket:  # the catalog's lake
+            register_raw_partitions(aws.client("glue", settings), settings.glue_database, results, log)
         listing = raw_listing(s3, bucket)
     except (BotoCoreError, ClientError, S3UploadFailedError) as exc:
         raise UserError(

@@ -8,6 +8,10 @@ The run date of the keys is, in order: ``MOVIELAKE_RUN_DATE`` (a backfill), the 
 ``eventTime`` (so a delivery repeated after midnight still finds the first one's work), today
 in UTC. The S3 client is made per invocation, never at import.
 
+A file in Raw (ingested, or already there) has its date folder registered as a partition of
+its catalog table (``partitions.register_partition``) when ``MOVIELAKE_GLUE_DATABASE`` is set,
+as Terraform sets it: the refine then sees the new date without a CSV crawl.
+
 A validation failure is a result (``rejected``), not an error. An AWS error propagates, so
 Lambda's retries and its failure destination take over; every step is idempotent (content
 de-duplication, the source ETag recorded on every copy), so a retry is safe.
@@ -22,6 +26,7 @@ from urllib.parse import unquote_plus
 from movielake import aws, keys
 from movielake.config import ConfigError, Settings
 from movielake.ingest.ingest import SKIPPED, Result, ingest_landing_object, s3_uri
+from movielake.ingest.partitions import register_raw_partitions
 from movielake.log import event as log_event
 from movielake.log import lambda_logger
 
@@ -37,8 +42,10 @@ def handler(event: dict[str, Any], context: object) -> dict[str, list[dict[str, 
     for record in records:
         result = handle_record(s3, record, override)
         log_event(log, f"csv {result.status}", **result.to_dict())
-        results.append(result.to_dict())
-    return {"results": results}
+        results.append(result)
+    if settings.glue_database:
+        register_raw_partitions(aws.client("glue", settings), settings.glue_database, results, log)
+    return {"results": [r.to_dict() for r in results]}
 
 
 def handle_record(s3: Any, record: dict[str, Any], override: date | None = None) -> Result:

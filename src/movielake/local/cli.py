@@ -48,8 +48,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
     status = commands.add_parser(
         "status",
-        help="what runs where",
-        description="Show the servers (pid, URL, alive), and Terraform's outputs of the local stack.",
+        help="what runs where, and the last run's metrics",
+        description="Show the servers (pid, URL, alive), Terraform's outputs of the local stack, and "
+        "each function's last run metrics (the embedded-metric-format lines the local runtime kept "
+        "in build/local/metrics.jsonl).",
     )
     status.add_argument("--json", action="store_true", help="print the status as JSON")
     status.set_defaults(func=cmd_status)
@@ -248,7 +250,23 @@ def cmd_status(args: argparse.Namespace) -> int:
         if key in outputs:
             value = outputs[key]
             print(f"  {key:22} {json.dumps(value) if isinstance(value, dict) else value}")
+    _print_metrics(report.get("metrics", {}))
     return 0 if report["up"] else 1
+
+
+def _print_metrics(metrics: dict[str, list[dict[str, Any]]]) -> None:
+    """The last run's metrics per function (the EMF lines the local runtime kept)."""
+    if not metrics:
+        print("  metrics: none yet (a TMDB run or a refine emits them)")
+        return
+    print("  last run's metrics:")
+    for function, sets in metrics.items():
+        print(f"    {function}")
+        for metric_set in sets:
+            extra = {k: v for k, v in metric_set["dimensions"].items() if k != "service"}
+            where = " ".join(f"{k}={v}" for k, v in extra.items())
+            values = "  ".join(f"{name} {value:g}" for name, value in metric_set["metrics"].items())
+            print(f"      {where + ': ' if where else ''}{values}")
 
 
 def terraform_args(args: Sequence[str], state_file: Path, var_file: Path) -> list[str]:

@@ -44,7 +44,7 @@ from typing import Any
 from movielake.aws import list_objects
 from movielake.local.destinations import async_config, deliver_failure, failure_record
 from movielake.local.event_shapes import now_iso, s3_event, sqs_event, target_event
-from movielake.local.eventbus import BusLog, matching_targets
+from movielake.local.eventbus import BusLog, matching_targets, publish_to_topics
 from movielake.local.runtime import FunctionSpec, Invocation, LambdaRuntime
 
 log = logging.getLogger(__name__)
@@ -230,6 +230,7 @@ class Dispatcher:
     on_invocation: Callable[[str, Invocation], None] | None = None
     glue: Any = None  # with ``bus``: the crawlers whose events the bus will carry
     bus: BusLog | None = None
+    sns: Any = None  # for the rules' SNS topic targets; None: none delivered
     _specs: dict[str, FunctionSpec] = field(default_factory=dict)
 
     def spec(self, function_arn: str) -> FunctionSpec:
@@ -424,7 +425,10 @@ class Dispatcher:
         return None
 
     def deliver_event(self, event: dict[str, Any]) -> list[Invocation]:
-        """Send a service event to the Lambda targets of the rules whose pattern matches it."""
+        """Send a service event to the Lambda targets of the rules whose pattern matches it (and
+        publish it to their SNS topic targets)."""
+        if self.sns is not None:
+            publish_to_topics(self.events, self.sns, event)
         done = []
         for rule, target in matching_targets(self.events, event):
             payload = json.loads(target["Input"]) if target.get("Input") else event

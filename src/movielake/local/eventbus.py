@@ -9,7 +9,9 @@ pump reads the new events and hands each to :func:`matching_targets`, which read
 Terraform deployed and applies their patterns the way EventBridge does for the forms the stack
 uses: each pattern field lists the allowed values (an event array matches when any element is
 allowed), nested objects match nested fields, ``{"prefix": ...}`` matches a prefix. Any other
-content filter is refused loudly rather than matched loosely.
+content filter is refused loudly rather than matched loosely. Lambda targets are invoked
+(``movielake.local.dispatch``); SNS topic targets get the event published
+(:func:`publish_to_topics`), as the crawler-failed rule notifies the alarms topic.
 """
 
 from __future__ import annotations
@@ -113,9 +115,10 @@ class BusLog:
 
 
 def matching_targets(
-    events: Any, event: Mapping[str, Any]
+    events: Any, event: Mapping[str, Any], service: str = "lambda"
 ) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
-    """(rule, target) for every Lambda target of an enabled rule whose pattern matches."""
+    """(rule, target) for every target of ``service`` (from its ARN) of an enabled rule whose
+    pattern matches."""
     for page in events.get_paginator("list_rules").paginate():
         for rule in page.get("Rules", []):
             if not rule.get("EventPattern") or rule.get("State", "ENABLED") != "ENABLED":
@@ -123,5 +126,19 @@ def matching_targets(
             if not matches(json.loads(rule["EventPattern"]), event):
                 continue
             for target in events.list_targets_by_rule(Rule=rule["Name"]).get("Targets", []):
-                if ":lambda:" in target.get("Arn", ""):
+                if f":{service}:" in target.get("Arn", ""):
                     yield rule, target
+
+
+def publish_to_topics(events: Any, sns: Any, event: Mapping[str, Any]) -> list[str]:
+    """Publish the event to every SNS topic target of the matching rules, as EventBridge does
+    (the message is the event's JSON, or the target's ``Input``); the topics' ARNs.
+
+    The topic's resource policy (which lets ``events.amazonaws.com`` publish) is not evaluated
+    here: the stack's administrator publishes.
+    """
+    topics = []
+    for _, target in matching_targets(events, event, "sns"):
+        sns.publish(TopicArn=target["Arn"], Message=target.get("Input") or json.dumps(event))
+        topics.append(target["Arn"])
+    return topics

@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from movielake.config import PROJECT_ROOT
+from movielake.local import metric_lines
 from movielake.local.roles import RoleCredentials
 
 BUILD_DIR = PROJECT_ROOT / "build"
@@ -295,6 +296,8 @@ class LambdaRuntime:
     log_sink: LogSink | None = None
     # Execution-role credentials (STS AssumeRole as Lambda); None: a server enforcing no IAM.
     roles: RoleCredentials | None = None
+    # Where the functions' embedded-metric-format lines are kept (metric_lines); None: nowhere.
+    metrics_file: Path | None = None
 
     def spec(self, name: str) -> FunctionSpec:
         """The deployed function ``name`` (short or full name, or ARN)."""
@@ -345,6 +348,8 @@ class LambdaRuntime:
             thread.join(timeout=5)
         stdout = b"".join(chunks)
         elapsed = time.monotonic() - started
+        if self.metrics_file is not None:
+            metric_lines.keep(self.metrics_file, spec.name, request_id, logs)
         return self._outcome(spec, proc.returncode, stdout, logs, elapsed)
 
     def _outcome(

@@ -26,7 +26,7 @@ from botocore.config import Config
 
 from movielake import local
 from movielake.config import PROJECT_ROOT
-from movielake.local import server
+from movielake.local import metric_lines, server
 from movielake.local.dispatch import DeliveredLog, Dispatcher
 from movielake.local.eventbus import BusLog
 from movielake.local.roles import RoleCredentials
@@ -76,12 +76,14 @@ def make_dispatcher(
         cache_dir=directory / "lambda",
         log_sink=log_sink,
         roles=roles,
+        metrics_file=directory / metric_lines.METRICS_FILE,
     )
     return Dispatcher(
         runtime=runtime,
         s3=client("s3"),
         sqs=client("sqs"),
         events=client("events"),
+        sns=client("sns"),
         delivered=DeliveredLog(directory / "delivered.json"),
         region=region,
         on_invocation=on_invocation,
@@ -366,6 +368,7 @@ class LocalStack:
                     "log": running.log,
                 }
         report["outputs"] = record.get("outputs", {})
+        report["metrics"] = metric_lines.last_run(self.directory / metric_lines.METRICS_FILE)
         return report
 
     # runtime ---------------------------------------------------------------------------------

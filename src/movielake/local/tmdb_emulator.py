@@ -8,7 +8,8 @@ sliding one-second window, and can break the first attempt(s) of a deterministic
 (5xx, hangs, slow answers, truncated bodies, bodies cut off mid-way, connection resets) so
 clients can prove they recover. ``outage`` (a fault kind, settable while serving) breaks every
 request instead: TMDB down, a dead network path, a proxy dropping every body, an answer always
-later than the client waits; for clients to prove they stop.
+later than the client waits, a captive portal answering 200 with its own page; for clients to
+prove they stop.
 
 Every request is logged with its time, so ``stats()`` (or ``GET /__stats``) shows what a
 client really did: how many requests were accepted, how fast, and when each retry came.
@@ -77,8 +78,10 @@ FIND_FIELDS = (
 FAULT_KINDS = ("500", "502", "503", "hang", "truncate", "reset")
 # Not in the default mix but can be forced: "429" (the rate limit produces real ones), "cut"
 # (the answer announces its whole length, sends half, then the connection dies) and "slow"
-# (the right answer, ``hang_seconds`` late).
-ALL_FAULT_KINDS = (*FAULT_KINDS, "429", "cut", "slow")
+# (the right answer, ``hang_seconds`` late), "portal" (200 with an HTML page instead of TMDB's
+# JSON: a captive portal or a proxy answering in TMDB's place).
+ALL_FAULT_KINDS = (*FAULT_KINDS, "429", "cut", "slow", "portal")
+PORTAL_PAGE = b"<!DOCTYPE html><html><body><h1>Sign in to the network</h1></body></html>"
 
 
 @dataclass(frozen=True)
@@ -375,6 +378,10 @@ def _handler_for(emulator: Emulator) -> type[BaseHTTPRequestHandler]:
                     status, json.dumps(RATE_LIMITED if status == 429 else SERVER_ERROR).encode(), headers
                 )
                 return
+            if fault == "portal":
+                emulator.record(arrived, route, key, 200, fault)
+                self._send(200, PORTAL_PAGE, content_type="text/html; charset=utf-8")
+                return
             if fault == "slow":
                 time.sleep(emulator.faults.hang_seconds)
             if route == "find":
@@ -393,12 +400,19 @@ def _handler_for(emulator: Emulator) -> type[BaseHTTPRequestHandler]:
             self._send(200, body[: len(body) // 2] if fault == "truncate" else body)
 
         def _send(
-            self, status: int, body: bytes, headers: Mapping[str, str] | None = None, *, cut: bool = False
+            self,
+            status: int,
+            body: bytes,
+            headers: Mapping[str, str] | None = None,
+            *,
+            cut: bool = False,
+            content_type: str = "application/json;charset=utf-8",
         ) -> None:
-            """Answer with a JSON body and its length (so the connection can be reused); ``cut``
-            sends only the first half of the body, then drops the connection."""
+            """Answer with a body (JSON unless ``content_type`` says otherwise) and its length (so
+            the connection can be reused); ``cut`` sends only the first half of the body, then
+            drops the connection."""
             self.send_response(status)
-            self.send_header("Content-Type", "application/json;charset=utf-8")
+            self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(body)))
             for name, value in (headers or {}).items():
                 self.send_header(name, value)

@@ -31,6 +31,7 @@ from movielake.aws import list_objects
 from movielake.config import Settings, default_engine
 from movielake.refine.catalog import drop_table, get_table, publish, staging_name
 from movielake.refine.engines import RefineEngine, make_engine
+from movielake.refine.metrics import emit_refine_metrics
 from movielake.refine.models import ZONES, Check, Model, discover_checks, discover_models
 
 SUPERSEDED_TAG = {"Key": "movielake-superseded", "Value": "true"}
@@ -200,6 +201,7 @@ def refine(refiner: Refine) -> dict[str, Any]:
         Body=json.dumps(manifest, indent=2).encode(),
         ContentType="application/json",
     )
+    emit_refine_metrics(manifest)
     if error is not None:
         raise error
     return manifest

@@ -7,7 +7,11 @@ reject. A 429 sets a shared "not before" time from its ``Retry-After``, so every
 backs off together instead of hammering the limit. 429,
 5xx, timeouts, connection errors and broken bodies are retried with exponential backoff and
 full jitter, up to ``max_attempts`` tries per request; each retry takes a limiter slot like
-any request. 404 is permanent. 401/403 stop the whole run with ``TmdbAuthError``.
+any request. TMDB's own 404 (its JSON body, ``status_code`` 34) is permanent: ``not_found``; a
+404 with any other body came from something else (a proxy, a wrong base URL) and is
+``http_404``. 401/403 stop the whole run with ``TmdbAuthError``. An outcome is TMDB's answer
+(``Outcome.answered``) only when it is a movie body or TMDB's 404: a run stops when no id of a
+whole batch got one (``movielake.tmdb.run``).
 
 No slow tail: a request still unanswered after a delay derived from the latencies observed so
 far in the run (``HedgeDelay``) is hedged: the same GET goes out once more, through the
@@ -49,6 +53,8 @@ log = logging.getLogger(__name__)
 
 LOOKUPS = ("movie", "find")
 IMDB_ID = re.compile(r"tt\d+")
+# TMDB's status_code in the JSON body of its 404 ("The resource you requested could not be found.").
+TMDB_NOT_FOUND_CODE = 34
 # A Retry-After longer than this is treated as this: a Lambda must not sleep out its timeout.
 MAX_RETRY_AFTER = 60.0
 # Seconds of arrival jitter (network, scheduling) every one-second window of requests keeps as slack.
@@ -128,6 +134,11 @@ class Outcome:
         """Whether the film was fetched."""
         return self.reason is None
 
+    @property
+    def answered(self) -> bool:
+        """Whether TMDB itself answered for the id: a movie body, or its 404 (``not_found``)."""
+        return self.reason is None or self.reason == "not_found"
+
 
 @dataclass(frozen=True)
 class _Step:
@@ -142,6 +153,12 @@ class _Step:
 def _movie_body(body: Any) -> bool:
     """A movie body is an object with an ``id``."""
     return isinstance(body, dict) and "id" in body
+
+
+def _tmdb_not_found(content: bytes) -> bool:
+    """Whether a 404's body is TMDB's own (``{"success": false, "status_code": 34, ...}``)."""
+    body = _json(content)
+    return isinstance(body, dict) and body.get("status_code") == TMDB_NOT_FOUND_CODE
 
 
 def _find_body(body: Any) -> bool:
@@ -280,7 +297,8 @@ class _Fetcher:
                         return _Step(body, None, status, sent)
                     reason = "invalid_body"
                 elif status == 404:
-                    return _Step(None, "not_found", status, sent)
+                    reason = "not_found" if _tmdb_not_found(response.content) else "http_404"
+                    return _Step(None, reason, status, sent)
                 elif status in (401, 403):
                     self.fatal = _auth_error(status, path, response.content)
                     raise self.fatal

@@ -12,7 +12,8 @@ class RunStoppedError(RunError):
 
 
 class TmdbUnreachableError(RunStoppedError):
-    """No request of a whole batch got an HTTP answer: TMDB or the network is down."""
+    """No id of a whole batch got TMDB's answer (a movie body or TMDB's 404): TMDB or the
+    network is down, or something else answers in its place."""
 
 
 class PlanMismatchError(RunStoppedError):

@@ -225,7 +225,7 @@ def work_message(
 def work(event_: dict[str, Any], context: Any) -> dict[str, Any]:
     """Worker: one SQS event; reports the messages that failed so SQS retries only them.
 
-    A 401/403, or an outage (no id of a batch got an answer), fails the message in hand and
+    A 401/403, or an outage (no id of a batch got TMDB's answer), fails the message in hand and
     every one after it without trying them; SQS redelivers them later.
     """
     lambda_logger(__name__)

@@ -13,9 +13,10 @@
 
 A 401/403 (``TmdbAuthError``) stops everything at once: the batch in flight is not written,
 so no id is recorded as failed, and a rerun picks the batch up again. So does an outage
-(``TmdbUnreachableError``): a whole batch whose every id ended in a timeout or a connection
-error never reached TMDB, and recording its films as failed would file the outage as a
-finished day.
+(``TmdbUnreachableError``): a whole batch in which no id got TMDB's answer (a movie body or
+TMDB's JSON 404, ``Outcome.answered``) never reached TMDB: timeouts and refused connections,
+but also a captive portal or a proxy's error page answering 200 or 404 with a body of its
+own. Recording its films as failed would file the outage as a finished day.
 
 Each done marker records when its fetch pass started, so the manifest can tell the time spent
 fetching (``active_seconds``, the union of the passes) from the wall time since the plan
@@ -45,17 +46,18 @@ from movielake.tmdb.credentials import Credentials
 from movielake.tmdb.errors import PlanMismatchError, RunError, TmdbUnreachableError
 from movielake.tmdb.lease import held
 from movielake.tmdb.manifest import manifest_for
+from movielake.tmdb.metrics import emit_run_metrics
 from movielake.tmdb.plan import Batch, Plan, filter_changes, is_complete, load_plan, make_plan
 from movielake.tmdb.selection import Filters, select_from_s3
 from movielake.tmdb.writer import RunFolder, WrittenBatch, fetched_ids
 
 log = logging.getLogger(__name__)
 
+# A crawl running when a run completes is waited for, then followed by another (start_crawler).
+CRAWLER_WAIT_SECONDS = 600.0
+CRAWLER_POLL_SECONDS = 5.0
+
 FetchFunction = Callable[[Iterable[str], Credentials, ClientOptions], AsyncIterator[Outcome]]
-
-
-# Outcome reasons that mean no HTTP answer ever came back for the id.
-UNREACHED = frozenset({"timeout", "connection"})
 
 
 @dataclass
@@ -215,7 +217,7 @@ async def fetch_batches(
             if whole is None:
                 continue
             batch, outcomes = whole
-            if all(o.reason in UNREACHED for o in outcomes):
+            if not any(o.answered for o in outcomes):
                 raise TmdbUnreachableError(unreached_message(batch, outcomes, options))
             fetched, failed = batch_documents(outcomes)
             done = {
@@ -254,10 +256,11 @@ def unreached_message(batch: Batch, outcomes: list[Outcome], options: ClientOpti
     """Why the run stopped on an outage, and what to do."""
     reasons = ", ".join(f"{n} {reason}" for reason, n in sorted(Counter(o.reason for o in outcomes).items()))
     return (
-        f"no request for the {len(outcomes)} ids of batch {batch.number} reached TMDB at "
-        f"{options.base_url} ({reasons}, after {options.max_attempts} attempts each): TMDB or "
-        "the network is down, or MOVIELAKE_TMDB_BASE_URL is wrong. No film was marked failed; "
-        "run the same command again to resume."
+        f"no request for the {len(outcomes)} ids of batch {batch.number} got an answer from TMDB "
+        f"at {options.base_url} ({reasons}, after up to {options.max_attempts} attempts each): "
+        "TMDB or the network is down, something in between answers in TMDB's place (a captive "
+        "portal, a proxy's error page), or MOVIELAKE_TMDB_BASE_URL is wrong. No film was marked "
+        "failed; run the same command again to resume."
     )
 
 
@@ -336,21 +339,55 @@ def complete(
     if not folder.put_once(folder.completed_key(plan.run_id), {"completed_at": manifest["completed_at"]}):
         return manifest
     event(log, "run complete", **{k: v for k, v in manifest.items() if k != "batches"})
+    emit_run_metrics(manifest)
     if settings.tmdb_crawler and glue is not None:
         start_crawler(glue, settings.tmdb_crawler)
     return manifest
 
 
-def start_crawler(glue: Any, name: str) -> None:
-    """Start the TMDB crawler; one already running will pick the new folder up anyway."""
-    try:
-        glue.start_crawler(Name=name)
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") != "CrawlerRunningException":
-            raise
-        event(log, "crawler already running", crawler=name)
+def start_crawler(
+    glue: Any,
+    name: str,
+    *,
+    wait_seconds: float = CRAWLER_WAIT_SECONDS,
+    poll_seconds: float = CRAWLER_POLL_SECONDS,
+) -> None:
+    """Start the TMDB crawler, after the crawl already running if there is one.
+
+    A crawl that started before this run's last batch was written is not guaranteed to catalog
+    it (it may have listed the folder already), so it is followed by another: wait (polling
+    ``GetCrawler``) until the crawler is ``READY`` again, then start it. If someone else started
+    it meanwhile, that crawl began after the data landed and is enough. Raises ``RunError`` when
+    the running crawl outlasts ``wait_seconds``: the run is written but not yet cataloged.
+    """
+    deadline = time.monotonic() + wait_seconds
+    waited = False
+    while True:
+        try:
+            glue.start_crawler(Name=name)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "CrawlerRunningException":
+                raise
+            if waited:  # started by someone else after our data landed
+                event(log, "crawler restarted by another run", crawler=name)
+                return
+            event(log, "crawler already running; crawling again once it ends", crawler=name)
+            _wait_until_ready(glue, name, deadline, poll_seconds)
+            waited = True
+            continue
+        event(log, "crawler started", crawler=name, after_running_crawl=waited)
         return
-    event(log, "crawler started", crawler=name)
+
+
+def _wait_until_ready(glue: Any, name: str, deadline: float, poll_seconds: float) -> None:
+    """Poll the crawler until it is ``READY``; ``RunError`` past ``deadline``."""
+    while (state := glue.get_crawler(Name=name)["Crawler"]["State"]) != "READY":
+        if time.monotonic() >= deadline:
+            raise RunError(
+                f"crawler {name} was already running when the run completed and is still {state}: "
+                "the new batches may not be cataloged. Run `movielake crawl` once it is READY."
+            )
+        time.sleep(poll_seconds)
 
 
 def run(

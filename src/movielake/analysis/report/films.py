@@ -29,6 +29,7 @@ FILMS_QUERY = Path("report") / "films.sql"
 FILMS = "films"  # the films query's name among the results (its file stem)
 FILM_CAP = 5_000
 SAMPLE_SEED = 18
+DECIMALS = 3
 FILM_COLUMNS = (
     "imdb_id",
     "title",
@@ -118,5 +119,9 @@ def embedded(results: Results, cap: int = FILM_CAP) -> FilmData:
 
 
 def _columns(frame: pd.DataFrame) -> dict[str, list[Any]]:
-    """Each column as a list of JSON values (NaN and NA as null), through pandas' own encoder."""
-    return {name: json.loads(frame[name].to_json(orient="values")) for name in frame.columns}
+    """Each column as a list of JSON values (NaN and NA as null), through pandas' own encoder;
+    fractions to three decimals (ROI 12.346, popularity 23.458), all a chart or tooltip shows."""
+    return {
+        name: json.loads(frame[name].to_json(orient="values", double_precision=DECIMALS))
+        for name in frame.columns
+    }

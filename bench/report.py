@@ -52,8 +52,9 @@ def describe(label: str, path: Path, runs: int) -> None:
     size, bundle = len(text.encode()), len(vega_bundle().encode())
     data_bytes = len(data.group(1).encode()) if data else 0
     times = [drawn_ms(path) for _ in range(runs)]
+    parts = f"vega bundle {bundle / 1e6:.2f} MB, film data {data_bytes / 1e6:.2f} MB"
     print(
-        f"{label}: {size / 1e6:.2f} MB (vega bundle {bundle / 1e6:.2f} MB, film data {data_bytes / 1e6:.2f} MB); "
+        f"{label}: {size / 1e6:.2f} MB ({parts}); "
         f"drawn in Chromium: median {statistics.median(times) / 1000:.2f} s over {runs} loads "
         f"({', '.join(f'{t / 1000:.2f}' for t in times)})"
     )

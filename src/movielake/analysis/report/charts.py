@@ -34,6 +34,8 @@ CANVAS = frozenset({"q3", "q5"})
 Spec = dict[str, Any]
 # Dollars in SI prefixes, with B (not d3's G) for billions: $350k, $1.2M, $2.3B.
 MONEY_LABELS = "replace(format(datum.value, '$.2~s'), 'G', 'B')"
+# The charts that follow the page's selection (the others answer for all films).
+LINKED = frozenset({"q1", "q3", "q5", "q6", "q7"})
 
 
 def _picked(chart: Any) -> Any:
@@ -106,7 +108,7 @@ def q1(results: Results) -> Spec:
         .encode(
             x=alt.X("bin_start:Q", bin="binned", axis=axis),
             x2="bin_end:Q",
-            y=alt.Y("films:Q", title="films"),
+            y=alt.Y("films:Q", title="films", axis=alt.Axis(tickMinStep=1, format="d")),  # whole films
             tooltip=[
                 alt.Tooltip("low:N", title="from"),
                 alt.Tooltip("high:N", title="to"),
@@ -166,8 +168,7 @@ def q3(results: Results) -> Spec:
     r = float(frame["corr_budget_revenue"].iloc[0])
     money_axis = alt.Axis(labelExpr=MONEY_LABELS, tickCount=6)
     films = rows.films_with_roi(results)
-    low = float(min(films["budget"].min(), films["revenue"].min()))
-    high = float(max(films["budget"].max(), films["revenue"].max()))
+    low, high = float(films["budget"].min()), float(films["budget"].max())  # break-even over the budgets
     points = (
         _films()
         .transform_filter("datum.budget > 0 && datum.revenue > 0")
@@ -287,9 +288,12 @@ def q6(results: Results) -> Spec:
         .mark_bar()
         .encode(
             x=alt.X(
-                "release_month:O", title="month of release", axis=alt.Axis(labelExpr=labels, labelAngle=0)
+                "release_month:O",
+                title="month of release",
+                scale=alt.Scale(domain=list(range(1, 13))),  # every month, even one without films
+                axis=alt.Axis(labelExpr=labels, labelAngle=0),
             ),
-            y=alt.Y("count():Q", title="films"),
+            y=alt.Y("count():Q", title="films", axis=alt.Axis(tickMinStep=1, format="d")),
             color=alt.Color(
                 "kind:N",
                 title=None,

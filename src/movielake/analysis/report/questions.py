@@ -79,6 +79,11 @@ class Section:
         return "canvas" if self.key in charts.CANVAS else "svg"
 
     @property
+    def linked(self) -> bool:
+        """True when the chart follows the page's selection (a decade, a genre)."""
+        return self.key in charts.LINKED
+
+    @property
     def template(self) -> str:
         """The question's partial, named for its SQL file."""
         return f"questions/{self.name}.html.j2"

@@ -43,6 +43,10 @@
     if (selection.genre !== null) parts.push(selection.genre);
     const what = parts.length ? parts.join(" · ") : "all films";
     status.textContent = `Showing ${what}: ${shown.toLocaleString("en")} films drawn`;
+    for (const note of document.querySelectorAll(".linked-note")) {
+      note.hidden = !parts.length;
+      note.textContent = `The chart shows ${what} only; the sentence and the table answer for all films.`;
+    }
   }
 
   async function apply() {

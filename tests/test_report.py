@@ -24,7 +24,7 @@ import pandas as pd
 import pytest
 from conftest import LAKE_BUCKET, NO_RETRY, REGION
 
-from movielake.analysis.queries import SQL_DIR, discover
+from movielake.analysis.queries import SQL_DIR, NamedQuery, discover
 from movielake.analysis.report import build_report, collect
 from movielake.analysis.report.questions import ReportHeaderError
 from movielake.cli import main
@@ -281,6 +281,46 @@ def test_report_command_writes_the_page(
     found = sections(path.read_text(encoding="utf-8"))
     assert column(found["q1"], "IMDb id") == result(lake, "q1").imdb_id.head(10).tolist()
     assert all('class="chart"' in body for body in found.values())
+
+
+def test_report_on_the_aws_engine_runs_every_query_in_one_athena_session(
+    lake: dict[str, pd.DataFrame],
+    moto_server: str,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """``--engine aws`` opens one session of the aws engine and runs the seven questions and the
+    films query through it (answered here by DuckDB: Athena's own answers are the aws path's
+    equality test); the page is the same page."""
+    from movielake.analysis import engines
+
+    point_at_lake(monkeypatch, moto_server, tmp_path)
+    opened: list[str] = []
+    ran: list[str] = []
+    real = engines.make_engine
+
+    class Recording:
+        def __init__(self, settings: Settings, engine: str) -> None:
+            opened.append(engine)
+            self.session = real(settings, "local")
+
+        def run(self, query: NamedQuery) -> pd.DataFrame:
+            ran.append(query.name)
+            return self.session.run(query)
+
+        def close(self) -> None:
+            self.session.close()
+
+    monkeypatch.setattr(engines, "make_engine", Recording)
+
+    assert main(["report", "--engine", "aws", "--out", str(tmp_path / "r")]) == 0
+
+    assert opened == ["aws"]
+    assert ran == [*discover(), "films"]
+    text = (tmp_path / "r" / "index.html").read_text(encoding="utf-8")
+    assert "report (aws):" in capsys.readouterr().out
+    assert len(sections(text)) == 7 and 'id="movielake-data"' in text
 
 
 def test_report_command_has_help(capsys: pytest.CaptureFixture[str]) -> None:

@@ -163,11 +163,17 @@ def test_film_level_charts_read_the_embedded_films_and_the_page_wide_selection(
     page: str, lake: dict[str, pd.DataFrame]
 ) -> None:
     found = sections(page)
-    for key, dataset in {"q1": "films", "q3": "films", "q5": "films", "q6": "films", "q7": "gems"}.items():
+    for key, dataset in {
+        "q1": "roi_bins",
+        "q3": "films",
+        "q5": "films",
+        "q6": "month_hits",
+        "q7": "gems",
+    }.items():
         chart = spec(found[key])
         assert chart["datasets"][dataset] == [], key  # filled in the browser from the data block
         assert {"picked_decade", "picked_genre"} <= {p["name"] for p in chart["params"]}, key
-    data = json.loads(html.unescape(re.search(r'id="movielake-data">(.*?)</script>', page, re.S).group(1)))
+    data = page_data(page)
     films = result(lake, "films")
     assert sorted(data["films"]["imdb_id"]) == sorted(films.imdb_id)  # 120 films: under the cap, all
     assert set(data["films"]) == set(films.columns)  # only the film query's columns
@@ -179,17 +185,43 @@ def test_film_level_charts_read_the_embedded_films_and_the_page_wide_selection(
     assert (layer["x"]["field"], layer["y"]["field"]) == ("films", "avg_revenue")
 
 
-def test_past_the_cap_the_page_draws_a_sample_and_says_so(
+def page_data(text: str) -> dict:
+    """The page's data block (a list per column, by dataset)."""
+    return json.loads(re.search(r'id="movielake-data">(.*?)</script>', text, re.S).group(1))
+
+
+def counted(data: dict, dataset: str, decade: int | None, genre: str) -> int:
+    """Films of a counts dataset for a decade (None: all) and a genre ("": all), summed."""
+    columns = data[dataset]
+    return sum(
+        films
+        for films, d, g in zip(columns["films"], columns["decade"], columns["genre"], strict=True)
+        if (decade is None or d == decade) and g == genre
+    )
+
+
+def test_past_the_cap_the_scatters_draw_a_sample_and_the_histograms_count_every_film(
     tmp_path: Path, lake: dict[str, pd.DataFrame]
 ) -> None:
     text = build_report(lake, tmp_path, film_cap=50).read_text(encoding="utf-8")
 
-    data = json.loads(re.search(r'id="movielake-data">(.*?)</script>', text, re.S).group(1))
-    total = len(result(lake, "films"))
+    data = page_data(text)
+    films = result(lake, "films")
     assert len(data["films"]["imdb_id"]) == 50
     assert data["gems"]["imdb_id"] == result(lake, "q7").imdb_id.tolist()  # the gems: all of them
     note = " ".join(re.search(r'<p class="note">(.*?)</p>', text, re.S).group(1).split())
-    assert f"a uniform sample of 50 of the {total:,} films" in note
+    assert f"a uniform sample of 50 of the {len(films):,} films" in note
+    # The histograms' counts are over every film, whatever the sample: checked against q1 and q6.
+    assert counted(data, "roi_bins", None, "") == len(result(lake, "q1"))
+    assert counted(data, "month_hits", None, "") == result(lake, "q6").films.sum()
+    hits = sum(f for f, k, g in zip(*(data["month_hits"][c] for c in ("films", "kind", "genre")), strict=True)
+               if k.startswith("hits") and g == "")  # fmt: skip
+    assert hits == result(lake, "q6").hits.sum()
+    with_roi = films[films.roi.notna()]
+    decade = int(result(lake, "q2").decade.iloc[0])
+    genre = with_roi.genres.str.split("|").explode().mode().iloc[0]
+    picked = with_roi[(with_roi.decade == decade) & with_roi.genres.str.split("|").map(lambda g: genre in g)]
+    assert counted(data, "roi_bins", decade, genre) == len(picked) > 0
 
 
 def test_tables_hold_the_query_results(page: str, lake: dict[str, pd.DataFrame]) -> None:

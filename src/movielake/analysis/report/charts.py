@@ -1,10 +1,10 @@
 """One Vega-Lite chart per question, declared with Altair, as the spec the page embeds.
 
-The film-level charts (q1, q3, q5, q6, q7) read the named datasets ``films`` and ``gems``,
-which the page fills in the browser from the one data block it carries
-(``movielake.analysis.report.films``), and filter them on two page-wide parameters:
-``picked_decade`` (set by a click on a q2 bar or the decade selector) and ``picked_genre``
-(the genre selector). ``null`` means no selection. The small answers (q2, q3's quintiles, q4)
+The film-level charts read named datasets the page fills in the browser from the one data
+block it carries (``movielake.analysis.report.films``): ``films`` (q3, q5), ``gems`` (q7) and
+the exact counts ``roi_bins`` (q1) and ``month_hits`` (q6). They filter them on two page-wide
+parameters: ``picked_decade`` (set by a click on a q2 bar or the decade selector) and
+``picked_genre`` (the genre selector). ``null`` means no selection. The small answers (q2, q3's quintiles, q4)
 are inlined in their spec. Altair is imported inside functions so ``movielake --help`` stays
 fast.
 """
@@ -14,7 +14,9 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
+from movielake.analysis.report import counts
 from movielake.analysis.report import results as rows
+from movielake.analysis.report.films import FILMS, GEMS, MONTH_HITS, ROI_BINS
 from movielake.analysis.report.formats import MONTHS
 from movielake.analysis.report.results import EmptyAnswer, Results
 
@@ -24,7 +26,11 @@ if TYPE_CHECKING:
 ACCENT, MUTED, HIGHLIGHT = "#2f6690", "#9db4c0", "#d1495b"
 WIDTH, HEIGHT = 860, 300
 GEMS_SHOWN = 20
-FILMS, GEMS = "films", "gems"  # the named datasets the page fills
+# The counts' rows (counts.py) carry a decade and one genre, empty for "all genres".
+PICKED_COUNTS = (
+    "(picked_decade == null || datum.decade == picked_decade)"
+    " && datum.genre == (picked_genre == null ? '' : picked_genre)"
+)
 PICKED = (
     "(picked_decade == null || datum.decade == picked_decade)"
     " && (picked_genre == null || indexof(datum.genres, '|' + picked_genre + '|') >= 0)"
@@ -77,55 +83,63 @@ def _films() -> alt.Chart:
 
 
 def q1(results: Results) -> Spec:
-    """Histogram of revenue/budget (= ROI + 1) on a log axis, fixed bins; break-even and median."""
+    """Histogram of revenue/budget (= ROI + 1) on a log axis, from the exact counts of the
+    selection (``counts.roi_bins``); break-even marked, and the bin holding the median."""
     import altair as alt
 
     films = rows.films_with_roi(results)
-    multiple = (films["roi"].astype(float) + 1).clip(lower=1e-3)
-    low, high = math.floor(math.log10(multiple.min()) * 4) / 4, math.ceil(math.log10(multiple.max()) * 4) / 4
-    base = (
-        _films()
-        .transform_filter("isValid(datum.roi)")
-        .transform_calculate(log_multiple="log(max(datum.roi + 1, 0.001)) / LN10")
-    )
+    multiple = (films["roi"].astype(float) + 1).clip(lower=counts.LOWEST_MULTIPLE)
+    step = counts.ROI_BIN_STEP
+    # The bins' edges around every film: the first bin's start to the last bin's end.
+    low = math.floor(math.log10(multiple.min()) / step) * step
+    high = (math.floor(math.log10(multiple.max()) / step) + 1) * step
     axis = alt.Axis(
         values=list(range(math.ceil(low), math.floor(high) + 1)),  # the powers of ten: 0.1×, 1×, 10×
         labelExpr="format(pow(10, datum.value), '~g') + '×'",
         title="revenue ÷ budget (log)",
     )
+    bins = (
+        alt.Chart(alt.Data(name=ROI_BINS))
+        .transform_filter(PICKED_COUNTS)
+        .transform_aggregate(films="sum(films)", groupby=["bin_start"])
+        .transform_calculate(bin_end=f"datum.bin_start + {step}")
+    )
     bars = (
-        base.transform_bin(
-            ["bin_start", "bin_end"],
-            "log_multiple",
-            bin=alt.Bin(extent=[low, max(high, low + 0.25)], step=0.25),
-        )
-        .transform_aggregate(films="count()", groupby=["bin_start", "bin_end"])
-        .transform_calculate(
+        bins.transform_calculate(
             low="format(pow(10, datum.bin_start), '.3~g') + '×'",
             high="format(pow(10, datum.bin_end), '.3~g') + '×'",
         )
         .mark_bar(color=ACCENT)
         .encode(
-            x=alt.X("bin_start:Q", bin="binned", axis=axis),
+            x=alt.X("bin_start:Q", bin="binned", axis=axis, scale=alt.Scale(domain=[low, high])),
             x2="bin_end:Q",
             y=alt.Y("films:Q", title="films", axis=alt.Axis(tickMinStep=1, format="d")),  # whole films
             tooltip=[
                 alt.Tooltip("low:N", title="from"),
                 alt.Tooltip("high:N", title="to"),
-                alt.Tooltip("films:Q", title="films"),
+                alt.Tooltip("films:Q", title="films", format=","),
             ],
         )
     )
     break_even = alt.Chart().mark_rule(color=HIGHLIGHT, strokeDash=[6, 4]).encode(x=alt.datum(0))
-    median = base.mark_rule(color="black", strokeDash=[2, 2]).encode(
-        x="median(log_multiple):Q", tooltip=[alt.Tooltip("median(log_multiple):Q", title="median, log10")]
+    median = (
+        bins.transform_joinaggregate(total="sum(films)")
+        .transform_window(running="sum(films)", sort=[alt.SortField("bin_start")])
+        .transform_filter("datum.running >= datum.total / 2")
+        .transform_window(rank="row_number()", sort=[alt.SortField("bin_start")])
+        .transform_filter("datum.rank == 1")
+        .transform_calculate(middle=f"datum.bin_start + {step / 2}")
+        .mark_rule(color="black", strokeDash=[2, 2])
+        .encode(x="middle:Q")
     )
     chart = alt.layer(bars, break_even, median).properties(
         width=WIDTH,
         height=HEIGHT,
-        title=alt.Title("ROI distribution", subtitle="red dashes: break-even (ROI 0); black dots: median"),
+        title=alt.Title(
+            "ROI distribution", subtitle="red dashes: break-even (ROI 0); black dots: the median's bin"
+        ),
     )
-    return _spec(_picked(chart), FILMS)
+    return _spec(_picked(chart), ROI_BINS)
 
 
 def q2(results: Results) -> Spec:
@@ -276,15 +290,15 @@ def q5(results: Results) -> Spec:
 
 
 def q6(results: Results) -> Spec:
-    """Stacked bars per month of the selected films: hits and other films."""
+    """Stacked bars per month of the selection's films, hits and others (exact counts,
+    ``counts.month_hits``)."""
     import altair as alt
 
     rows.months(results)  # MissingData when the answer is absent
     labels = "[" + ", ".join(f"'{m}'" for m in MONTHS) + "][datum.value - 1]"
     chart = (
-        _films()
-        .transform_filter("isValid(datum.roi) && isValid(datum.release_month)")
-        .transform_calculate(kind="datum.roi >= 1 ? 'hits (ROI ≥ 1)' : 'other films'")
+        alt.Chart(alt.Data(name=MONTH_HITS))
+        .transform_filter(PICKED_COUNTS)
         .mark_bar()
         .encode(
             x=alt.X(
@@ -293,23 +307,23 @@ def q6(results: Results) -> Spec:
                 scale=alt.Scale(domain=list(range(1, 13))),  # every month, even one without films
                 axis=alt.Axis(labelExpr=labels, labelAngle=0),
             ),
-            y=alt.Y("count():Q", title="films", axis=alt.Axis(tickMinStep=1, format="d")),
+            y=alt.Y("sum(films):Q", title="films", axis=alt.Axis(tickMinStep=1, format="d")),
             color=alt.Color(
                 "kind:N",
                 title=None,
-                scale=alt.Scale(domain=["hits (ROI ≥ 1)", "other films"], range=[HIGHLIGHT, MUTED]),
+                scale=alt.Scale(domain=[counts.HIT, counts.OTHER], range=[HIGHLIGHT, MUTED]),
                 legend=alt.Legend(orient="top"),
             ),
             order=alt.Order("kind:N"),
             tooltip=[
                 alt.Tooltip("release_month:O", title="month"),
                 alt.Tooltip("kind:N", title="kind"),
-                alt.Tooltip("count():Q", title="films"),
+                alt.Tooltip("sum(films):Q", title="films", format=","),
             ],
         )
         .properties(width=WIDTH, height=HEIGHT, title="Hits by month of release")
     )
-    return _spec(_picked(chart), FILMS)
+    return _spec(_picked(chart), MONTH_HITS)
 
 
 def q7(results: Results) -> Spec:

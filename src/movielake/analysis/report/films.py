@@ -4,7 +4,8 @@
 report runs it beside the seven questions in one engine session (``collect``). The page
 carries the rows once, column by column (a list per column, not a dict per row: the names are
 not repeated 100,000 times), and at most ``FILM_CAP`` of them: past that, a uniform sample
-(fixed seed, so a page is reproducible) which the page's selection bar says it draws. The
+(fixed seed, so a page is reproducible) which the page's selection bar says it draws; the
+histograms (Q1, Q6) read exact counts over every film instead (``counts``). The
 hidden gems are few (at most a fortieth of the films with a ROI), so all of them are carried,
 with the year, decade and genres their view filters on.
 """
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from movielake.analysis.queries import SQL_DIR, discover, load_query
+from movielake.analysis.report import counts
 from movielake.analysis.report import results as rows
 from movielake.analysis.report.results import MissingData, Results
 
@@ -27,6 +29,7 @@ if TYPE_CHECKING:
 
 FILMS_QUERY = Path("report") / "films.sql"
 FILMS = "films"  # the films query's name among the results (its file stem)
+GEMS, ROI_BINS, MONTH_HITS = "gems", "roi_bins", "month_hits"  # the page's other datasets
 FILM_CAP = 5_000
 SAMPLE_SEED = 18
 DECIMALS = 3
@@ -77,6 +80,8 @@ class FilmData:
 
     films: pd.DataFrame
     gems: pd.DataFrame
+    roi_bins: pd.DataFrame  # exact counts over every film (counts.roi_bins)
+    month_hits: pd.DataFrame  # exact counts over every film (counts.month_hits)
     total: int  # films the query returned
     genres: tuple[str, ...]
     decades: tuple[int, ...]
@@ -88,7 +93,8 @@ class FilmData:
 
     def payload(self) -> dict[str, dict[str, list[Any]]]:
         """The datasets as the page's data block carries them: a list of values per column."""
-        return {FILMS: _columns(self.films), "gems": _columns(self.gems)}
+        datasets = {FILMS: self.films, GEMS: self.gems, ROI_BINS: self.roi_bins, MONTH_HITS: self.month_hits}
+        return {name: _columns(frame) for name, frame in datasets.items()}
 
 
 def film_rows(results: Results) -> pd.DataFrame:
@@ -115,7 +121,15 @@ def embedded(results: Results, cap: int = FILM_CAP) -> FilmData:
     gems = gems.merge(details, on="imdb_id", how="left")[list(GEM_COLUMNS)]
     genres = sorted({g for joined in films["genres"] for g in joined.split("|") if g})
     decades = sorted({int(d) for d in films["decade"].dropna()})
-    return FilmData(drawn, gems, len(films), tuple(genres), tuple(decades))
+    return FilmData(
+        drawn,
+        gems,
+        counts.roi_bins(films),
+        counts.month_hits(films),
+        len(films),
+        tuple(genres),
+        tuple(decades),
+    )
 
 
 def _columns(frame: pd.DataFrame) -> dict[str, list[Any]]:

@@ -1,7 +1,7 @@
 // movielake report: embeds each question's Vega-Lite chart and links them.
 //
 // The page carries its film rows once (#movielake-data, a list per column); each chart that
-// names a dataset (films, gems) gets its own copy of the rows. The selection (a decade, a
+// names a dataset (films, gems, roi_bins, month_hits) gets its own copy of the rows. The selection (a decade, a
 // genre) lives here: a click on a Q2 bar or the selectors set it, and every chart that declares
 // the picked_decade / picked_genre parameters is told. window.movielake exposes the views and
 // the selection (for tests and the curious); body[data-ready] is set once every chart is drawn.
@@ -27,22 +27,18 @@
     return out;
   }
 
-  function matches(decade, genres) {
-    return (selection.decade === null || decade === selection.decade) &&
-      (selection.genre === null || (genres || "").includes(`|${selection.genre}|`));
-  }
-
   function describe() {
-    const films = data.films;
+    const bins = data.roi_bins; // exact counts: a decade, one genre ("" for all genres)
     let shown = 0;
-    for (let i = 0; i < films.imdb_id.length; i += 1) {
-      if (matches(films.decade[i], films.genres[i])) shown += 1;
+    for (let i = 0; i < bins.films.length; i += 1) {
+      if ((selection.decade === null || bins.decade[i] === selection.decade) &&
+        bins.genre[i] === (selection.genre ?? "")) shown += bins.films[i];
     }
     const parts = [];
     if (selection.decade !== null) parts.push(`${selection.decade}s`);
     if (selection.genre !== null) parts.push(selection.genre);
     const what = parts.length ? parts.join(" · ") : "all films";
-    status.textContent = `Showing ${what}: ${shown.toLocaleString("en")} films drawn`;
+    status.textContent = `Showing ${what}: ${shown.toLocaleString("en")} films with a ROI`;
     for (const note of document.querySelectorAll(".linked-note")) {
       note.hidden = !parts.length;
       note.textContent = `The chart shows ${what} only; the sentence and the table answer for all films.`;

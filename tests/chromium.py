@@ -68,7 +68,10 @@ def offline_page(path: Path, width: int = 1280, height: int = 900, timeout_s: fl
                 "**/*", lambda route: route.continue_() if route.request.url == url else route.abort()
             )
             page.goto(url)
-            page.wait_for_selector(READY_SELECTOR, state="attached", timeout=timeout_s * 1000)
+            try:
+                page.wait_for_selector(READY_SELECTOR, state="attached", timeout=timeout_s * 1000)
+            except Exception as exc:  # the page's own errors say more than the timeout
+                raise RuntimeError(f"{path}: not drawn in {timeout_s} s; errors: {visit.errors}") from exc
             yield visit
         finally:
             browser.close()

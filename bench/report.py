@@ -86,7 +86,8 @@ def main() -> int:
     written = time.perf_counter() - started
     uncapped = build_report(results, args.out / "uncapped", film_cap=max(films, 1))
     print(
-        f"{args.films:,} films in the CSV, {films:,} film rows collected: queries {collected:.2f} s, "
+        f"{args.films:,} films in the CSV, {films:,} film rows and {len(results['q7_hidden_gems']):,} gems "
+        f"collected: queries {collected:.2f} s, "
         f"vega bundle built {bundled:.2f} s (once per process), page written {written:.2f} s"
     )
     describe(f"as shipped (film charts draw {min(films, FILM_CAP):,} films)", shipped, args.runs)

@@ -66,6 +66,7 @@ def _film_tooltip(*extra: Any) -> list[Any]:
 
     return [
         alt.Tooltip("title:N", title="film"),
+        alt.Tooltip("imdb_id:N", title="IMDb id"),
         alt.Tooltip("release_year:O", title="year"),
         alt.Tooltip("budget:Q", title="budget (USD)", format="$,.0f"),
         alt.Tooltip("revenue:Q", title="revenue (USD)", format="$,.0f"),

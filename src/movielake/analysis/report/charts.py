@@ -22,6 +22,7 @@ from movielake.analysis.report.results import EmptyAnswer, Results
 
 if TYPE_CHECKING:
     import altair as alt
+    import pandas as pd
 
 ACCENT, MUTED, HIGHLIGHT = "#2f6690", "#9db4c0", "#d1495b"
 WIDTH, HEIGHT = 860, 300
@@ -182,6 +183,12 @@ def q3(results: Results) -> Spec:
     frame = rows.quintiles(results)
     r = float(frame["corr_budget_revenue"].iloc[0])
     money_axis = alt.Axis(labelExpr=MONEY_LABELS, tickCount=6)
+
+    def powers_of_ten(values: pd.Series) -> alt.Axis:
+        """A log axis ticked at the powers of ten the values span ($100k, $1M, $10M...)."""
+        low, high = math.floor(math.log10(values.min())), math.ceil(math.log10(values.max()))
+        return alt.Axis(labelExpr=MONEY_LABELS, values=[10**k for k in range(low, high + 1)])
+
     films = rows.films_with_roi(results)
     low, high = float(films["budget"].min()), float(films["budget"].max())  # break-even over the budgets
     points = (
@@ -189,8 +196,18 @@ def q3(results: Results) -> Spec:
         .transform_filter("datum.budget > 0 && datum.revenue > 0")
         .mark_circle(size=22, opacity=0.6, color=ACCENT)
         .encode(
-            x=alt.X("budget:Q", scale=alt.Scale(type="log"), axis=money_axis, title="budget (USD, log)"),
-            y=alt.Y("revenue:Q", scale=alt.Scale(type="log"), axis=money_axis, title="revenue (USD, log)"),
+            x=alt.X(
+                "budget:Q",
+                scale=alt.Scale(type="log"),
+                axis=powers_of_ten(films["budget"].astype(float)),
+                title="budget (USD, log)",
+            ),
+            y=alt.Y(
+                "revenue:Q",
+                scale=alt.Scale(type="log"),
+                axis=powers_of_ten(films["revenue"].astype(float)),
+                title="revenue (USD, log)",
+            ),
             tooltip=_film_tooltip(),
         )
     )

@@ -5,9 +5,10 @@ report runs it beside the seven questions in one engine session (``collect``). T
 carries the rows once, column by column (a list per column, not a dict per row: the names are
 not repeated 100,000 times), and at most ``FILM_CAP`` of them: past that, a uniform sample
 (fixed seed, so a page is reproducible) which the page's selection bar says it draws; the
-histograms (Q1, Q6) read exact counts over every film instead (``counts``). The
-hidden gems are few (at most a fortieth of the films with a ROI), so all of them are carried,
-with the year, decade and genres their view filters on.
+histograms (Q1, Q6) read exact counts over every film instead (``counts``). The hidden gems
+are few (under a tenth of the films with a ROI, as their ROI is in the top tenth; about a
+fortieth when votes and ROI are unrelated), so all of them are carried, with the year,
+decade and genres their view filters on.
 """
 
 from __future__ import annotations

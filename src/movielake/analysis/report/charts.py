@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
-from movielake.analysis.report import counts
+from movielake.analysis.report import counts, labels
 from movielake.analysis.report import results as rows
 from movielake.analysis.report.films import FILMS, GEMS, MONTH_HITS, ROI_BINS
 from movielake.analysis.report.formats import MONTHS
@@ -246,16 +246,28 @@ def q4(results: Results) -> Spec:
 
     artists = rows.artists(results)[
         ["artist", "films", "avg_vote_average", "avg_revenue", "avg_popularity"]
-    ].astype({"artist": str})
-    base = alt.Chart(artists).encode(
-        x=alt.X("films:Q", title="enriched films (frequency)", scale=alt.Scale(zero=False, padding=20)),
+    ].astype({"artist": str, "films": float, "avg_revenue": float})
+    width = WIDTH - 120
+    films, revenue = artists["films"], artists["avg_revenue"].fillna(0)
+    pad = max(1.0, 0.08 * (films.max() - films.min()))
+    frame = labels.Frame(
+        width, HEIGHT, (films.min() - pad, films.max() + pad), (0.0, max(revenue.max() * 1.1, 1.0))
+    )
+    spots = labels.place(list(zip(films, revenue, artists["artist"], strict=True)), frame)
+    artists = artists.assign(
+        label_x=[x for x, _, _ in spots], label_y=[y for _, y, _ in spots], align=[a for _, _, a in spots]
+    )
+    x_scale = alt.Scale(domain=list(frame.x_domain), nice=False, zero=False)
+    y_scale = alt.Scale(domain=list(frame.y_domain), nice=False)
+    base = alt.Chart(artists)
+    points = base.mark_circle(size=140, opacity=0.85).encode(
+        x=alt.X("films:Q", title="enriched films (frequency)", scale=x_scale),
         y=alt.Y(
             "avg_revenue:Q",
             title="average revenue of their films (USD)",
+            scale=y_scale,
             axis=alt.Axis(labelExpr=MONEY_LABELS),
         ),
-    )
-    points = base.mark_circle(size=140, opacity=0.85).encode(
         color=alt.Color(
             "avg_vote_average:Q",
             title="average vote of their films",
@@ -270,9 +282,14 @@ def q4(results: Results) -> Spec:
             alt.Tooltip("avg_popularity:Q", title="average popularity", format=".1f"),
         ],
     )
-    names = base.mark_text(align="left", dx=9, fontSize=11).encode(text="artist:N")
-    chart = alt.layer(points, names).properties(
-        width=WIDTH - 120, height=HEIGHT, title="Frequency against results: films, revenue and vote"
+    names = [  # one text layer per side: align is a mark property, not an encoding
+        base.transform_filter(f"datum.align == '{side}'")
+        .mark_text(align=side, baseline="middle", fontSize=11)
+        .encode(x=alt.X("label_x:Q", scale=x_scale), y=alt.Y("label_y:Q", scale=y_scale), text="artist:N")
+        for side in ("left", "right")
+    ]
+    chart = alt.layer(points, *names).properties(
+        width=width, height=HEIGHT, title="Frequency against results: films, revenue and vote"
     )
     return _spec(chart)
 

@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-stamp
 CHECKOV_VENV ?= .venv-checkov
 SAMPLE ?= data/sample
 
-.PHONY: install build lint test test-fast demo down clean bench permissions help
+.PHONY: install build browser lint test test-fast demo down clean bench permissions help
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
@@ -24,6 +24,16 @@ install: $(STAMP)  ## create .venv and install movielake with its local-stack an
 build: install  ## build the Lambda zips into build/
 	bash scripts/build_lambdas.sh
 
+# The report's browser test (tests/test_report.py) and bench/report.py drive Debian's chromium.
+# Best effort: installed with apt-get when missing and this runs as root; else the test skips,
+# saying why.
+browser:  ## install Debian's chromium for the report's browser test, if missing and possible
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	      || echo "chromium could not be installed: the report's browser test will skip"; \
+	  else echo "chromium missing (needs root and apt-get): the report's browser test will skip"; fi; }
+
 $(CHECKOV_VENV)/bin/checkov:
 	$(PYTHON) -m venv $(CHECKOV_VENV)
 	$(CHECKOV_VENV)/bin/pip install --quiet checkov
@@ -35,7 +45,7 @@ lint: install $(CHECKOV_VENV)/bin/checkov  ## ruff and checkov (terraform fmt/va
 	$(BIN)/ruff format --check .
 	$(CHECKOV_VENV)/bin/checkov --quiet --compact --skip-download --framework terraform -d terraform
 
-test: install lint build  ## the whole suite (lint included), as CI runs it
+test: install lint build browser  ## the whole suite (lint included), as CI runs it
 	$(BIN)/pytest
 
 test-fast: install  ## the edit-test loop: ruff, then the tests not marked terraform or slow
@@ -59,7 +69,7 @@ permissions: install build  ## run the end-to-end test under enforced IAM and wr
 down: install  ## stop the local stack
 	$(BIN)/movielake local down
 
-bench: install build  ## the benchmarks in bench/, each printing its figures
+bench: install build browser  ## the benchmarks in bench/, each printing its figures
 	$(BIN)/python bench/select_films.py --shape film
 	$(BIN)/python bench/select_films.py --shape artist
 	$(BIN)/python bench/tmdb_fetch.py --baseline
@@ -68,6 +78,7 @@ bench: install build  ## the benchmarks in bench/, each printing its figures
 	$(BIN)/python bench/analyses.py
 	$(BIN)/python bench/validate_csv.py
 	$(BIN)/python bench/refine.py
+	$(BIN)/python bench/report.py
 
 clean:  ## remove generated files (keeps .venv)
 	find build -mindepth 1 ! -name .keep -exec rm -rf {} +

@@ -348,3 +348,35 @@ variable "refine_staleness_hours" {
     error_message = "refine_staleness_hours must be a whole number of hours from 1 to 168 (CloudWatch evaluates alarms over at most 7 days)."
   }
 }
+
+################################################################################
+# QuickSight (opt in; terraform/quicksight.tf)
+################################################################################
+
+variable "enable_quicksight" {
+  description = "Create the QuickSight Athena data source, the data sets over refined_film_facts and refined_artist_films, the service role's access to the lake and the dashboard of the seven questions. Needs a QuickSight subscription (see README); ignored on the local stack (moto implements no QuickSight call)."
+  type        = bool
+  default     = false
+}
+
+variable "quicksight_principal_arn" {
+  description = "ARN of the QuickSight user or group the data source, data sets and dashboard are shared with, e.g. arn:aws:quicksight:us-east-1:123456789012:group/default/analysts. Required when enable_quicksight is true."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.quicksight_principal_arn == "" || can(regex("^arn:aws[a-z-]*:quicksight:[a-z0-9-]+:[0-9]{12}:(user|group)/[A-Za-z0-9._@-]+/.+$", var.quicksight_principal_arn))
+    error_message = "quicksight_principal_arn must be empty or a QuickSight user or group ARN: arn:aws:quicksight:<region>:<account>:(user|group)/<namespace>/<name>."
+  }
+}
+
+variable "quicksight_service_role_name" {
+  description = "Name of the IAM role QuickSight's Athena queries run as (the subscription creates aws-quicksight-service-role-v0); it gets read access to the Refined zone, the Athena results and the KMS key."
+  type        = string
+  default     = "aws-quicksight-service-role-v0"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9+=,.@_-]{1,64}$", var.quicksight_service_role_name))
+    error_message = "quicksight_service_role_name must be an IAM role name (1-64 of letters, digits and +=,.@_-)."
+  }
+}

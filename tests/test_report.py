@@ -8,8 +8,8 @@ computes its own way.
 
 from __future__ import annotations
 
-import base64
 import html
+import json
 import os
 import re
 import shutil
@@ -19,24 +19,24 @@ from datetime import date
 from pathlib import Path
 
 import boto3
+import chromium
 import pandas as pd
 import pytest
 from conftest import LAKE_BUCKET, NO_RETRY, REGION
 
-from movielake.analysis.engines import run_all
-from movielake.analysis.queries import SQL_DIR, discover
-from movielake.analysis.report import build_report
+from movielake.analysis.queries import SQL_DIR, NamedQuery, discover
+from movielake.analysis.report import build_report, collect
 from movielake.analysis.report.questions import ReportHeaderError
 from movielake.cli import main
-from movielake.config import Settings
+from movielake.config import PROJECT_ROOT, Settings
 from movielake.local import sample_lake, synthetic
 from movielake.local.server import reset_moto
 from movielake.tmdb.records import to_record
 
 DATABASE = "movielake_report_test_raw"
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 TRICKY_TITLE = 'Fast & <Furious> "Cut"'
 TRICKY_ARTIST = "Bruno <B> & Co"
+GEM_OF_THE_1980S = "1984-05-04"
 LAKE_ENV = {"MOVIELAKE_LAKE_BUCKET": LAKE_BUCKET, "MOVIELAKE_GLUE_DATABASE": DATABASE}
 
 
@@ -82,6 +82,9 @@ def lake(moto_server: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         best = best_roi_first(films)[0].imdb_id
         for record in records:
             record["title"] = TRICKY_TITLE if record["imdb_id"] == best else record["title"]
+        sleepers = [r for r in records if r["budget"] and r["revenue"] >= 50 * r["budget"]]
+        sleeper = min(sleepers, key=lambda r: r["vote_count"])
+        sleeper["release_date"] = GEM_OF_THE_1980S  # a hidden gem (few votes, 50x+) of the 1980s
         busiest = Counter(a.name for f in films for a, _ in f.cast).most_common(1)[0][0]
         csv_lines = [line.replace(busiest, TRICKY_ARTIST) for line in synthetic.csv_text(films)]
         day = date(2026, 2, 1)
@@ -90,7 +93,7 @@ def lake(moto_server: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         sample_lake.register_contract_tables(glue, DATABASE, LAKE_BUCKET)
         sample_lake.register_all_partitions(glue, s3, DATABASE)
         assert main(["refine"]) == 0
-        yield run_all(Settings.from_env(), engine="local")
+        yield collect(Settings.from_env(), engine="local")
 
 
 @pytest.fixture(scope="module")
@@ -139,16 +142,86 @@ def test_each_question_has_its_sql_headers_title_and_question(page: str) -> None
         assert f'href="#{key}"' in page
 
 
-def test_each_question_has_a_sentence_an_embedded_png_chart_and_a_table(page: str) -> None:
+def spec(section: str) -> dict:
+    """The section's Vega-Lite spec, as the page's script reads it."""
+    found = re.findall(r'<script type="application/json" id="spec-q\d">(.*?)</script>', section, re.S)
+    assert len(found) == 1
+    return json.loads(found[0])
+
+
+def test_each_question_has_a_sentence_a_vega_lite_chart_and_a_table(page: str) -> None:
     for key, body in sections(page).items():
         assert element(body, "p", "answer"), key
-        images = re.findall(r'<img src="data:image/png;base64,([^"]+)"', body)
-        assert len(images) == 1, key
-        png = base64.b64decode(images[0], validate=True)
-        assert png.startswith(PNG_SIGNATURE), key
-        assert png[12:16] == b"IHDR" and int.from_bytes(png[16:20], "big") > 400, key  # a real width
+        assert f'<div class="chart" id="chart-{key}" data-view="{key}"' in body, key
+        chart = spec(body)
+        assert chart["$schema"].startswith("https://vega.github.io/schema/vega-lite/v"), key
         assert table_rows(body), key
         assert 'class="missing"' not in body, key
+
+
+def test_film_level_charts_read_the_embedded_films_and_the_page_wide_selection(
+    page: str, lake: dict[str, pd.DataFrame]
+) -> None:
+    found = sections(page)
+    for key, dataset in {
+        "q1": "roi_bins",
+        "q3": "films",
+        "q5": "films",
+        "q6": "month_hits",
+        "q7": "gems",
+    }.items():
+        chart = spec(found[key])
+        assert chart["datasets"][dataset] == [], key  # filled in the browser from the data block
+        assert {"picked_decade", "picked_genre"} <= {p["name"] for p in chart["params"]}, key
+    data = page_data(page)
+    films = result(lake, "films")
+    assert sorted(data["films"]["imdb_id"]) == sorted(films.imdb_id)  # 120 films: under the cap, all
+    assert set(data["films"]) == set(films.columns)  # only the film query's columns
+    assert data["gems"]["imdb_id"] == result(lake, "q7").imdb_id.tolist()
+    decade = dict(zip(films.imdb_id, films.decade, strict=True))
+    assert data["gems"]["decade"] == [decade[i] for i in data["gems"]["imdb_id"]]
+    q4 = spec(found["q4"])  # frequency against results: films on x, average revenue on y
+    layer = q4["layer"][0]["encoding"]
+    assert (layer["x"]["field"], layer["y"]["field"]) == ("films", "avg_revenue")
+
+
+def page_data(text: str) -> dict:
+    """The page's data block (a list per column, by dataset)."""
+    return json.loads(re.search(r'id="movielake-data">(.*?)</script>', text, re.S).group(1))
+
+
+def counted(data: dict, dataset: str, decade: int | None, genre: str) -> int:
+    """Films of a counts dataset for a decade (None: all) and a genre ("": all), summed."""
+    columns = data[dataset]
+    return sum(
+        films
+        for films, d, g in zip(columns["films"], columns["decade"], columns["genre"], strict=True)
+        if (decade is None or d == decade) and g == genre
+    )
+
+
+def test_past_the_cap_the_scatters_draw_a_sample_and_the_histograms_count_every_film(
+    tmp_path: Path, lake: dict[str, pd.DataFrame]
+) -> None:
+    text = build_report(lake, tmp_path, film_cap=50).read_text(encoding="utf-8")
+
+    data = page_data(text)
+    films = result(lake, "films")
+    assert len(data["films"]["imdb_id"]) == 50
+    assert data["gems"]["imdb_id"] == result(lake, "q7").imdb_id.tolist()  # the gems: all of them
+    note = " ".join(re.search(r'<p class="note">(.*?)</p>', text, re.S).group(1).split())
+    assert f"a uniform sample of 50 of the {len(films):,} films" in note
+    # The histograms' counts are over every film, whatever the sample: checked against q1 and q6.
+    assert counted(data, "roi_bins", None, "") == len(result(lake, "q1"))
+    assert counted(data, "month_hits", None, "") == result(lake, "q6").films.sum()
+    hits = sum(f for f, k, g in zip(*(data["month_hits"][c] for c in ("films", "kind", "genre")), strict=True)
+               if k.startswith("hits") and g == "")  # fmt: skip
+    assert hits == result(lake, "q6").hits.sum()
+    with_roi = films[films.roi.notna()]
+    decade = int(result(lake, "q2").decade.iloc[0])
+    genre = with_roi.genres.str.split("|").explode().mode().iloc[0]
+    picked = with_roi[(with_roi.decade == decade) & with_roi.genres.str.split("|").map(lambda g: genre in g)]
+    assert counted(data, "roi_bins", decade, genre) == len(picked) > 0
 
 
 def test_tables_hold_the_query_results(page: str, lake: dict[str, pd.DataFrame]) -> None:
@@ -185,8 +258,9 @@ def test_data_is_escaped(page: str) -> None:
 
 def test_page_is_self_contained(page: str) -> None:
     assert not re.search(r'(src|href)="(https?:)?//', page)
-    assert "<script" not in page and "<link" not in page
+    assert "<link" not in page and "<script src" not in page
     assert "<style>" in page and "border-collapse" in page  # the stylesheet, inlined
+    assert page.count("window.vegaEmbed=") == 1  # the libraries, inlined once
 
 
 def test_missing_results_and_columns_become_notes(tmp_path: Path, lake: dict[str, pd.DataFrame]) -> None:
@@ -199,7 +273,7 @@ def test_missing_results_and_columns_become_notes(tmp_path: Path, lake: dict[str
     assert len(found) == 7
     assert element(found["q4"], "p", "missing") == "No answer: no result for q4."
     assert "spearman_vote_popularity" in element(found["q5"], "p", "missing")
-    assert "<img" not in found["q5"] and "<img" in found["q1"]
+    assert 'class="chart"' not in found["q5"] and 'class="chart"' in found["q1"]
 
 
 def test_no_hidden_gem_is_an_answer_without_chart_or_table(
@@ -210,7 +284,7 @@ def test_no_hidden_gem_is_an_answer_without_chart_or_table(
     q7 = sections(build_report(results, tmp_path).read_text())["q7"]
 
     assert element(q7, "p", "answer").startswith("No film is a hidden gem")
-    assert 'class="missing"' not in q7 and "<img" not in q7 and "<table" not in q7
+    assert 'class="missing"' not in q7 and 'class="chart"' not in q7 and "<table" not in q7
 
 
 def test_a_header_without_a_question_is_named(tmp_path: Path, lake: dict[str, pd.DataFrame]) -> None:
@@ -238,7 +312,47 @@ def test_report_command_writes_the_page(
     assert f"report (local): {path}" in capsys.readouterr().out
     found = sections(path.read_text(encoding="utf-8"))
     assert column(found["q1"], "IMDb id") == result(lake, "q1").imdb_id.head(10).tolist()
-    assert all("data:image/png;base64," in body for body in found.values())
+    assert all('class="chart"' in body for body in found.values())
+
+
+def test_report_on_the_aws_engine_runs_every_query_in_one_athena_session(
+    lake: dict[str, pd.DataFrame],
+    moto_server: str,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """``--engine aws`` opens one session of the aws engine and runs the seven questions and the
+    films query through it (answered here by DuckDB: Athena's own answers are the aws path's
+    equality test); the page is the same page."""
+    from movielake.analysis import engines
+
+    point_at_lake(monkeypatch, moto_server, tmp_path)
+    opened: list[str] = []
+    ran: list[str] = []
+    real = engines.make_engine
+
+    class Recording:
+        def __init__(self, settings: Settings, engine: str) -> None:
+            opened.append(engine)
+            self.session = real(settings, "local")
+
+        def run(self, query: NamedQuery) -> pd.DataFrame:
+            ran.append(query.name)
+            return self.session.run(query)
+
+        def close(self) -> None:
+            self.session.close()
+
+    monkeypatch.setattr(engines, "make_engine", Recording)
+
+    assert main(["report", "--engine", "aws", "--out", str(tmp_path / "r")]) == 0
+
+    assert opened == ["aws"]
+    assert ran == [*discover(), "films"]
+    text = (tmp_path / "r" / "index.html").read_text(encoding="utf-8")
+    assert "report (aws):" in capsys.readouterr().out
+    assert len(sections(text)) == 7 and 'id="movielake-data"' in text
 
 
 def test_report_command_has_help(capsys: pytest.CaptureFixture[str]) -> None:
@@ -246,3 +360,55 @@ def test_report_command_has_help(capsys: pytest.CaptureFixture[str]) -> None:
         main(["report", "--help"])
     assert exit_info.value.code == 0
     assert "--engine" in capsys.readouterr().out
+
+
+SCREENSHOTS = PROJECT_ROOT / "build" / "screenshots"
+
+
+@pytest.mark.slow
+def test_a_reader_explores_the_page_offline_in_chromium(
+    lake: dict[str, pd.DataFrame], tmp_path: Path
+) -> None:
+    """Open the page with the network off, look at every view, hover a film, click the 1980s
+    bar, pick a genre, clear: no request leaves the file, no console error, and the gems view
+    shows exactly the selection's gems."""
+    if chromium.chromium_path() is None:
+        pytest.skip(chromium.NO_CHROMIUM)
+    path = build_report(lake, tmp_path)
+    films = result(lake, "films")
+    gems = result(lake, "q7").merge(films[["imdb_id", "decade", "genres"]], on="imdb_id")
+    gems_of_1980s = gems[gems.decade == 1980].title.tolist()
+    assert gems_of_1980s and len(gems_of_1980s) < len(gems)  # the click has something to leave out
+    genre = gems.genres.iloc[-1].split("|")[0]
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    gem_bars = '#chart-q7 path[aria-roledescription="bar"]'
+
+    with chromium.offline_page(path) as visit:
+        page = visit.page
+        marks = {key: page.evaluate(chromium.COUNT_MARKS, key) for key in sections(path.read_text())}
+        page.screenshot(path=SCREENSHOTS / "report.png", full_page=True)
+        page.hover(f"{gem_bars} >> nth=0")
+        tooltip = page.inner_text("#vg-tooltip-element")
+        page.click('#chart-q2 path[aria-roledescription="bar"][aria-label*="1980s"]')
+        page.wait_for_selector("body[data-selection='1980|']", state="attached")
+        picked = page.locator(gem_bars).evaluate_all("bars => bars.map(b => b.getAttribute('aria-label'))")
+        status = page.inner_text("#selection-status")
+        page.screenshot(path=SCREENSHOTS / "report-1980s.png", full_page=True)
+        page.click("#clear-selection")
+        page.wait_for_selector("body[data-selection='|']", state="attached")
+        restored = page.locator(gem_bars).count()
+        page.select_option("#pick-genre", genre)
+        page.wait_for_selector(f"body[data-selection='|{genre}']", state="attached")
+        by_genre = page.locator(gem_bars).count()
+
+    assert visit.left_the_file() == [], "a request left the file"
+    assert visit.errors == []
+    assert all(count > 0 for count in marks.values()), marks  # every view drew marks
+    assert marks["q7"] == len(gems) and marks["q4"] >= 2 * len(result(lake, "q4"))  # points and names
+    top = gems.sort_values("roi", ascending=False).iloc[0]
+    assert top.title in tooltip and "budget" in tooltip and "votes" in tooltip
+    assert sorted(re.search(r"film: (.*?);", label).group(1) for label in picked) == sorted(gems_of_1980s)
+    assert all("decade: 1980" in label for label in picked)
+    assert status.startswith("Showing 1980s: ")
+    assert restored == len(gems)
+    assert by_genre == sum(f"|{genre}|" in g for g in gems.genres.map(lambda g: f"|{g}|"))

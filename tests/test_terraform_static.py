@@ -450,6 +450,7 @@ def test_a_message_too_large_for_the_rate_is_refused(module_copy: dict[str, Any]
         ("tmdb_rate=80", "tmdb_rate must be"),
         ("log_retention_days=10", "log_retention_days must be"),
         ("environment=Prod_1", "environment must be"),
+        ("quicksight_principal_arn=analysts", "quicksight_principal_arn must be"),
     ],
 )
 def test_bad_inputs_are_refused(
@@ -467,6 +468,85 @@ def test_bad_inputs_are_refused(
     )
     assert result.returncode == 1
     assert message in " ".join(result.stderr.split())
+
+
+QUICKSIGHT_PRINCIPAL = "arn:aws:quicksight:us-east-1:123456789012:group/default/analysts"
+QUICKSIGHT_ON = ("enable_quicksight=true", f"quicksight_principal_arn={QUICKSIGHT_PRINCIPAL}")
+
+
+def references(planned: dict[str, Any], address: str) -> str:
+    """Every reference in the configuration of ``address`` (values unknown at plan time, e.g.
+    ARNs, are checked by what they refer to), as one string."""
+    found = [r for r in planned["configuration"]["root_module"]["resources"] if r["address"] == address]
+    return json.dumps(found[0]["expressions"])
+
+
+@pytest.mark.terraform
+@pytest.mark.slow
+def test_quicksight_is_opt_in_and_reads_the_workgroup_and_the_refined_tables(
+    module_copy: dict[str, Any], moto_server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    local = resources(plan(module_copy, moto_server, *QUICKSIGHT_ON))
+    assert not [a for a in local if "quicksight" in a]  # never on the local stack, even when asked
+
+    # As on AWS (no aws_endpoint_url): only the provider's account lookup reaches moto, through
+    # the SDK's AWS_ENDPOINT_URL; a plan creates nothing.
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_server)
+    workdir: Path = module_copy["dir"]
+    out = workdir / "quicksight.tfplan"
+    variables = [f"-var={v}" for v in ("environment=dev", *QUICKSIGHT_ON)]
+    terraform(workdir, "plan", "-input=false", "-no-color", "-lock=false", f"-out={out}", *variables)
+    planned = json.loads(terraform(workdir, "show", "-json", str(out)).stdout)
+    found = resources(planned)
+    workgroup, database = "movielake-dev", "movielake_dev_raw"
+    assert found["aws_athena_workgroup.this"]["name"] == workgroup
+
+    source = found["aws_quicksight_data_source.athena[0]"]
+    assert source["type"] == "ATHENA" and source["parameters"][0]["athena"][0]["work_group"] == workgroup
+    assert source["permission"][0]["principal"] == QUICKSIGHT_PRINCIPAL
+
+    facts = found["aws_quicksight_data_set.film_facts[0]"]["physical_table_map"][0]["relational_table"][0]
+    assert (facts["catalog"], facts["schema"], facts["name"]) == (
+        "AwsDataCatalog",
+        database,
+        "refined_film_facts",
+    )
+    artists = found["aws_quicksight_data_set.artist_films[0]"]["physical_table_map"][0]["custom_sql"][0]
+    assert f'"{database}"."refined_artist_films"' in artists["sql_query"]
+    assert f'"{database}"."refined_film_facts"' in artists["sql_query"]
+    for data_set in ("film_facts", "artist_films"):
+        assert "aws_quicksight_data_source.athena" in references(
+            planned, f"aws_quicksight_data_set.{data_set}"
+        )
+
+    dashboard = found["aws_quicksight_dashboard.questions[0]"]
+    definition = dashboard["definition"][0]
+    assert [d["identifier"] for d in definition["data_set_identifiers_declarations"]] == [
+        "film_facts",
+        "artist_films",
+    ]
+    dashboard_refs = references(planned, "aws_quicksight_dashboard.questions")
+    assert "aws_quicksight_data_set.film_facts" in dashboard_refs
+    assert "aws_quicksight_data_set.artist_films" in dashboard_refs
+    visual_ids = [
+        kind[0]["visual_id"]
+        for visual in definition["sheets"][0]["visuals"]
+        for kind in visual.values()
+        if isinstance(kind, list) and kind
+    ]
+    assert [v.split("-")[0] for v in visual_ids] == [f"q{n}" for n in range(1, 8)]  # one per question
+    assert dashboard["permissions"][0]["principal"] == QUICKSIGHT_PRINCIPAL
+
+    role_policy = found["aws_iam_role_policy.quicksight_lake[0]"]
+    assert role_policy["role"] == "aws-quicksight-service-role-v0"
+    grants = references(planned, "data.aws_iam_policy_document.quicksight_lake")
+    for target in (
+        "aws_athena_workgroup.this",
+        "local.glue_tables_arn",
+        "local.refined_prefix",
+        "aws_kms_key.this",
+    ):
+        assert target in grants, target
 
 
 def blocks(kind: str) -> dict[str, str]:

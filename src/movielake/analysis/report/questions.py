@@ -29,20 +29,19 @@ class ReportHeaderError(ValueError):
 
 @dataclass(frozen=True)
 class Answer:
-    """How one question is answered: its table's rows, its sentence and its chart."""
+    """How one question is answered: its table's rows, its sentence and its chart's spec."""
 
     rows: Callable[[Results], pd.DataFrame]
     sentence: Callable[[Results], str]
-    chart: Callable[[Results, Any], None]
-    chart_height: float = 4.2  # inches, at 9 inches wide
+    chart: Callable[[Results], charts.Spec]
 
 
 ANSWERS: dict[str, Answer] = {
     "q1": Answer(rows.films_with_roi, sentences.q1, charts.q1),
     "q2": Answer(rows.decades, sentences.q2, charts.q2),
     "q3": Answer(rows.quintiles, sentences.q3, charts.q3),
-    "q4": Answer(rows.artists, sentences.q4, charts.q4, chart_height=3.6),
-    "q5": Answer(rows.coefficients, sentences.q5, charts.q5, chart_height=2.4),
+    "q4": Answer(rows.artists, sentences.q4, charts.q4),
+    "q5": Answer(rows.coefficients, sentences.q5, charts.q5),
     "q6": Answer(rows.months, sentences.q6, charts.q6),
     "q7": Answer(rows.gems, sentences.q7, charts.q7),
 }
@@ -70,9 +69,19 @@ class Section:
     title: str
     question: str
     sentence: str | None = None
-    chart: str | None = None  # PNG data: URI
+    chart: charts.Spec | None = None  # Vega-Lite spec
     table: Table | None = None
     missing: str | None = None
+
+    @property
+    def renderer(self) -> str:
+        """How the page draws the chart: on a canvas when its points are many, else as SVG."""
+        return "canvas" if self.key in charts.CANVAS else "svg"
+
+    @property
+    def linked(self) -> bool:
+        """True when the chart follows the page's selection (a decade, a genre)."""
+        return self.key in charts.LINKED
 
     @property
     def template(self) -> str:
@@ -90,7 +99,7 @@ def answered(query: NamedQuery, results: Results) -> Section:
     except MissingData as exc:
         return replace(header, missing=str(exc))
     try:
-        chart = charts.png_data_uri(lambda fig: answer.chart(results, fig), height=answer.chart_height)
+        chart = answer.chart(results)
         return replace(header, sentence=sentence, chart=chart, table=Table.of(answer.rows(results)))
     except EmptyAnswer:
         return replace(header, sentence=sentence)  # the sentence says there is nothing to show

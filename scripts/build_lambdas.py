@@ -139,7 +139,7 @@ PACKAGES = {
         packages=("movielake/tmdb",),
         handlers=("movielake.tmdb.handlers",),
         dependencies=("httpx", "sniffio", "aiolimiter", "duckdb", "duckdb-extension-httpfs"),
-        modules=("movielake/duckdb_s3.py",),
+        modules=("movielake/duckdb_s3.py", "movielake/lease.py"),
         services=("s3", "sqs", "secretsmanager", "glue"),
     ),
     # The refine drives Athena with boto3 on AWS; on the local stack it runs the same SQL on
@@ -149,7 +149,7 @@ PACKAGES = {
         packages=("movielake/refine", "movielake/analysis", "movielake/catalog"),
         handlers=("movielake.refine.handler",),
         dependencies=("sqlglot", "duckdb", "duckdb-extension-httpfs"),
-        modules=("movielake/duckdb_s3.py",),
+        modules=("movielake/duckdb_s3.py", "movielake/lease.py"),
         services=("s3", "glue", "athena"),
         # The report, the query command and the awswrangler engine are CLI tools.
         excluded=frozenset(

@@ -296,6 +296,25 @@ data "aws_iam_policy_document" "refine" {
     actions   = ["glue:UpdateTable"]
     resources = [local.glue_catalog_arn, local.glue_database_arn, "${local.glue_tables_arn}/trusted_*", "${local.glue_tables_arn}/refined_*"]
   }
+
+  # The refine lease (movielake.lease): one refine at a time. PutObject is WriteZones'; reading
+  # the holder and releasing the lease need these, on the lease object alone. Unused locally:
+  # s3:GetObject, by the end-to-end run, whose one refine finds the lease free;
+  # tests/test_refine_runs.py meets a held one.
+  statement {
+    sid       = "RefineLease"
+    actions   = ["s3:GetObject", "s3:DeleteObject"]
+    resources = ["${local.lake_arn}/${local.refined_prefix}_refine/lease.json"]
+  }
+
+  # At the refine's deadline, the running query is stopped (movielake.refine.athena.stop)
+  # rather than left to run, and bill, after the invocation ends. Unused locally: the
+  # end-to-end run's refine ends well before its deadline; tests/test_refine_runs.py stops one.
+  statement {
+    sid       = "StopAthenaQueries"
+    actions   = ["athena:StopQueryExecution"]
+    resources = [aws_athena_workgroup.this.arn]
+  }
 }
 
 locals {

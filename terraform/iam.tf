@@ -297,14 +297,27 @@ data "aws_iam_policy_document" "refine" {
     resources = [local.glue_catalog_arn, local.glue_database_arn, "${local.glue_tables_arn}/trusted_*", "${local.glue_tables_arn}/refined_*"]
   }
 
-  # The refine lease (movielake.lease): one refine at a time. PutObject is WriteZones'; reading
-  # the holder and releasing the lease need these, on the lease object alone. Unused locally:
-  # s3:GetObject, by the end-to-end run, whose one refine finds the lease free;
-  # tests/test_refine_runs.py meets a held one.
+  # The refine lease (movielake.lease): one refine at a time. PutObject is WriteZones';
+  # releasing the lease needs DeleteObject, on the lease object alone.
   statement {
-    sid       = "RefineLease"
-    actions   = ["s3:GetObject", "s3:DeleteObject"]
+    sid       = "ReleaseRefineLease"
+    actions   = ["s3:DeleteObject"]
     resources = ["${local.lake_arn}/${local.refined_prefix}_refine/lease.json"]
+  }
+
+  # Reading a held lease's holder, and the manifests: a version is tagged superseded only once
+  # its run has ended (wrote its manifest), never while that run may still publish it.
+  statement {
+    sid       = "ReadRefineRuns"
+    actions   = ["s3:GetObject"]
+    resources = ["${local.lake_arn}/${local.refined_prefix}_refine/*"]
+  }
+
+  # Whether a superseded version is tagged already (it is then not tagged again).
+  statement {
+    sid       = "ReadVersionTags"
+    actions   = ["s3:GetObjectTagging"]
+    resources = ["${local.lake_arn}/${local.trusted_prefix}*", "${local.lake_arn}/${local.refined_prefix}*"]
   }
 
   # At the refine's deadline, the running query is stopped (movielake.refine.athena.stop)

@@ -16,10 +16,10 @@
    whole or undone. Every published table names its run, and the query path refuses tables of
    two runs (``catalog.refuse_mixed_runs``), which only a kill in the middle of the switch can
    leave, until the next refine publishes.
-4. The versions this run replaced (and, when it failed, its own) are tagged
-   ``movielake-superseded``; the bucket's lifecycle rule expires them a day later, so a query
-   that started on the old location still finishes. Nothing another run may still publish is
-   tagged.
+4. The versions no table points at whose run has ended (it wrote its manifest, or died) are
+   tagged ``movielake-superseded``, and when this run failed, its own; the bucket's lifecycle
+   rule expires them a day later, so a query that started on the old location still
+   finishes. Nothing of a run in progress is tagged: it has no manifest yet.
 5. A deadline (the Lambda's remaining time less a margin) stops the running queries
    (``engine.stop``), cleans up as a failure does, and ends the run ``timed_out``.
 6. The refine manifest (rows in and out per table, the checks with the rows dropped and why,
@@ -37,6 +37,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from botocore.exceptions import ClientError
 
 from movielake import aws, keys
 from movielake.analysis.translate import rename_tables
@@ -99,6 +101,7 @@ class Refine:
     tables: dict[str, dict[str, Any]] = field(default_factory=dict)
     checks: list[dict[str, Any]] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)  # table -> why it was not built
+    dead_runs: set[str] = field(default_factory=set)  # runs that died, whose lease this one took
     _source_rows: dict[str, int] = field(default_factory=dict)
 
     def location(self, model: Model) -> str:
@@ -205,7 +208,7 @@ class Refine:
             raise
         for name in self.staged.values():
             drop_table(self.glue, self.database, name)
-        self.supersede()
+        self.supersede(models)
 
     def publish_all(self, built: list[Model]) -> None:
         """Switch every built table to this run's version; on a failure, switch back the ones
@@ -226,32 +229,56 @@ class Refine:
         """A failed run's cleanup: drop its staging entries, tag the folders it wrote."""
         for name in self.staged.values():
             drop_table(self.glue, self.database, name)
-        self._tag_unpublished(models, self.run_id)
-
-    def _tag_unpublished(self, models: list[Model], run_id: str) -> None:
-        """Tag run ``run_id``'s folders of ``models``, except one a table still points at."""
         for model in models:
-            folder = f"s3://{self.bucket}/{model.version_prefix(run_id)}"
-            if location_of(get_table(self.glue, self.database, model.table)) != folder:
-                self._tag(model.version_prefix(run_id))
+            self._tag_unless_published(model, model.version_prefix(self.run_id))
 
-    def supersede(self) -> None:
-        """Tag the versions this run replaced, and nothing else: a folder of a run still in
-        progress is never the location a table pointed at before this run switched it."""
-        for figures in self.tables.values():
-            before = figures.get("previous_location")
-            if before and before != figures["location"] and before.startswith(f"s3://{self.bucket}/"):
-                self._tag(before.removeprefix(f"s3://{self.bucket}/"))
+    def supersede(self, models: list[Model]) -> None:
+        """Tag every version that is not published and whose run has ended: this run's
+        replaced versions, those a run killed after publishing left untagged, a dead run's.
+        A run has ended when it wrote its manifest (or died: ``finish_dead_run``); a run in
+        progress has none, so nothing of it is ever tagged."""
+        for model in models:
+            pages = self.s3.get_paginator("list_objects_v2").paginate(
+                Bucket=self.bucket, Prefix=keys.table_prefix(model.zone, model.stem), Delimiter="/"
+            )
+            for page in pages:
+                for entry in page.get("CommonPrefixes", []):
+                    folder = entry["Prefix"]
+                    run_id = folder.rstrip("/").rpartition(keys.VERSION_FOLDER)[2]
+                    if run_id != self.run_id and self._ended(run_id):
+                        self._tag_unless_published(model, folder)
+
+    def _ended(self, run_id: str) -> bool:
+        """True when run ``run_id`` wrote its manifest or died (its lease was taken over)."""
+        if run_id in self.dead_runs:
+            return True
+        try:
+            self.s3.head_object(Bucket=self.bucket, Key=keys.refine_manifest_key(run_id))
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in {"404", "NoSuchKey", "NotFound"}:
+                return False
+            raise
+        return True
+
+    def _tag_unless_published(self, model: Model, folder: str) -> None:
+        """Tag ``folder``'s objects unless the table points at it or they are tagged already."""
+        if location_of(get_table(self.glue, self.database, model.table)) == f"s3://{self.bucket}/{folder}":
+            return
+        found = list(list_objects(self.s3, self.bucket, folder))
+        tagged = bool(found) and SUPERSEDED_TAG in self.s3.get_object_tagging(
+            Bucket=self.bucket, Key=found[-1]["Key"]
+        ).get("TagSet", [])
+        if not tagged:
+            self._tag(folder)
 
     def finish_dead_run(self, dead_run_id: str) -> None:
         """Clean up after the run whose expired lease this one took over (it died: a kill, a
-        Lambda timeout): drop its staging entries and tag its folders, as it would have."""
-        models = discover_models(self.sql_dir)
+        Lambda timeout): drop its staging entries; its folders count as ended (``supersede``)."""
+        self.dead_runs.add(dead_run_id)
         for page in self.glue.get_paginator("get_tables").paginate(DatabaseName=self.database):
             for table in page.get("TableList", []):
                 if is_staging_of(table["Name"], dead_run_id):
                     drop_table(self.glue, self.database, table["Name"])
-        self._tag_unpublished(models, dead_run_id)
 
     def _tag(self, prefix: str) -> None:
         for item in list_objects(self.s3, self.bucket, prefix):

@@ -106,13 +106,15 @@ def kill_switch() -> Iterator[KillSwitch]:
         threading.excepthook = previous_hook
 
 
-def sample(total: int, count: int) -> list[tuple[int, str]]:
-    """``count`` kill points spread over ``total`` writes, before and after alternately: the
-    first write, the last, and evenly between (every point when ``count`` covers them all)."""
+def sample(writes: list[str], count: int) -> list[tuple[int, str]]:
+    """``count`` kill points of a run that made ``writes``: after the last write (the run had
+    finished), before the first, after the first write of each kind (``glue:UpdateTable``...),
+    then evenly between; every point when ``count`` covers them all."""
+    total = len(writes)
     points = [(n, side) for n in range(1, total + 1) for side in ("before", "after")]
     if count >= len(points):
         return points
-    if count <= 1:
-        return points[:count]
-    step = (len(points) - 1) / (count - 1)
-    return sorted({points[round(i * step)] for i in range(count)})
+    firsts = [(writes.index(kind) + 1, "after") for kind in dict.fromkeys(writes)]
+    spread = [points[round(i * (len(points) - 1) / max(count - 1, 1))] for i in range(count)]
+    chosen = list(dict.fromkeys([(total, "after"), (1, "before"), *firsts, *spread]))
+    return sorted(chosen[:count])

@@ -9,7 +9,7 @@ state; then, for sampled kill points (``killpoints.sample``: the first and last 
 evenly between, before and after), the lake is reset to the starting state, the stage is
 killed there (``killpoints.KillSwitch``: nothing reaches AWS after the kill, as after a
 SIGKILL), rerun as a new process would (taking the dead run's lease over once it expired),
-and the lake compared. ``MOVIELAKE_KILL_POINTS`` sets the points per stage (``all``: every
+and the lake compared. ``CRASH_KILL_POINTS`` sets the points per stage (``all``: every
 write); the default keeps the test near a minute and a half.
 
 What "the same state" means: every object that is not tagged superseded (run ids and
@@ -257,7 +257,7 @@ def lake_state(lake: Lake) -> dict[str, Any]:
 
 
 def points_per_stage(stage: str, writes: list[str]) -> list[tuple[int, str]]:
-    wanted = os.environ.get("MOVIELAKE_KILL_POINTS", "")
+    wanted = os.environ.get("CRASH_KILL_POINTS", "")
     count = 2 * len(writes) if wanted == "all" else int(wanted or POINTS[stage])
     return sample(writes, count)
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import tempfile
 import threading
 from dataclasses import dataclass, field
@@ -171,7 +172,7 @@ class Execution:
             watch.stop()
             if watch.tripped:
                 raise CancelledError(watch.tripped) from exc
-            raise _duckdb_error(exc) from exc
+            raise _duckdb_error(exc, self.job.endpoint_url) from exc
         watch.stop()
         scanned = self.scanned()
         if self.job.cutoff and scanned > self.job.cutoff:
@@ -405,13 +406,12 @@ def _column_error(exc: Exception, sql: str) -> QueryError:
     )
 
 
-def _duckdb_error(exc: Exception) -> QueryError:
-    """A DuckDB failure as Athena would report its cause."""
+def _duckdb_error(exc: Exception, endpoint_url: str) -> QueryError:
+    """A DuckDB failure as Athena would report its cause (an S3 refusal names the object)."""
     message = str(exc)
     if "403" in message or "Forbidden" in message or "AccessDenied" in message:
-        url = next((w for w in message.split() if w.startswith(("s3://", "http"))), "")
-        return QueryError(f"Permission denied on S3 path: {url}".rstrip(), error_type=1100)
-    return QueryError(
-        f"GENERIC_INTERNAL_ERROR: {message.splitlines()[0] if message else type(exc).__name__}",
-        error_type=1201,
-    )
+        found = re.search(rf"(s3://|{re.escape(endpoint_url)}/)([^\s'\"?]+)", message)
+        path = f"s3://{found.group(2)}" if found else "(unknown)"
+        return QueryError(f"Permission denied on S3 path: {path}", error_type=1100)
+    first = message.splitlines()[0] if message else type(exc).__name__
+    return QueryError(f"GENERIC_INTERNAL_ERROR: {first}", error_type=1201)

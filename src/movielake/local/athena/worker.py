@@ -104,11 +104,11 @@ class CancelledError(Exception):
         self.scanned = scanned
 
 
-class Execution:
-    """The job's session: boto3 and DuckDB as the caller."""
+class Caller:
+    """boto3 and DuckDB signed as one caller, kept by the worker across that caller's queries
+    (a session, its clients and DuckDB with httpfs cost ~0.5 s to make)."""
 
     def __init__(self, job: Job) -> None:
-        self.job = job
         key, secret, token = job.credentials
         self.session = boto3.session.Session(
             aws_access_key_id=key,
@@ -116,28 +116,43 @@ class Execution:
             aws_session_token=token,
             region_name=job.region,
         )
-        self.s3 = self._client("s3")
-        self.glue = self._client("glue")
+        self.s3 = self.session.client("s3", endpoint_url=job.endpoint_url, config=_CLIENT_CONFIG)
+        self.glue = self.session.client("glue", endpoint_url=job.endpoint_url, config=_CLIENT_CONFIG)
+        settings = Settings(endpoint_url=job.endpoint_url, region=job.region)
+        self.connection = connect(settings, session=self.session)
+        self.connection.execute("CALL enable_logging('HTTP')")
+
+
+_CALLERS: dict[tuple[Any, ...], Caller] = {}
+_KEPT_CALLERS = 4
+
+
+def caller(job: Job) -> Caller:
+    """The worker's session for the job's caller, its HTTP log emptied for this query."""
+    key = (job.credentials, job.endpoint_url, job.region)
+    found = _CALLERS.pop(key, None)
+    if found is None:
+        found = Caller(job)
+        while len(_CALLERS) >= _KEPT_CALLERS:
+            _CALLERS.pop(next(iter(_CALLERS))).connection.close()
+    else:
+        found.connection.execute("CALL truncate_duckdb_logs()")
+    _CALLERS[key] = found  # the most recently used last
+    return found
+
+
+class Execution:
+    """The job's statement, run with its caller's session."""
+
+    def __init__(self, job: Job) -> None:
+        self.job = job
+        session = caller(job)
+        self.s3, self.glue, self.connection = session.s3, session.glue, session.connection
         self.catalog = CatalogReader(self.glue, self.s3, job.database)
-        self._connection: Any = None
-
-    def _client(self, service: str) -> Any:
-        return self.session.client(service, endpoint_url=self.job.endpoint_url, config=_CLIENT_CONFIG)
-
-    @property
-    def connection(self) -> Any:
-        """DuckDB with httpfs, the caller's S3 secret and the HTTP log (bytes scanned)."""
-        if self._connection is None:
-            settings = Settings(endpoint_url=self.job.endpoint_url, region=self.job.region)
-            self._connection = connect(settings, session=self.session)
-            self._connection.execute("CALL enable_logging('HTTP')")
-        return self._connection
 
     def scanned(self) -> int:
-        """Bytes httpfs has fetched from S3 so far."""
-        if self._connection is None:
-            return 0
-        return int(self._connection.cursor().execute(_SCANNED).fetchone()[0])
+        """Bytes httpfs has fetched from S3 for this query so far."""
+        return int(self.connection.cursor().execute(_SCANNED).fetchone()[0])
 
     def run(self, statement: Statement) -> Outcome:
         """Run one parsed statement."""

@@ -495,3 +495,21 @@ def test_stop_query_execution_cancels_a_running_query(analyst: dict[str, Any]) -
     assert wait(athena, query_id, deadline=10)["Status"]["State"] == "CANCELLED"
     # the worker the query ran in was replaced: the next query runs
     assert run(athena, "SELECT count(*) FROM films")["Status"]["State"] == "SUCCEEDED"
+
+
+def test_athena_checks_the_result_bucket_and_file_as_the_caller(lake: dict[str, Any]) -> None:
+    # No s3:GetBucketLocation on the result bucket: refused at the start, as Athena does.
+    athena = lake["role"]("cannot-locate", grants(lake["key"], without="s3:GetBucketLocation"))["athena"]
+    with pytest.raises(ClientError, match="Unable to verify/create output bucket results"):
+        athena.start_query_execution(QueryString="SELECT 1", WorkGroup="enforced")
+
+    # s3:GetObject on the lake only: the query runs, its results cannot be read back.
+    statements = grants(lake["key"])
+    for statement in statements:
+        if statement["Action"] == ["s3:GetObject"]:
+            statement["Resource"] = [f"arn:aws:s3:::{LAKE}/*"]
+    athena = lake["role"]("cannot-read-results", statements)["athena"]
+    execution = run(athena, "SELECT count(*) AS films FROM films")
+    assert execution["Status"]["State"] == "SUCCEEDED", execution["Status"]
+    with pytest.raises(ClientError, match="Permission denied on S3 path: s3://results/enforced/"):
+        athena.get_query_results(QueryExecutionId=execution["QueryExecutionId"])

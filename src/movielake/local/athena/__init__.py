@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from typing import Any
 
 _CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/")
@@ -118,3 +119,13 @@ def install() -> None:
         "batch_get_query_execution": batch_get_query_execution,
     }.items():
         setattr(AthenaResponse, name, answer(handler))
+
+    create_work_group = AthenaResponse.create_work_group
+
+    def create_work_group_and_warm_up(self: AthenaResponse) -> Any:
+        """moto's CreateWorkGroup; the worker processes start meanwhile (a server whose
+        Athena is never used starts none), so the first query does not wait ~3 s for them."""
+        threading.Thread(target=service.pool, daemon=True).start()
+        return create_work_group(self)
+
+    AthenaResponse.create_work_group = create_work_group_and_warm_up  # type: ignore[method-assign]

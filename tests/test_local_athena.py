@@ -12,6 +12,7 @@ import io
 import json
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -56,6 +57,18 @@ def arn(service: str, resource: str) -> str:
     return f"arn:aws:{service}:{REGION}:{ACCOUNT}:{resource}"
 
 
+def json_table(
+    glue: Any, database: str, name: str, columns: list[tuple[str, str]], location: str, **extra: Any
+) -> None:
+    """A Glue table over NDJSON objects, as the crawler catalogs one."""
+    table = {
+        "Name": name,
+        "TableType": "EXTERNAL_TABLE",
+        "StorageDescriptor": storage_descriptor("json", columns, location),
+    }
+    glue.create_table(DatabaseName=database, TableInput={**table, **extra})
+
+
 @pytest.fixture(scope="module")
 def lake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     """The server, its administrator, the lake and workgroups, and ``role(statements)``."""
@@ -85,14 +98,13 @@ def lake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         rows = film_rows()
         glue.create_database(DatabaseInput={"Name": DATABASE})
         columns = [("id", "int"), ("title", "string"), ("budget", "bigint"), ("revenue", "bigint")]
-        glue.create_table(
-            DatabaseName=DATABASE,
-            TableInput={
-                "Name": "films",
-                "TableType": "EXTERNAL_TABLE",
-                "StorageDescriptor": storage_descriptor("json", columns, f"s3://{LAKE}/raw/films/"),
-                "PartitionKeys": [{"Name": "year", "Type": "string"}],
-            },
+        json_table(
+            glue,
+            DATABASE,
+            "films",
+            columns,
+            f"s3://{LAKE}/raw/films/",
+            PartitionKeys=[{"Name": "year", "Type": "string"}],
         )
         for year in YEARS:
             body = "\n".join(
@@ -455,16 +467,7 @@ def test_the_bytes_scanned_cutoff_cancels_a_query_that_reads_more(
     s3, glue = lake["client"]("s3"), lake["client"]("glue")
     line = json.dumps({"id": 1, "note": "x" * 200}) + "\n"
     s3.put_object(Bucket=LAKE, Key="raw/notes/part.json", Body=(line * (CUTOFF // len(line) + 500)).encode())
-    glue.create_table(
-        DatabaseName=DATABASE,
-        TableInput={
-            "Name": "notes",
-            "TableType": "EXTERNAL_TABLE",
-            "StorageDescriptor": storage_descriptor(
-                "json", [("id", "int"), ("note", "string")], f"s3://{LAKE}/raw/notes/"
-            ),
-        },
-    )
+    json_table(glue, DATABASE, "notes", [("id", "int"), ("note", "string")], f"s3://{LAKE}/raw/notes/")
     small = run(analyst["athena"], "SELECT count(*) FROM films", "capped")
     assert small["Status"]["State"] == "SUCCEEDED", small["Status"]
 
@@ -513,3 +516,85 @@ def test_athena_checks_the_result_bucket_and_file_as_the_caller(lake: dict[str, 
     assert execution["Status"]["State"] == "SUCCEEDED", execution["Status"]
     with pytest.raises(ClientError, match="Permission denied on S3 path: s3://results/enforced/"):
         athena.get_query_results(QueryExecutionId=execution["QueryExecutionId"])
+
+
+@pytest.mark.terraform
+def test_the_deployed_workgroup_runs_queries_as_the_refine_role(local_stack: dict[str, Any]) -> None:
+    """terraform/'s workgroup (enforced, SSE-KMS, cutoff) and the refine role's grants, unchanged:
+    the product's Athena engine (SELECT) and a CTAS into the enforced location run as that role."""
+    from movielake.config import Settings
+    from movielake.local.stack import LocalStack
+    from movielake.refine.athena import AthenaRefineEngine
+
+    outputs = local_stack["outputs"]
+    stack = LocalStack(directory=Path(local_stack["local_dir"]), record_path=Path(local_stack["record_path"]))
+    url = local_stack["endpoint_url"]
+    s3, glue = stack.client("s3", url), stack.client("glue", url)
+    bucket, database = outputs["lake_bucket"], outputs["glue_database"]
+    prefix = "Raw/TMDB/JSON/Movies/athena-probe/"
+    rows = film_rows()
+    s3.put_object(
+        Bucket=bucket, Key=f"{prefix}part.json", Body="\n".join(json.dumps(r) for r in rows).encode()
+    )
+    columns = [("id", "int"), ("budget", "bigint"), ("revenue", "bigint"), ("year", "int")]
+    json_table(glue, database, "athena_probe", columns, f"s3://{bucket}/{prefix}")
+    role_arn = stack.client("lambda", url).get_function(FunctionName=outputs["function_names"]["refine"])[
+        "Configuration"
+    ]["Role"]
+    credentials = assume_as_service(stack.client("sts", url), role_arn, LAMBDA, "refine")
+    session = boto3.session.Session(
+        aws_access_key_id=credentials["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=credentials["AWS_SECRET_ACCESS_KEY"],
+        aws_session_token=credentials["AWS_SESSION_TOKEN"],
+        region_name=REGION,
+    )
+    athena = session.client("athena", endpoint_url=url, config=NO_RETRY)
+    settings = Settings(
+        glue_database=database, athena_workgroup=outputs["athena_workgroup"], endpoint_url=url, region=REGION
+    )
+    engine = AthenaRefineEngine(
+        settings, glue=session.client("glue", endpoint_url=url), athena=athena, poll_seconds=0.1
+    )
+
+    got = engine.rows(
+        "SELECT year, count(*) AS films, sum(revenue) AS revenue FROM athena_probe GROUP BY 1 ORDER BY 1"
+    )
+    expected = (
+        pd.DataFrame(rows).groupby("year").agg(films=("id", "size"), revenue=("revenue", "sum")).reset_index()
+    )
+    assert got == [tuple(int(v) for v in r) for r in expected.itertuples(index=False)]
+
+    execution = run(
+        athena,
+        "CREATE TABLE trusted_athena_probe AS SELECT id, revenue FROM athena_probe",
+        outputs["athena_workgroup"],
+    )
+    assert execution["Status"]["State"] == "SUCCEEDED", execution["Status"].get("StateChangeReason")
+    location = glue.get_table(DatabaseName=database, Name="trusted_athena_probe")["Table"][
+        "StorageDescriptor"
+    ]["Location"]
+    assert (
+        location == f"s3://{outputs['athena_results_bucket']}/athena/tables/{execution['QueryExecutionId']}/"
+    )
+    written = s3.list_objects_v2(Bucket=outputs["athena_results_bucket"], Prefix=location.split("/", 3)[3])[
+        "Contents"
+    ]
+    head = s3.head_object(Bucket=outputs["athena_results_bucket"], Key=written[0]["Key"])
+    assert head["SSEKMSKeyId"] == outputs["kms_key_arn"]
+
+
+def test_unload_writes_parquet_to_an_empty_location(lake: dict[str, Any], analyst: dict[str, Any]) -> None:
+    athena, s3 = analyst["athena"], lake["client"]("s3")
+    query = "SELECT id, revenue FROM films WHERE year = '1990'"
+    sql = f"UNLOAD ({query}) TO 's3://{LAKE}/built/unload/' WITH (format = 'PARQUET')"
+    execution = run(athena, sql)
+    assert execution["Status"]["State"] == "SUCCEEDED", execution["Status"]
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=LAKE, Prefix="built/unload/")["Contents"]]
+    written = pd.concat(
+        pd.read_parquet(io.BytesIO(s3.get_object(Bucket=LAKE, Key=k)["Body"].read())) for k in keys
+    )
+    expected = frame(lake).query("year == '1990'")
+    assert sorted(written["id"]) == sorted(expected["id"])
+    again = run(athena, sql)  # the location is no longer empty
+    assert again["Status"]["State"] == "FAILED"
+    assert again["Status"]["StateChangeReason"].startswith("HIVE_PATH_ALREADY_EXISTS")

@@ -211,12 +211,12 @@ def analyst(lake: dict[str, Any]) -> dict[str, Any]:
     return lake["role"]("analyst", grants(lake["key"]))
 
 
-def run(athena: Any, sql: str, workgroup: str = "enforced", deadline: float = 60.0) -> dict[str, Any]:
+def run(athena: Any, sql: str, workgroup: str = "enforced", database: str = DATABASE) -> dict[str, Any]:
     """Start a query, poll until it finishes (or fail the test at the deadline)."""
     query_id = athena.start_query_execution(
-        QueryString=sql, WorkGroup=workgroup, QueryExecutionContext={"Database": DATABASE}
+        QueryString=sql, WorkGroup=workgroup, QueryExecutionContext={"Database": database}
     )["QueryExecutionId"]
-    return wait(athena, query_id, deadline)
+    return wait(athena, query_id)
 
 
 def wait(athena: Any, query_id: str, deadline: float = 60.0) -> dict[str, Any]:
@@ -568,6 +568,7 @@ def test_the_deployed_workgroup_runs_queries_as_the_refine_role(local_stack: dic
         athena,
         "CREATE TABLE trusted_athena_probe AS SELECT id, revenue FROM athena_probe",
         outputs["athena_workgroup"],
+        database,
     )
     assert execution["Status"]["State"] == "SUCCEEDED", execution["Status"].get("StateChangeReason")
     location = glue.get_table(DatabaseName=database, Name="trusted_athena_probe")["Table"][

@@ -56,26 +56,29 @@ class KillSwitch:
     """Counts writes; kills at ``at`` (1-based write number, ``before`` or ``after`` it)."""
 
     at: tuple[int, str] | None = None
-    writes: list[str] = field(default_factory=list)
+    writes: list[str] = field(default_factory=list)  # "s3:PutObject", in order
+    targets: list[str] = field(default_factory=list)  # the key or table each write was for
     dead: bool = False
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def revive(self) -> None:
         """A new process: nothing killed, nothing counted."""
-        self.at, self.dead, self.writes = None, False, []
+        self.at, self.dead, self.writes, self.targets = None, False, [], []
 
-    def _counted(self, service: str, operation: str) -> int | None:
+    def _counted(self, service: str, operation: str, params: dict[str, Any]) -> int | None:
         if operation not in WRITES.get(service, ()) or threading.current_thread().name.startswith("lease "):
             return None
+        target = params.get("Key") or params.get("Name") or params.get("TableInput", {}).get("Name", "")
         with self._lock:
             self.writes.append(f"{service}:{operation}")
+            self.targets.append(str(target or params.get("TableName", "")))
             return len(self.writes)
 
     def call(self, original: Callable[..., Any], client: Any, operation: str, params: Any) -> Any:
         """The wrapped ``_make_api_call``."""
         if self.dead:
             raise Killed(f"{operation} after the kill")
-        number = self._counted(client.meta.service_model.service_name, operation)
+        number = self._counted(client.meta.service_model.service_name, operation, params)
         if number is not None and self.at == (number, "before"):
             self.dead = True
             raise Killed(f"killed before write {number} ({operation})")

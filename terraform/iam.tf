@@ -306,14 +306,17 @@ data "aws_iam_policy_document" "refine" {
   }
 
   # Reading a held lease's holder, and the manifests: a version is tagged superseded only once
-  # its run has ended (wrote its manifest), never while that run may still publish it.
+  # its run has ended (wrote its manifest), never while that run may still publish it. Unused
+  # locally: by the end-to-end run's single refine, which has no older version and finds the
+  # lease free; tests/test_refine.py and tests/test_refine_runs.py run later refines.
   statement {
     sid       = "ReadRefineRuns"
     actions   = ["s3:GetObject"]
     resources = ["${local.lake_arn}/${local.refined_prefix}_refine/*"]
   }
 
-  # Whether a superseded version is tagged already (it is then not tagged again).
+  # Whether a superseded version is tagged already (it is then not tagged again). Unused
+  # locally: by the end-to-end run's single refine, which has no older version.
   statement {
     sid       = "ReadVersionTags"
     actions   = ["s3:GetObjectTagging"]

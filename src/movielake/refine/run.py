@@ -30,6 +30,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import time
 import uuid
 from collections.abc import Callable
@@ -59,6 +60,8 @@ from movielake.refine.engines import RefineEngine, make_engine
 from movielake.refine.models import ZONES, Check, Model, discover_checks, discover_models
 
 SUPERSEDED_TAG = {"Key": "movielake-superseded", "Value": "true"}
+
+log = logging.getLogger(__name__)
 
 
 class QualityError(RuntimeError):
@@ -199,7 +202,10 @@ class Refine:
                 )
             self.publish_all([m for m in models if m.table in self.staged])
         except BaseException as exc:
-            self.abandon(models)
+            try:
+                self.abandon(models)
+            except Exception:  # the first failure is the one to report; the rerun cleans up
+                log.exception("refine %s: the cleanup after its failure failed too", self.run_id)
             if self.deadline is not None and self.deadline.passed and not isinstance(exc, QualityError):
                 raise DeadlineExceededError(
                     f"refine {self.run_id} reached its deadline: its queries were stopped, its "
@@ -218,8 +224,11 @@ class Refine:
             for model in built:
                 previous[model.table] = publish(self.glue, self.database, model.table, self.run_id)
         except BaseException:
-            for table, before in reversed(previous.items()):
-                unpublish(self.glue, self.database, table, before)
+            try:
+                for table, before in reversed(previous.items()):
+                    unpublish(self.glue, self.database, table, before)
+            except Exception:  # the query path refuses the two runs' tables until a refine
+                log.exception("refine %s: switching the tables back failed", self.run_id)
             raise
         for table, before in previous.items():
             self.tables[table]["previous_location"] = location_of(before)

@@ -82,11 +82,12 @@ class KillSwitch:
         if number is not None and self.at == (number, "before"):
             self.dead = True
             raise Killed(f"killed before write {number} ({operation})")
-        result = original(client, operation, params)
-        if number is not None and self.at == (number, "after"):
-            self.dead = True
-            raise Killed(f"killed after write {number} ({operation})")
-        return result
+        try:
+            return original(client, operation, params)
+        finally:  # after AWS answered, even with an error (a CreateTable finding the table)
+            if number is not None and self.at == (number, "after"):
+                self.dead = True
+                raise Killed(f"killed after write {number} ({operation})")
 
 
 @contextmanager

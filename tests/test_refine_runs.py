@@ -147,7 +147,9 @@ class SlowEngine(InterruptingEngine):
 
     def write_table(self, sql: str, table: str, location: str) -> None:
         self.writes += 1
-        endless = "SELECT count(*) FROM range(1000000000000) a WHERE a.range % 7 = 3"
+        endless = (
+            "SELECT count(*) AS n FROM csv_movies a, csv_movies b, csv_movies c, csv_movies d, csv_movies e"
+        )
         sql = endless if self.writes == 1 else sql
         self.inner.write_table(sql, table, location)
 

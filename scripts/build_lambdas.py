@@ -147,7 +147,7 @@ PACKAGES = {
             "duckdb-extension-httpfs",
             "aws-lambda-powertools",
         ),
-        modules=("movielake/duckdb_s3.py", "movielake/metrics.py"),
+        modules=("movielake/duckdb_s3.py", "movielake/metrics.py", "movielake/lease.py"),
         services=("s3", "sqs", "secretsmanager", "glue"),
     ),
     # The refine drives Athena with boto3 on AWS; on the local stack it runs the same SQL on
@@ -157,7 +157,7 @@ PACKAGES = {
         packages=("movielake/refine", "movielake/analysis", "movielake/catalog"),
         handlers=("movielake.refine.handler",),
         dependencies=("sqlglot", "duckdb", "duckdb-extension-httpfs", "aws-lambda-powertools"),
-        modules=("movielake/duckdb_s3.py", "movielake/metrics.py"),
+        modules=("movielake/duckdb_s3.py", "movielake/metrics.py", "movielake/lease.py"),
         services=("s3", "glue", "athena"),
         # The report, the query command and the awswrangler engine are CLI tools.
         excluded=frozenset(

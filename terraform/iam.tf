@@ -308,6 +308,41 @@ data "aws_iam_policy_document" "refine" {
     actions   = ["glue:UpdateTable"]
     resources = [local.glue_catalog_arn, local.glue_database_arn, "${local.glue_tables_arn}/trusted_*", "${local.glue_tables_arn}/refined_*"]
   }
+
+  # The refine lease (movielake.lease): one refine at a time. PutObject is WriteZones';
+  # releasing the lease needs DeleteObject, on the lease object alone.
+  statement {
+    sid       = "ReleaseRefineLease"
+    actions   = ["s3:DeleteObject"]
+    resources = ["${local.lake_arn}/${local.refined_prefix}_refine/lease.json"]
+  }
+
+  # Reading a held lease's holder, and the manifests: a version is tagged superseded only once
+  # its run has ended (wrote its manifest), never while that run may still publish it. Unused
+  # locally: by the end-to-end run's single refine, which has no older version and finds the
+  # lease free; tests/test_refine.py and tests/test_refine_runs.py run later refines.
+  statement {
+    sid       = "ReadRefineRuns"
+    actions   = ["s3:GetObject"]
+    resources = ["${local.lake_arn}/${local.refined_prefix}_refine/*"]
+  }
+
+  # Whether a superseded version is tagged already (it is then not tagged again). Unused
+  # locally: by the end-to-end run's single refine, which has no older version.
+  statement {
+    sid       = "ReadVersionTags"
+    actions   = ["s3:GetObjectTagging"]
+    resources = ["${local.lake_arn}/${local.trusted_prefix}*", "${local.lake_arn}/${local.refined_prefix}*"]
+  }
+
+  # At the refine's deadline, the running query is stopped (movielake.refine.athena.stop)
+  # rather than left to run, and bill, after the invocation ends. Unused locally: the
+  # end-to-end run's refine ends well before its deadline; tests/test_refine_runs.py stops one.
+  statement {
+    sid       = "StopAthenaQueries"
+    actions   = ["athena:StopQueryExecution"]
+    resources = [aws_athena_workgroup.this.arn]
+  }
 }
 
 locals {

@@ -4,7 +4,7 @@ resource "aws_lambda_function" "this" {
   #checkov:skip=CKV_AWS_117:No VPC on purpose: the functions only reach S3, SQS, Secrets Manager, Glue and the public TMDB API; a VPC would add NAT gateways and endpoints for no isolation gain.
   #checkov:skip=CKV_AWS_50:X-Ray is not used; the functions write structured JSON log lines (movielake.log) that CloudWatch Logs Insights queries, and the zips ship no X-Ray SDK.
   #checkov:skip=CKV_AWS_272:Code signing needs an AWS Signer profile and a signing step in CI; zips are built reproducibly from the reviewed repository and deployed by Terraform only.
-  #checkov:skip=CKV_AWS_115:No reserved concurrency: the worker is throttled by the SQS event source's maximum_concurrency instead (reserving too would return messages to the queue and toward the DLQ when the two disagree, and new accounts cannot reserve any); csv-ingest and the planner are event-driven and short-lived.
+  #checkov:skip=CKV_AWS_115:Only the refine reserves concurrency (1: one refine at a time). The worker is throttled by the SQS event source's maximum_concurrency instead (reserving too would return messages to the queue and toward the DLQ when the two disagree, and new accounts cannot reserve any); csv-ingest and the planner are event-driven and short-lived.
   #checkov:skip=CKV_AWS_116:No function-level DLQ: the asynchronous functions (csv-ingest, the planner, the refine) send failed events to an on-failure destination (aws_lambda_function_event_invoke_config below), which supersedes the DLQ and carries the error too; the worker's failed messages go to the SQS queue's dead-letter queue.
   for_each = local.functions
 
@@ -19,6 +19,10 @@ resource "aws_lambda_function" "this" {
   timeout          = each.value.timeout
   memory_size      = each.value.memory
   kms_key_arn      = aws_kms_key.this.arn
+
+  # One refine at a time: two would stage, check and publish over each other's tables. A second
+  # asynchronous invocation is throttled, and Lambda retries it once the first has ended.
+  reserved_concurrent_executions = each.key == "refine" ? var.refine_reserved_concurrency : -1
 
   environment {
     variables = local.function_environment[each.key]
@@ -61,13 +65,16 @@ resource "aws_lambda_event_source_mapping" "tmdb_worker" {
   }
 }
 
-# Asynchronous invocations (S3 -> csv-ingest, EventBridge -> planner): Lambda retries a failed
-# event twice, then sends it with its error to the failure queue, whose alarm notifies.
+# Asynchronous invocations (S3 -> csv-ingest, EventBridge -> planner and refine): Lambda
+# retries a failed event twice, then sends it with its error to the failure queue, whose alarm
+# notifies. The refine is not retried by Lambda: a whole refine again is three full scans for a
+# failed quality rule or a timeout, which a rerun repeats; the handler retries what may pass
+# (MOVIELAKE_REFINE_ATTEMPTS runs) and raises when it gives up, so its failures still alarm.
 resource "aws_lambda_function_event_invoke_config" "async" {
   for_each = local.async_functions
 
   function_name                = aws_lambda_function.this[each.key].function_name
-  maximum_retry_attempts       = 2
+  maximum_retry_attempts       = each.key == "refine" ? 0 : 2
   maximum_event_age_in_seconds = 21600
 
   destination_config {

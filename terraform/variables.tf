@@ -74,6 +74,17 @@ variable "refine_zip" {
   default     = "../build/refine.zip"
 }
 
+variable "refine_reserved_concurrency" {
+  description = "Reserved concurrency of the refine Lambda: 1 runs one refine at a time (a second invocation is throttled and Lambda retries it later), -1 reserves none, for accounts whose concurrency limit leaves nothing to reserve (the refine lease still keeps refines one at a time; the second then waits for the lease or fails with a LeaseHeldError)."
+  type        = number
+  default     = 1
+
+  validation {
+    condition     = contains([-1, 1], var.refine_reserved_concurrency)
+    error_message = "refine_reserved_concurrency must be 1 (one refine at a time) or -1 (none reserved)."
+  }
+}
+
 variable "superseded_version_expiration_days" {
   description = "Days after which the objects of a superseded Trusted/Refined table version (tagged movielake-superseded by the refine) expire; queries that started on the old version have that long to finish."
   type        = number

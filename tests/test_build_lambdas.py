@@ -56,7 +56,7 @@ def scaffold(tmp_path: Path) -> Path:
     src = tmp_path / "src"
     pkg = src / "movielake"
     pkg.mkdir(parents=True)
-    for name in (*CORE, "duckdb_s3.py", "metrics.py"):
+    for name in (*CORE, "duckdb_s3.py", "metrics.py", "lease.py"):
         shutil.copy2(SRC / "movielake" / name, pkg / name)
     (pkg / "synthetic.py").write_text("import pandas  # never shipped\n")
     ingest = pkg / "ingest"
@@ -172,6 +172,7 @@ def test_zips_hold_only_what_each_function_needs(scaffold: Path, tmp_path: Path)
     assert any(n.endswith(".dist-info/METADATA") for n in tmdb), "importlib.metadata needs METADATA"
     assert "movielake/duckdb_s3.py" in tmdb and "movielake/duckdb_s3.py" not in csv
     assert "movielake/metrics.py" in tmdb and "aws_lambda_powertools" in tops, "run metrics (EMF)"
+    assert "movielake/lease.py" in tmdb and "movielake/lease.py" not in csv
     assert any(n.endswith("httpfs.duckdb_extension") for n in tmdb), "the planner loads httpfs offline"
     for zip_name in ("csv_ingest.zip", "tmdb_enrich.zip"):
         assert (out / zip_name).stat().st_size < 50 * 1024 * 1024  # Lambda's direct-upload limit

@@ -21,6 +21,7 @@ import boto3
 import pytest
 from conftest import LAMBDA_RUNTIME, NO_RETRY, REGION
 
+from movielake.local.concurrency import ThrottledError
 from movielake.local.dispatch import DeliveredLog, Dispatcher, queue_mappings
 from movielake.local.runtime import (
     Invocation,
@@ -628,3 +629,38 @@ def test_a_rebuilt_zip_gets_its_new_hash(tmp_path: Path) -> None:
     os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 1_000_000))
     assert code_sha256(path) != first
     assert code_sha256(path) == base64.b64encode(hashlib.sha256(b"b" * 64).digest()).decode()
+
+
+def test_reserved_concurrency_runs_one_invocation_at_a_time(
+    aws: dict[str, Any], dispatcher: Dispatcher, tmp_path: Path
+) -> None:
+    """A function reserved to 1 (the refine's setting): a synchronous invocation while one
+    runs is throttled; asynchronous ones wait for the slot and run one after the other."""
+    deploy(aws, make_zip(tmp_path / "build"), "single", "handler.timed")
+    aws["lambda"].put_function_concurrency(FunctionName="single", ReservedConcurrentExecutions=1)
+    spec = dispatcher.spec("single")
+    assert spec.reserved_concurrency == 1
+    outcomes: queue_module.Queue[Any] = queue_module.Queue()
+
+    def invoke(body: str, wait: float) -> None:
+        try:
+            outcomes.put(dispatcher.runtime.invoke(spec, {"Records": [{"body": body}]}, wait_for_slot=wait))
+        except ThrottledError as exc:
+            outcomes.put(exc)
+
+    def together(wait: float) -> list[Any]:
+        threads = [threading.Thread(target=invoke, args=(f"m{n}", wait)) for n in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+        return [outcomes.get_nowait() for _ in threads]
+
+    synchronous = together(wait=0.0)
+    assert sorted(type(o).__name__ for o in synchronous) == ["Invocation", "ThrottledError"]
+    assert "reserved concurrency (1) is in use" in str(
+        next(o for o in synchronous if isinstance(o, Exception))
+    )
+    asynchronous = together(wait=30.0)
+    assert all(isinstance(o, Invocation) and o.ok for o in asynchronous)
+    assert most_at_once([(o.result["start"], o.result["end"]) for o in asynchronous]) == 1

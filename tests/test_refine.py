@@ -8,7 +8,9 @@ computed here from the Python records, not pinned.
 
 from __future__ import annotations
 
+import dataclasses
 import io
+import json
 import os
 import signal
 import subprocess
@@ -31,7 +33,7 @@ from movielake.config import Settings
 from movielake.local import sample_lake, synthetic
 from movielake.refine import engines
 from movielake.refine.athena import AthenaRefineEngine, ctas, typed_value
-from movielake.refine.catalog import STAGING_SUFFIX
+from movielake.refine.catalog import is_staging_of
 from movielake.refine.run import SUPERSEDED_TAG, QualityError, run_refine
 from movielake.tmdb.records import to_record
 
@@ -121,7 +123,7 @@ def test_refine_publishes_each_table_as_a_parquet_version_with_a_manifest(lake: 
     }
     assert set(manifest["tables"]) == expected_tables
     assert expected_tables <= table_names(glue)
-    assert not [t for t in table_names(glue) if t.endswith(STAGING_SUFFIX)]  # no staging left
+    assert not [t for t in table_names(glue) if is_staging_of(t)]  # no staging left
     assert location(glue, "trusted_films") == f"s3://{LAKE_BUCKET}/Trusted/films/v={run_id}/"
     assert location(glue, "refined_film_facts") == f"s3://{LAKE_BUCKET}/Refined/film_facts/v={run_id}/"
     parquet = objects(s3, f"Trusted/films/v={run_id}/")
@@ -206,7 +208,7 @@ def test_a_failed_hard_rule_publishes_nothing(
     assert f"s3://{LAKE_BUCKET}/Refined/_refine/" in error
 
     assert {t: location(lake["glue"], t) for t in first["tables"]} == before
-    assert not [t for t in table_names(lake["glue"]) if t.endswith(STAGING_SUFFIX)]
+    assert not [t for t in table_names(lake["glue"]) if is_staging_of(t)]
     manifests = sorted(objects(lake["s3"], keys.REFINE_MANIFESTS_PREFIX))
     failed = pd.read_json(
         io.BytesIO(lake["s3"].get_object(Bucket=LAKE_BUCKET, Key=manifests[-1])["Body"].read()), typ="series"
@@ -231,6 +233,9 @@ class InterruptingEngine:
 
     def rows(self, sql: str) -> list[tuple[Any, ...]]:
         return self.inner.rows(sql)
+
+    def stop(self) -> None:
+        self.inner.stop()
 
     def close(self) -> None:
         self.inner.close()
@@ -337,7 +342,9 @@ def test_athena_engine_writes_with_ctas_and_reads_typed_rows(mock_aws_env: None)
 
 def test_killing_movielake_refine_midway_keeps_the_tables_readable(lake: dict, tmp_path) -> None:
     """``movielake refine`` in its own process, killed (SIGKILL) once it has staged a table:
-    the published tables and the answers stay as they were; the next refine publishes."""
+    the published tables and the answers stay as they were; its lease keeps another refine
+    out until it expires; the next refine takes it over, cleans up after the dead run (its
+    staging entry dropped, its folders tagged) and publishes."""
     first = run_refine(lake["settings"], "local")
     answers = run_all(lake["settings"], "local")
     env = {k: v for k, v in os.environ.items() if not k.startswith("MOVIELAKE_")}
@@ -346,12 +353,13 @@ def test_killing_movielake_refine_midway_keeps_the_tables_readable(lake: dict, t
         MOVIELAKE_GLUE_DATABASE=DATABASE,
         AWS_ENDPOINT_URL=lake["settings"].endpoint_url,
         MOVIELAKE_LOCAL_DIR=str(tmp_path),
+        MOVIELAKE_REFINE_LEASE_SECONDS="4",
     )
     command = [str(Path(sys.executable).parent / "movielake"), "refine"]
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
     try:
-        while not [t for t in table_names(lake["glue"]) if t.endswith(STAGING_SUFFIX)]:
+        while not [t for t in table_names(lake["glue"]) if is_staging_of(t)]:
             assert process.poll() is None, "the refine ended before it could be killed"
             assert time.monotonic() < deadline, "no staged table within 120 s"
             time.sleep(0.05)
@@ -364,10 +372,18 @@ def test_killing_movielake_refine_midway_keeps_the_tables_readable(lake: dict, t
     for name, frame in run_all(lake["settings"], "local").items():
         pd.testing.assert_frame_equal(frame, answers[name], obj=name)
 
-    rerun = run_refine(lake["settings"], "local")
+    lease = json.loads(lake["s3"].get_object(Bucket=LAKE_BUCKET, Key=keys.REFINE_LEASE_KEY)["Body"].read())
+    killed = lease["run_id"]
+    assert [t for t in table_names(lake["glue"]) if is_staging_of(t, killed)]
+
+    settings = dataclasses.replace(lake["settings"], refine_lease_seconds=4)
+    rerun = run_refine(settings, "local", wait_seconds=30)  # takes the dead run's lease over
     assert rerun["status"] == "succeeded"
     for table, figures in rerun["tables"].items():
         assert location(lake["glue"], table) == figures["location"], table
-    assert not [t for t in table_names(lake["glue"]) if t.endswith(STAGING_SUFFIX)]
+    assert not [t for t in table_names(lake["glue"]) if is_staging_of(t)]
+    killed_objects = [k for k in objects(lake["s3"], "Trusted/") if f"/v={killed}/" in k]
+    assert killed_objects and all(SUPERSEDED_TAG in tags(lake["s3"], k) for k in killed_objects)
+    assert not objects(lake["s3"], keys.REFINE_LEASE_KEY)  # released
     for name, frame in run_all(lake["settings"], "local").items():
         pd.testing.assert_frame_equal(frame, answers[name], obj=name)

@@ -374,6 +374,11 @@ def test_failures_are_never_silent(default_plan: dict[str, Any]) -> None:
     configs = {a: v for a, v in planned.items() if a.startswith("aws_lambda_function_event_invoke_config.")}
     asynchronous = ("csv_ingest", "refine", "tmdb_planner")
     assert sorted(configs) == [f'aws_lambda_function_event_invoke_config.async["{k}"]' for k in asynchronous]
+    # The refine is not retried by Lambda (its handler retries what may pass) and runs one at a time.
+    retries = {a.split('"')[1]: v["maximum_retry_attempts"] for a, v in configs.items()}
+    assert retries == {"csv_ingest": 2, "refine": 0, "tmdb_planner": 2}
+    assert planned['aws_lambda_function.this["refine"]']["reserved_concurrent_executions"] == 1
+    assert planned['aws_lambda_function.this["tmdb_worker"]']["reserved_concurrent_executions"] == -1
     errors = {a: v for a, v in planned.items() if a.endswith('_errors"]')}
     assert sorted(v["dimensions"]["FunctionName"] for v in errors.values()) == [
         f"{PREFIX}-{n}" for n in ("csv-ingest", "refine", "tmdb-planner", "tmdb-worker")

@@ -72,6 +72,15 @@ class Settings:
     # Seconds a run's lease on its date lasts unless renewed (every third of it while running):
     # how long a run that died blocks the next one of the same date.
     tmdb_lease_seconds: float = 60.0
+    # The refine's lease (one refine at a time, CLI and Lambda alike): how long a refine that
+    # died blocks the next one; a running refine renews it every third of it.
+    refine_lease_seconds: float = 120.0
+    # Seconds of its invocation the refine Lambda keeps for stopping: after the deadline it
+    # stops its queries, drops its staging tables and writes a ``timed_out`` manifest.
+    refine_deadline_margin_seconds: float = 45.0
+    # Whole refines the Lambda runs for one event when one fails for a reason that may pass (a
+    # query or API error); a failed quality rule, a timeout or a held lease is not retried.
+    refine_attempts: int = 2
     # Worker invocations running side by side (the SQS event source's maximum concurrency): the
     # planner spreads a run over at least this many messages so every worker's share is busy.
     tmdb_workers: int = 1

@@ -167,6 +167,10 @@ def table_version_prefix(zone: str, table: str, run_id: str) -> str:
     return f"{table_prefix(zone, table)}{VERSION_FOLDER}{run_id}/"
 
 
+# The refine's lease (movielake.lease): one refine at a time.
+REFINE_LEASE_KEY = f"{REFINE_MANIFESTS_PREFIX}lease.json"
+
+
 def refine_manifest_key(run_id: str) -> str:
     """``Refined/_refine/<run id>.json``: a refine's report (skipped by Athena: ``_`` name)."""
     return f"{REFINE_MANIFESTS_PREFIX}{run_id}.json"

@@ -63,6 +63,7 @@ def run(args: argparse.Namespace) -> int:
     from movielake.analysis.queries import QueryNotFoundError
     from movielake.analysis.results import render, render_all
     from movielake.cli import UserError
+    from movielake.refine.catalog import MixedRunsError
 
     if args.list:
         text = list_queries()
@@ -75,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
             else:
                 ((name, result),) = fetch_all(settings, engine, names=[args.name]).items()
                 text = render(name, result, args.format)
-        except (QueryNotFoundError, CatalogTableError) as exc:
+        except (QueryNotFoundError, CatalogTableError, MixedRunsError) as exc:
             raise UserError(str(exc.args[0])) from exc
     if args.out:
         args.out.write_text(text, encoding="utf-8")
@@ -89,10 +90,14 @@ def run_report(args: argparse.Namespace) -> int:
     from movielake.analysis.report import build_report, collect
     from movielake.analysis.report.questions import ReportHeaderError
     from movielake.cli import UserError
+    from movielake.refine.catalog import MixedRunsError
 
     settings = Settings.from_env()
     engine = args.engine or default_engine(settings)
-    results = collect(settings, engine=engine)
+    try:
+        results = collect(settings, engine=engine)
+    except MixedRunsError as exc:
+        raise UserError(str(exc)) from exc
     try:
         path = build_report(results, args.out)
     except ReportHeaderError as exc:

@@ -60,11 +60,25 @@ def _answer_all(
     one engine session."""
     # An unknown name fails here, before a session is opened.
     selected = list(discover(sql_dir).values()) if names is None else [get_query(n, sql_dir) for n in names]
+    refuse_mixed_runs(settings, selected)
     session = make_engine(settings, engine)
     try:
         return {query.name: answer(session, query) for query in selected}
     finally:
         session.close()
+
+
+def refuse_mixed_runs(settings: Settings, queries: Iterable[NamedQuery]) -> None:
+    """``MixedRunsError`` when the Trusted and Refined tables the queries read were published
+    by different refine runs (a refine killed while publishing): answers from two runs at once
+    would disagree with each other, so none are given until a refine publishes one whole run."""
+    from movielake import aws
+    from movielake.analysis.translate import referenced_tables
+    from movielake.refine import catalog
+
+    settings.require("glue_database")
+    tables = sorted(set().union(*(referenced_tables(q.statement) for q in queries)))
+    catalog.refuse_mixed_runs(aws.client("glue", settings), settings.glue_database, tables)
 
 
 def run_all(

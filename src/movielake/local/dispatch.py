@@ -45,7 +45,7 @@ from movielake.aws import list_objects
 from movielake.local.destinations import async_config, deliver_failure, failure_record
 from movielake.local.event_shapes import now_iso, s3_event, sqs_event, target_event
 from movielake.local.eventbus import BusLog, matching_targets, publish_to_topics
-from movielake.local.runtime import FunctionSpec, Invocation, LambdaRuntime
+from movielake.local.runtime import INIT_TIMEOUT, FunctionSpec, Invocation, LambdaRuntime
 
 log = logging.getLogger(__name__)
 
@@ -239,9 +239,9 @@ class Dispatcher:
             self._specs[function_arn] = self.runtime.spec(function_arn)
         return self._specs[function_arn]
 
-    def _invoke(self, function_arn: str, event: Any, what: str) -> Invocation:
+    def _invoke(self, function_arn: str, event: Any, what: str, wait_for_slot: float = 0.0) -> Invocation:
         """Invoke and report to the callback."""
-        invocation = self.runtime.invoke(self.spec(function_arn), event)
+        invocation = self.runtime.invoke(self.spec(function_arn), event, wait_for_slot=wait_for_slot)
         if self.on_invocation is not None:
             self.on_invocation(what, invocation)
         return invocation
@@ -249,10 +249,13 @@ class Dispatcher:
     def _invoke_async(self, function_arn: str, event: Any, what: str) -> Invocation:
         """Invoke as an asynchronous event source does: retry, then record the failure."""
         config = async_config(self.runtime.lambda_client, function_arn)
+        # A throttled event waits, as Lambda keeps it and retries: at most one run of the
+        # invocation holding the slot.
+        wait = self.spec(function_arn).timeout + INIT_TIMEOUT
         attempts = 0
         while True:
             attempts += 1
-            invocation = self._invoke(function_arn, event, what)
+            invocation = self._invoke(function_arn, event, what, wait_for_slot=wait)
             if invocation.ok or attempts > config.retries:
                 break
         if not invocation.ok and config.on_failure:

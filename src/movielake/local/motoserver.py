@@ -8,7 +8,8 @@ reach the dead-letter queue early), then makes them visible again. The local run
 moto's own delivery off before starting the unchanged moto server. The wiring stays
 readable through the APIs (notification configuration, event source mappings).
 
-It also evaluates S3 bucket policies without their conditioned statements (see below why),
+It also runs Athena queries (:mod:`movielake.local.athena`: moto only records them),
+evaluates S3 bucket policies without their conditioned statements (see below why),
 when the stack hands it an administrator key, authorizes every request as AWS would
 (:mod:`movielake.local.authz`), and makes the Glue crawlers crawl, putting their state changes
 on the default bus (:mod:`movielake.local.glue.crawler`).
@@ -94,10 +95,11 @@ def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     quiet_lambda_triggers()
     skip_conditional_bucket_policy_statements()
-    from movielake.local import authz
+    from movielake.local import athena, authz
     from movielake.local.eventbus import BUS_VARIABLE, BusLog
     from movielake.local.glue import crawler
 
+    athena.install()
     admin = authz.install()
     bus = os.environ.get(BUS_VARIABLE)
     crawler.install(own_endpoint(argv), admin or UNENFORCED_CREDENTIALS, BusLog(Path(bus)) if bus else None)

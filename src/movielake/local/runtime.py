@@ -21,7 +21,8 @@ Python subprocess, like a new sandbox:
   neither interpreter teardown nor threads left running delay the answer);
 - the context has ``function_name``, ``memory_limit_in_mb``, ``invoked_function_arn``,
   ``aws_request_id`` and ``get_remaining_time_in_millis()`` counting down from the
-  function's timeout, which is enforced: the handler is killed when it runs out.
+  function's timeout, which is enforced: the handler is killed when it runs out;
+- a function's reserved concurrency is enforced (``movielake.local.concurrency``).
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ from typing import Any
 
 from movielake.config import PROJECT_ROOT
 from movielake.local import metric_lines
+from movielake.local.concurrency import reserved_slot
 from movielake.local.roles import RoleCredentials
 
 BUILD_DIR = PROJECT_ROOT / "build"
@@ -79,11 +81,14 @@ class FunctionSpec:
     code_sha256: str
     runtime: str = "python3.12"
     role: str = ""
+    reserved_concurrency: int | None = None  # None: unreserved
 
     @classmethod
     def from_lambda(cls, lambda_client: Any, name: str) -> FunctionSpec:
         """Read the function's configuration from the Lambda API (``get_function``)."""
-        config = lambda_client.get_function(FunctionName=name)["Configuration"]
+        function = lambda_client.get_function(FunctionName=name)
+        config = function["Configuration"]
+        reserved = function.get("Concurrency", {}).get("ReservedConcurrentExecutions")
         return cls(
             name=config["FunctionName"],
             arn=config["FunctionArn"],
@@ -94,6 +99,7 @@ class FunctionSpec:
             code_sha256=config["CodeSha256"],
             runtime=config.get("Runtime", "python3.12"),
             role=config.get("Role", ""),
+            reserved_concurrency=None if reserved is None else int(reserved),
         )
 
 
@@ -303,9 +309,17 @@ class LambdaRuntime:
         """The deployed function ``name`` (short or full name, or ARN)."""
         return FunctionSpec.from_lambda(self.lambda_client, name)
 
-    def invoke(self, function: str | FunctionSpec, event: Any) -> Invocation:
-        """Run the function's handler on ``event`` in a fresh sandbox and return the outcome."""
+    def invoke(self, function: str | FunctionSpec, event: Any, *, wait_for_slot: float = 0.0) -> Invocation:
+        """Run the function's handler on ``event`` in a fresh sandbox and return the outcome;
+        within its reserved concurrency (``ThrottledError`` when no slot frees up within
+        ``wait_for_slot`` seconds)."""
         spec = function if isinstance(function, FunctionSpec) else self.spec(function)
+        slots = self.cache_dir.parent / "concurrency"
+        with reserved_slot(slots, spec.name, spec.reserved_concurrency, wait_for_slot):
+            return self._run(spec, event)
+
+    def _run(self, spec: FunctionSpec, event: Any) -> Invocation:
+        """One invocation in a fresh sandbox."""
         python = find_interpreter(spec.runtime)
         task_dir = extract(find_zip(spec.code_sha256, self.build_dir), spec.code_sha256, self.cache_dir)
         request_id = str(uuid.uuid4())

@@ -63,6 +63,8 @@ class AthenaRefineEngine:
         self._glue = glue or aws.client("glue", settings)
         self._athena = athena or aws.client("athena", settings)
         self.poll_seconds = poll_seconds
+        self._running: str | None = None  # the query ``stop`` stops
+        self._stopped = False
 
     def _run(self, sql: str) -> str:
         """Start a query, wait for it, return its id; AthenaQueryError unless it succeeded."""
@@ -71,6 +73,9 @@ class AthenaRefineEngine:
             WorkGroup=self.settings.athena_workgroup,
             QueryExecutionContext={"Database": self.settings.glue_database},
         )["QueryExecutionId"]
+        self._running = query_id
+        if self._stopped:  # stopped while this one was starting
+            self.stop()
         while True:
             status = self._athena.get_query_execution(QueryExecutionId=query_id)["QueryExecution"]["Status"]
             if status["State"] in FINISHED:
@@ -101,6 +106,13 @@ class AthenaRefineEngine:
                 cells = [cell.get("VarCharValue") for cell in row["Data"]]
                 rows.append(tuple(typed_value(v, t) for v, t in zip(cells, types, strict=True)))
         return rows
+
+    def stop(self) -> None:
+        """``StopQueryExecution`` for the running query (the deadline came): it ends
+        ``CANCELLED`` and ``_run`` raises. Athena would otherwise run it on, and bill it."""
+        self._stopped = True
+        if self._running is not None:
+            self._athena.stop_query_execution(QueryExecutionId=self._running)
 
     def close(self) -> None:
         """Nothing to release: Athena sessions are per query."""

@@ -19,10 +19,19 @@ def register(subparsers: Any) -> None:
             "Run sql/trusted/*.sql and sql/refined/*.sql into new Parquet versions under "
             "Trusted/ and Refined/, run the quality checks of sql/checks/, then switch each Glue "
             "table to its new version. A failed hard check publishes nothing. The refine "
-            "manifest is written to Refined/_refine/<run id>.json."
+            "manifest is written to Refined/_refine/<run id>.json. One refine runs at a time "
+            "(the lease Refined/_refine/lease.json)."
         ),
     )
     add_engine_argument(parser, local="DuckDB, writing to the lake's S3 and Glue", aws="Athena")
+    parser.add_argument(
+        "--wait",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="when another refine is running (one at a time), wait up to SECONDS for it "
+        "instead of stopping at once (default 0)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -47,6 +56,7 @@ def run(args: argparse.Namespace) -> int:
     from movielake.analysis.duckdb_engine import CatalogTableError
     from movielake.cli import UserError
     from movielake.keys import REFINE_MANIFESTS_PREFIX
+    from movielake.lease import LeaseHeldError
     from movielake.refine.athena import AthenaQueryError
     from movielake.refine.models import ModelError, discover_models
     from movielake.refine.run import QualityError, run_refine
@@ -60,7 +70,9 @@ def run(args: argparse.Namespace) -> int:
             bar.update(1)
 
         try:
-            manifest = run_refine(settings, args.engine, progress=progress)
+            manifest = run_refine(settings, args.engine, progress=progress, wait_seconds=args.wait)
+        except LeaseHeldError as exc:
+            raise UserError(str(exc)) from exc
         except (QualityError, CatalogTableError, AthenaQueryError, ModelError) as exc:
             report = f"s3://{settings.lake_bucket}/{REFINE_MANIFESTS_PREFIX}"
             raise UserError(f"{exc} The run's report is the newest object under {report}") from exc

@@ -31,6 +31,10 @@ class RefineEngine(Protocol):
         """The rows of a SELECT."""
         ...
 
+    def stop(self) -> None:
+        """Stop the running query (called from another thread when the deadline comes)."""
+        ...
+
     def close(self) -> None:
         """Release the session."""
         ...
@@ -77,6 +81,10 @@ class DuckDBRefineEngine:
     def rows(self, sql: str) -> list[tuple[Any, ...]]:
         """The rows of an Athena SELECT, translated and run on DuckDB."""
         return self._engine.connection.execute(self._engine.translate(sql)).fetchall()
+
+    def stop(self) -> None:
+        """Interrupt the running statement (DuckDB raises ``InterruptException`` in it)."""
+        self._engine.connection.interrupt()
 
     def close(self) -> None:
         """Close the DuckDB session."""

@@ -4,8 +4,8 @@ previous tables still answer.
 
 The stages are the product's own code on a moto server: ``upload`` (``ingest.upload``),
 ``fetch`` (the TMDB run against the emulator), ``crawl`` (the crawler stand-in's crawl, run
-in-process) and ``refine`` (DuckDB). For each stage an uninterrupted run from the same starting lake gives the expected
-state; then, for sampled kill points (``killpoints.sample``: the first and last write and
+in-process) and ``refine`` (DuckDB). For each stage an uninterrupted run from the same
+starting lake gives the expected state; then, for sampled kill points (``killpoints.sample``: the first and last write and
 evenly between, before and after), the lake is reset to the starting state, the stage is
 killed there (``killpoints.KillSwitch``: nothing reaches AWS after the kill, as after a
 SIGKILL), rerun as a new process would (taking the dead run's lease over once it expired),

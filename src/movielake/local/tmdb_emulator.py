@@ -10,6 +10,11 @@ clients can prove they recover. ``outage`` (a fault kind, settable while serving
 request instead: TMDB down, a dead network path, a proxy dropping every body, an answer always
 later than the client waits; for clients to prove they stop.
 
+With ``changes`` (a ``movielake.local.tmdb_changes.ChangeLog``) the films change over time: a
+clock the test sets, edits that bodies carry once the clock has reached them, and
+``GET /3/movie/changes?start_date&end_date&page`` listing the films edited in a window (100 ids
+a page, pages 1..1000, at most 14 days a request: see that module for TMDB's rules).
+
 Every request is logged with its time, so ``stats()`` (or ``GET /__stats``) shows what a
 client really did: how many requests were accepted, how fast, and when each retry came.
 
@@ -31,12 +36,14 @@ import time
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from movielake.local import synthetic
+from movielake.local.tmdb_changes import ChangeLog
 
 # The key the emulator accepts, from the environment: a command line is visible to every user.
 API_KEY_VARIABLE = "MOVIELAKE_EMULATOR_API_KEY"
@@ -185,6 +192,7 @@ class Emulator:
         bearer_token: str | None = None,
         imdb_on_movie_route: bool = True,
         outage: str | None = None,
+        changes: ChangeLog | None = None,
     ) -> None:
         payloads = load_fixtures(fixtures) if isinstance(fixtures, str | Path) else fixtures
         self._by_id: dict[str, dict] = {}
@@ -199,6 +207,10 @@ class Emulator:
         if outage is not None and outage not in ALL_FAULT_KINDS:
             raise ValueError(f"unknown outage kind {outage!r}; use {', '.join(ALL_FAULT_KINDS)}")
         self.imdb_on_movie_route = imdb_on_movie_route
+        # TMDB always serves its change list: without a clock of its own, nothing ever changes.
+        self.changes = changes or ChangeLog(
+            (p["id"] for p in payloads.values() if isinstance(p.get("id"), int)), now=datetime.now(UTC)
+        )
         self._window = _RateWindow(rate) if rate else None
         self._lock = threading.Lock()
         self._attempts: dict[str, int] = {}
@@ -297,12 +309,22 @@ class Emulator:
         payload = self._by_id.get(key)
         if payload is None or (key.startswith("tt") and not self.imdb_on_movie_route):
             return None
-        cache_key = (id(payload), credits)
+        payload, version = self.changes_body(payload)
+        cache_key = (id(self._by_id[key]), credits, version)
         body = self._bodies.get(cache_key)
         if body is None:
             shown = payload if credits else {k: v for k, v in payload.items() if k != "credits"}
             body = self._bodies[cache_key] = json.dumps(shown).encode()
         return body
+
+    def changes_body(self, payload: dict) -> tuple[dict, int]:
+        """The film's body as of the change clock, and how many edits it carries."""
+        return self.changes.current(payload)
+
+    def change_list(self, query: dict[str, list[str]]) -> tuple[int, bytes]:
+        """The status and body of ``/3/movie/changes``."""
+        status, document = self.changes.answer(query)
+        return status, json.dumps(document).encode()
 
     def find_body(self, imdb_id: str) -> bytes:
         """The ``/3/find`` body: the film as a movie result, or empty lists."""
@@ -377,6 +399,11 @@ def _handler_for(emulator: Emulator) -> type[BaseHTTPRequestHandler]:
                 return
             if fault == "slow":
                 time.sleep(emulator.faults.hang_seconds)
+            if route == "movie" and key == "changes":
+                status, listing = emulator.change_list(query)
+                emulator.record(arrived, "changes", key, status, fault)
+                self._send(status, listing)
+                return
             if route == "find":
                 body: bytes | None = emulator.find_body(key)
             else:

@@ -50,6 +50,11 @@ UNRELATED_IDS = 90_000_000
 EDIT_SECONDS = (60, 86_340)
 
 
+def _utc(moment: datetime) -> datetime:
+    """``moment`` in UTC; a naive one is taken as UTC already."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
 def _unit(text: str) -> float:
     """A uniform number in [0, 1) fixed by the text."""
     digest = hashlib.blake2b(text.encode(), digest_size=8).digest()
@@ -97,17 +102,17 @@ class ChangeLog:
 
     def __post_init__(self) -> None:
         self._ids = sorted(set(self.tmdb_ids))
-        self.now = self.now.astimezone(UTC)
+        self.now = _utc(self.now)
         self.since = self.since or self.now.date()
 
     def schedule(self, at: datetime, tmdb_id: int, **fields: Any) -> None:
         """Edit film ``tmdb_id`` at ``at``: its body then says ``fields``."""
         with self._lock:
-            self._scheduled.append(Edit(at.astimezone(UTC), int(tmdb_id), dict(fields)))
+            self._scheduled.append(Edit(_utc(at), int(tmdb_id), dict(fields)))
 
     def set_clock(self, now: datetime) -> None:
         """Move the clock (forward or back): edits up to ``now`` are visible."""
-        self.now = now.astimezone(UTC)
+        self.now = _utc(now)
 
     def daily_edits(self, day: date) -> list[Edit]:
         """The random edits of one day (none before ``since``), each at its hashed moment."""

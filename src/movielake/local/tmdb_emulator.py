@@ -321,6 +321,13 @@ class Emulator:
         """The film's body as of the change clock, and how many edits it carries."""
         return self.changes.current(payload)
 
+    def set_clock(self, query: dict[str, list[str]]) -> dict[str, str]:
+        """``GET /__clock?now=<ISO datetime>`` moves the change clock (a test's or bench's hand
+        on a child-process emulator); without ``now`` it only reads it."""
+        if query.get("now"):
+            self.changes.set_clock(datetime.fromisoformat(query["now"][0]))
+        return {"now": self.changes.now.isoformat()}
+
     def change_list(self, query: dict[str, list[str]]) -> tuple[int, bytes]:
         """The status and body of ``/3/movie/changes``."""
         status, document = self.changes.answer(query)
@@ -366,6 +373,9 @@ def _handler_for(emulator: Emulator) -> type[BaseHTTPRequestHandler]:
             parts = urlsplit(self.path)
             if parts.path == "/__stats":
                 self._send(200, json.dumps(emulator.stats()).encode())
+                return
+            if parts.path == "/__clock":
+                self._send(200, json.dumps(emulator.set_clock(parse_qs(parts.query))).encode())
                 return
             segments = parts.path.strip("/").split("/")
             if len(segments) != 3 or segments[0] != "3" or segments[1] not in ("movie", "find"):
@@ -445,6 +455,29 @@ def _handler_for(emulator: Emulator) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
+def add_change_arguments(parser: argparse.ArgumentParser) -> None:
+    """The command line's change clock: which share of the films TMDB edits a day, and when."""
+    parser.add_argument("--change-share", type=float, default=0.0, help="share of the films edited each day")
+    parser.add_argument("--change-seed", default="changes", help="seed of the daily edits")
+    parser.add_argument(
+        "--unrelated-per-day", type=int, default=0, help="ids of movies not served, listed as edited each day"
+    )
+    parser.add_argument(
+        "--clock", type=datetime.fromisoformat, help="the change clock's start, ISO (default: now, UTC)"
+    )
+
+
+def change_log(fixtures: Mapping[str, dict], args: argparse.Namespace) -> ChangeLog:
+    """The change clock the command line asks for (edits from the clock's first day on)."""
+    return ChangeLog(
+        (p["id"] for p in fixtures.values() if isinstance(p.get("id"), int)),
+        now=args.clock or datetime.now(UTC),
+        seed=args.change_seed,
+        daily_share=args.change_share,
+        unrelated_per_day=args.unrelated_per_day,
+    )
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the emulator until SIGTERM or Ctrl-C; prints ``listening on <url>`` once started."""
     parser = argparse.ArgumentParser(prog="python -m movielake.local.tmdb_emulator", description=__doc__)
@@ -470,6 +503,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--outage", choices=ALL_FAULT_KINDS, help="break every request this way (e.g. reset, hang, cut)"
     )
+    add_change_arguments(parser)
     args = parser.parse_args(argv)
     if not args.fixtures and not args.synthetic:
         parser.error("give --fixtures FILE, --synthetic N, or both")
@@ -491,6 +525,7 @@ def main(argv: list[str] | None = None) -> None:
         host=args.host,
         port=args.port,
         outage=args.outage,
+        changes=change_log(fixtures, args),
     )
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())

@@ -86,14 +86,16 @@ def run_report(args: argparse.Namespace) -> int:
     """Run every analysis and write the report page; print where it is."""
     from movielake.analysis.engines import run_all
     from movielake.analysis.report import build_report
+    from movielake.analysis.report.moved import run_what_moved, what_moved
     from movielake.analysis.report.questions import ReportHeaderError
     from movielake.cli import UserError
 
     settings = Settings.from_env()
     engine = args.engine or default_engine(settings)
     results = run_all(settings, engine=engine)
+    moved = what_moved(run_what_moved(settings, engine))
     try:
-        path = build_report(results, args.out)
+        path = build_report(results, args.out, moved=moved)
     except ReportHeaderError as exc:
         raise UserError(str(exc)) from exc
     print(f"report ({engine}): {path.resolve()}")

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from movielake.analysis.report.formats import TABLE_FORMATS
+from movielake.analysis.report.moved import Moved, section_context
 from movielake.analysis.report.questions import answered, report_queries
 from movielake.analysis.report.results import Results
 
@@ -39,8 +40,14 @@ def environment() -> Environment:
     return env
 
 
-def render_page(results: Results, sql_dir: Path | None = None, generated_at: datetime | None = None) -> str:
-    """The whole HTML page: one section per question of ``sql/q*.sql`` the report answers."""
+def render_page(
+    results: Results,
+    sql_dir: Path | None = None,
+    generated_at: datetime | None = None,
+    moved: Moved | None = None,
+) -> str:
+    """The whole HTML page: one section per question of ``sql/q*.sql`` the report answers, and
+    what moved since the last TMDB run when ``moved`` is given."""
     from movielake.analysis.queries import discover
 
     sections = [answered(query, results) for query in report_queries(discover(sql_dir).values())]
@@ -49,13 +56,15 @@ def render_page(results: Results, sql_dir: Path | None = None, generated_at: dat
     return (
         environment()
         .get_template(PAGE_TEMPLATE)
-        .render(sections=sections, generated_at=moment, stylesheet=stylesheet)
+        .render(sections=sections, generated_at=moment, stylesheet=stylesheet, **section_context(moved))
     )
 
 
-def build_report(results: Results, out_dir: Path, sql_dir: Path | None = None) -> Path:
+def build_report(
+    results: Results, out_dir: Path, sql_dir: Path | None = None, moved: Moved | None = None
+) -> Path:
     """Write ``<out_dir>/index.html`` from the query results; return its path."""
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / "index.html"
-    path.write_text(render_page(results, sql_dir), encoding="utf-8")
+    path.write_text(render_page(results, sql_dir, moved=moved), encoding="utf-8")
     return path

@@ -20,7 +20,7 @@ from movielake import aws
 from movielake.cli import UserError, iso_date, setting
 from movielake.config import Settings
 from movielake.tmdb import handlers, run
-from movielake.tmdb.client import LOOKUPS, ClientOptions, Outcome, TmdbAuthError
+from movielake.tmdb.client import LOOKUPS, ChangeListError, ClientOptions, Outcome, TmdbAuthError
 from movielake.tmdb.credentials import Credentials, secret_string
 from movielake.tmdb.errors import RunStoppedError
 from movielake.tmdb.lease import LeaseHeldError
@@ -29,8 +29,9 @@ from movielake.tmdb.selection import SelectionError
 from movielake.tmdb.writer import RunFolder
 
 # Errors that stop a fetch before it does harm, printed as one line: a refused key, an outage,
-# no movies CSV, another run holding the date, a resume with other filters.
-STOPS = (TmdbAuthError, SelectionError, LeaseHeldError, RunStoppedError)
+# no movies CSV, another run holding the date, a resume with other filters, a change list that
+# kept failing.
+STOPS = (TmdbAuthError, ChangeListError, SelectionError, LeaseHeldError, RunStoppedError)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

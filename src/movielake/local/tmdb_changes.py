@@ -125,22 +125,36 @@ class ChangeLog:
             found = self._days.get(day)
         if found is not None:
             return found
-        midnight = datetime.combine(day, time(), UTC)
-
-        def moment(tmdb_id: int) -> datetime:
-            low, high = EDIT_SECONDS
-            return midnight + timedelta(
-                seconds=low + int((high - low) * _unit(f"{self.seed}:{day}:{tmdb_id}:at"))
-            )
-
-        chosen = [i for i in self._ids if _unit(f"{self.seed}:{day}:{i}") < self.daily_share]
+        chosen = [i for i in self._ids if self._edited(day, i)]
         unrelated = [
             UNRELATED_IDS + (day - CHANGE_LOG_START).days * 10_000 + n for n in range(self.unrelated_per_day)
         ]
-        found = [Edit(moment(i), i) for i in chosen] + [Edit(moment(i), i, {}) for i in unrelated]
+        found = [Edit(self._moment(day, i), i) for i in chosen]
+        found += [Edit(self._moment(day, i), i, {}) for i in unrelated]
         with self._lock:
             self._days[day] = found
         return found
+
+    def _edited(self, day: date, tmdb_id: int) -> bool:
+        """Whether the seed picks this film for a random edit on ``day``."""
+        return _unit(f"{self.seed}:{day}:{tmdb_id}") < self.daily_share
+
+    def _moment(self, day: date, tmdb_id: int) -> datetime:
+        """When on ``day`` the film's random edit happens."""
+        low, high = EDIT_SECONDS
+        offset = low + int((high - low) * _unit(f"{self.seed}:{day}:{tmdb_id}:at"))
+        return datetime.combine(day, time(), UTC) + timedelta(seconds=offset)
+
+    def film_edits(self, tmdb_id: int) -> list[Edit]:
+        """One film's edits the clock has reached, in time order (its days only: no scan of all)."""
+        assert self.since is not None
+        with self._lock:
+            found = [e for e in self._scheduled if e.tmdb_id == tmdb_id]
+        if self.daily_share > 0:
+            days = range((self.now.date() - self.since).days + 1)
+            picked = (self.since + timedelta(days=n) for n in days)
+            found += [Edit(self._moment(d, tmdb_id), tmdb_id) for d in picked if self._edited(d, tmdb_id)]
+        return sorted((e for e in found if e.at <= self.now), key=lambda e: e.at)
 
     def visible(self, start: date, end: date) -> list[Edit]:
         """The edits dated ``start``..``end`` (both included) that the clock has reached."""
@@ -157,11 +171,7 @@ class ChangeLog:
     def current(self, payload: dict[str, Any]) -> tuple[dict[str, Any], int]:
         """The film's body as of the clock, and how many edits it carries (a cache version)."""
         tmdb_id = payload.get("id")
-        assert self.since is not None
-        first = min(self.since, *(e.at.date() for e in self._scheduled)) if self._scheduled else self.since
-        edits = sorted(
-            (e for e in self.visible(first, self.now.date()) if e.tmdb_id == tmdb_id), key=lambda e: e.at
-        )
+        edits = self.film_edits(tmdb_id) if isinstance(tmdb_id, int) else []
         if not edits:
             return payload, 0
         body = dict(payload)

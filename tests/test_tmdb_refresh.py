@@ -7,6 +7,7 @@ from the edits the test schedules, not from the code under test.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -217,3 +218,39 @@ def test_a_last_run_older_than_the_change_log_serves_refreshes_nothing_and_says_
     assert window["status"] == "too_old" and "--refresh" in window["note"]
     assert manifest["refreshed"] == 0
     assert "changes" not in [r["route"] for r in emulator.stats()["log"]]
+
+
+def test_a_window_past_page_1000_is_halved_and_a_failing_page_stops_the_plan() -> None:
+    import asyncio
+
+    from movielake.tmdb.client import ChangeListError, ClientOptions, list_changes
+
+    asked: list[tuple[str, str, str]] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        start, end, page = (request.url.params[k] for k in ("start_date", "end_date", "page"))
+        asked.append((start, end, page))
+        days = (date.fromisoformat(end) - date.fromisoformat(start)).days + 1
+        pages = 1500 if days > 2 else 2  # more than 1000 pages over more than two days
+        ids = [int(start.replace("-", "")) * 10 + int(page)]
+        return httpx.Response(
+            200, json={"results": [{"id": i} for i in ids], "page": int(page), "total_pages": pages}
+        )
+
+    options = ClientOptions(base_url="http://tmdb.test", rate=1000.0, max_attempts=2, backoff_base=0.01)
+    spans = [(date(2027, 1, 1), date(2027, 1, 4))]
+    listing = asyncio.run(list_changes(spans, CREDENTIALS, options, transport=httpx.MockTransport(answer)))
+    windows_asked = sorted({(s, e) for s, e, _ in asked})
+    assert windows_asked == [
+        ("2027-01-01", "2027-01-02"),
+        ("2027-01-01", "2027-01-04"),
+        ("2027-01-03", "2027-01-04"),
+    ]
+    assert listing.requests == listing.pages == len(asked) == 1 + 2 + 2
+    assert len(listing.ids) == 4  # pages 1 and 2 of each half (the whole window's page 1 is the first's)
+
+    def broken(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(500, json={"status_code": 11})
+
+    with pytest.raises(ChangeListError, match=re.escape("2027-01-01..2027-01-04 page 1 failed")):
+        asyncio.run(list_changes(spans, CREDENTIALS, options, transport=httpx.MockTransport(broken)))

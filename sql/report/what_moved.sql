@@ -27,7 +27,7 @@ films_then_and_now AS (
         f.title,
         f.last_fetched_on,
         f.previous_fetched_on,
-        f.last_fetched_on = r.run_date AND f.previous_fetched_on IS NOT NULL AS refreshed,
+        coalesce(f.last_fetched_on = r.run_date AND f.previous_fetched_on IS NOT NULL, false) AS refreshed,
         f.budget,
         f.revenue,
         f.vote_count,

@@ -56,6 +56,7 @@ class Refresh:
 
     ids: frozenset[str]
     window: dict[str, Any] = field(default_factory=dict)
+    quiet_at: float = 0.0  # when the change list's requests have left the rate window (monotonic)
 
 
 def windows(start: date, end: date, span: int = WINDOW_DAYS) -> list[tuple[date, date]]:
@@ -129,4 +130,4 @@ def plan_refresh(
         retried=len(retried - edited),
     )
     event(log, "change list read", run_date=day.isoformat(), windows=len(spans), **window)
-    return Refresh(frozenset(edited | retried), window)
+    return Refresh(frozenset(edited | retried), window, listing.quiet_at)

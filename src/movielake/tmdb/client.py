@@ -23,7 +23,10 @@ With ``lookup="find"`` it resolves through ``/3/find`` first, then ``/3/movie/{t
 Change list: ``list_changes`` asks ``/3/movie/changes`` (the TMDB ids edited in a window of at
 most 14 days, 100 a page, pages 1 to 1000) through the same ``_Fetcher``: the same pacing,
 retries, 429 handling and credentials as the films' fetch, so its requests count against the
-same rate. A window whose list would run past page 1000 is split in halves.
+same rate. A window whose list would run past page 1000 is split in halves. The two use one
+pacer's settings but run one after the other (the plan needs the list): the listing says when
+its last request has left every upstream one-second window (``quiet_at``), and the run waits
+for that before its first fetch, so the seam never holds more than ``rate`` requests.
 
 The credentials are attached by a transport wrapper below httpx's own request logging, so no
 log line, URL or exception message the client produces contains the key.
@@ -514,6 +517,9 @@ class ChangeListing:
     ids: frozenset[int]
     requests: int
     pages: int
+    # time.monotonic() from which no change-list request is in an upstream one-second window:
+    # a fetch starting earlier would add its requests to theirs, over the limit.
+    quiet_at: float = 0.0
 
 
 async def list_changes(
@@ -530,13 +536,15 @@ async def list_changes(
     fetcher = _Fetcher(client, options)
     found: set[int] = set()
     requests = pages = 0
+    answered = 0.0
 
     async def page(start: date, end: date, number: int) -> dict[str, Any]:
-        nonlocal requests, pages
+        nonlocal requests, pages, answered
         params = {"start_date": start.isoformat(), "end_date": end.isoformat(), "page": str(number)}
         step = await fetcher._get("/3/movie/changes", params, _changes_body)
         requests += step.attempts
         pages += 1
+        answered = max(answered, time.monotonic())
         if step.body is None:
             raise ChangeListError(
                 f"TMDB's change list for {start}..{end} page {number} failed ({step.reason}, HTTP "
@@ -566,4 +574,4 @@ async def list_changes(
             await window(start, end)
     finally:
         await client.aclose()
-    return ChangeListing(frozenset(found), requests, pages)
+    return ChangeListing(frozenset(found), requests, pages, answered + 1 + WINDOW_MARGIN if answered else 0.0)

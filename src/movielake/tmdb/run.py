@@ -125,6 +125,8 @@ def prepare(
         change_window=again.window,
     )
     folder.put_json(folder.plan_key, plan.to_json())
+    # The change list's last requests leave the upstream rate window before any fetch begins.
+    time.sleep(max(0.0, again.quiet_at - time.monotonic()))
     event(
         log,
         "plan written",

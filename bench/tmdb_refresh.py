@@ -17,7 +17,8 @@ emulator's own model with the same seed, not from the run), the films the run re
 how many unchanged films it re-fetched and how many edited ones it missed; the change-list
 requests against the day's requests (all the emulator accepted that day) and against a
 whole day at the rate (``rate x 86,400``); and the fetch's rate as a share of the limit
-(the manifest's requests over its active seconds). With ``--repeat K`` the medians of K
+(the manifest's requests over its active seconds, and the emulator's accepted fetch requests
+between the first and the last). With ``--repeat K`` the medians of K
 whole runs.
 
     .venv/bin/python bench/tmdb_refresh.py --films 10000 --share 0.02 --days 3 --rate 200 --repeat 3
@@ -168,6 +169,13 @@ def share(manifest: dict[str, Any], rate: float) -> float:
     return (manifest["requests_per_second"] or 0.0) / rate
 
 
+def paced(accepted: list[dict[str, Any]], rate: float) -> float:
+    """The fetch's rate between its first and its last request, as a share of the limit (the
+    pacing alone, without the start-up and the last batch's write)."""
+    times = sorted(r["t"] for r in accepted if r["route"] != "changes")
+    return (len(times) - 1) / (times[-1] - times[0]) / rate if len(times) > 1 else 0.0
+
+
 def day_figures(
     args: argparse.Namespace, day: date, manifest: dict[str, Any], refreshed: set[str], log: list[dict]
 ) -> dict[str, Any]:
@@ -186,6 +194,7 @@ def day_figures(
         "change_share_of_day": changes / len(accepted),
         "change_share_of_capacity": changes / (args.rate * 86_400),
         "fetch_share": share(manifest, args.rate),
+        "paced_share": paced(accepted, args.rate),
         "manifest": {k: manifest[k] for k in ("new", "refreshed", "unchanged", "fetched", "failed")},
     }
 
@@ -197,7 +206,8 @@ def print_day(f: dict[str, Any]) -> None:
         f"(unchanged re-fetched {f['unchanged_refetched']}, missed {f['missed']}); change list "
         f"{f['change_requests']} of the day's {f['day_requests']} requests "
         f"({f['change_share_of_day']:.2%}; {f['change_share_of_capacity']:.5%} of a day at the rate); "
-        f"fetch at {f['fetch_share']:.3f} of the limit; manifest {f['manifest']}"
+        f"fetch at {f['fetch_share']:.3f} of the limit ({f['paced_share']:.3f} between its first and "
+        f"last request); manifest {f['manifest']}"
     )
 
 
@@ -217,7 +227,7 @@ def main() -> None:
     os.environ.update(AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_REGION=REGION)  # noqa: S106
     days = [figures for _ in range(args.repeat) for figures in one_run(args)]
     print(f"\nmedians over {len(days)} refresh days ({args.repeat} runs of {args.days} days):")
-    for name in ("unchanged_refetched", "missed", "change_share_of_day", "fetch_share"):
+    for name in ("unchanged_refetched", "missed", "change_share_of_day", "fetch_share", "paced_share"):
         print(f"  {name}: {statistics.median(d[name] for d in days):.4f}")
     print(
         f"  exact every day: {all(d['unchanged_refetched'] == d['missed'] == 0 for d in days)}; "

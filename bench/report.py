@@ -75,7 +75,7 @@ def main() -> int:
         settings = build_lake(endpoint, args.films)
         run_refine(settings, "local")
         started = time.perf_counter()
-        results = collect(settings, "local")
+        results, _ = collect(settings, "local")
         collected = time.perf_counter() - started
     films = len(results["films"])
     started = time.perf_counter()

@@ -492,3 +492,71 @@ def test_months_without_films_are_listed(moto_endpoint: str) -> None:
     assert got.loc[11, "films"] == 1 and got.loc[11, "hits"] == 0
     assert got.drop(index=[3, 11]).films.eq(0).all()
     assert got.drop(index=[3, 11]).hit_rate.isna().all()
+
+
+def fetch_history(lake: Lake) -> pd.DataFrame:
+    """Per imdb_id: the newest and the previous record (newest ingested_at, then folder), in pandas."""
+    rows = [{**r, "folder": d} for d, r in lake.records if r.get("imdb_id")]
+    frame = pd.DataFrame(rows).sort_values(["ingested_at", "folder"], ascending=False)
+    frame["rank"] = frame.groupby("imdb_id").cumcount()
+    newest = frame[frame["rank"] == 0].set_index("imdb_id")
+    previous = frame[frame["rank"] == 1].set_index("imdb_id")
+    history = newest[["folder", "budget", "revenue", "vote_count", "title"]].join(
+        previous[["folder", "budget", "revenue", "vote_count"]].add_suffix("_before")
+    )
+    for column in ("budget", "revenue", "budget_before", "revenue_before"):
+        history[column] = history[column].where(history[column] > 0).astype("float")
+    history["roi"] = (history.revenue - history.budget) / history.budget
+    history["roi_before"] = (history.revenue_before - history.budget_before) / history.budget_before
+    return history
+
+
+def gems(vote_count: pd.Series, roi: pd.Series) -> set[str]:
+    """q7's definition over the films with both figures."""
+    known = pd.DataFrame({"v": vote_count, "r": roi}).dropna()
+    p25, p90 = nearest_rank(known.v, 25), nearest_rank(known.r, 90)
+    return set(known[(known.v < p25) & (known.r > p90)].index)
+
+
+def test_refined_film_facts_keep_the_previous_fetch_and_what_moved(fixture_lake) -> None:
+    from movielake.analysis.queries import NamedQuery
+    from movielake.analysis.report.moved import what_moved, what_moved_query
+
+    lake, _, settings = fixture_lake
+    history = fetch_history(lake)
+    engine = DuckDBEngine(settings)
+    previous = ("fetched_on", "budget", "revenue", "vote_count")
+    columns = ", ".join(["imdb_id", "last_fetched_on", *(f"previous_{c}" for c in previous)])
+    sql = f"SELECT {columns} FROM refined_film_facts"  # noqa: S608 - constant
+    got = engine.run(NamedQuery("history", "", "", sql)).set_index("imdb_id").sort_index()
+    moved_rows = engine.run(what_moved_query())
+    engine.close()
+
+    twice = history[history.folder_before.notna()]
+    assert len(twice) == 3  # the fixture's films fetched twice (d, e, f)
+    assert got.previous_fetched_on.notna().sum() == len(twice)
+    for imdb_id, film in twice.iterrows():
+        row = got.loc[imdb_id]
+        assert pd.Timestamp(row.last_fetched_on).date() == film.folder
+        assert pd.Timestamp(row.previous_fetched_on).date() == film.folder_before
+        assert row.previous_vote_count == film.vote_count_before
+        for column in ("previous_budget", "previous_revenue"):
+            expected = film[column.replace("previous_", "") + "_before"]
+            assert (pd.isna(row[column]) and pd.isna(expected)) or row[column] == expected, (imdb_id, column)
+
+    last_run = history.folder.max()
+    refreshed = twice[twice.folder == last_run]
+    # Before the last run: the refreshed films' previous figures, the others' current ones.
+    votes_before = history.vote_count.where(~history.index.isin(refreshed.index), history.vote_count_before)
+    roi_before = history.roi.where(~history.index.isin(refreshed.index), history.roi_before)
+    now, before = gems(history.vote_count, history.roi), gems(votes_before, roi_before)
+    expected_rows = set(refreshed.index) | (now ^ before)
+    assert set(moved_rows.imdb_id) == expected_rows
+    by_id = moved_rows.set_index("imdb_id")
+    assert set(by_id.index[by_id.refreshed.astype(bool)]) == set(refreshed.index)
+    assert {i for i in by_id.index if by_id.loc[i, "is_gem"]} == now & expected_rows
+    assert {i for i in by_id.index if by_id.loc[i, "was_gem"]} == before & expected_rows
+
+    section = what_moved(moved_rows)
+    assert section.sentence is not None and section.table is not None
+    assert f"refreshed {len(refreshed)} films" in section.sentence

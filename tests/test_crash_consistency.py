@@ -1,23 +1,23 @@
-"""Crash consistency: each stage killed before or after one of its S3 or Glue writes, then
-rerun, ends exactly as an uninterrupted run of it does; and while a refine lies killed, the
-previous tables still answer.
+"""Crash consistency: each stage killed before or after one of its S3 or Glue writes, then rerun,
+ends exactly as an uninterrupted run of it does; and while a refine lies killed, the previous
+tables still answer.
 
 The stages are the product's own code on a moto server: ``upload`` (``ingest.upload``),
 ``fetch`` (the TMDB run against the emulator), ``crawl`` (the crawler stand-in's crawl, run
-in-process) and ``refine`` (DuckDB). For each stage an uninterrupted run from the same
-starting lake gives the expected state; then, for sampled kill points (``killpoints.sample``: the first and last write and
-evenly between, before and after), the lake is reset to the starting state, the stage is
-killed there (``killpoints.KillSwitch``: nothing reaches AWS after the kill, as after a
-SIGKILL), rerun as a new process would (taking the dead run's lease over once it expired),
-and the lake compared. ``CRASH_KILL_POINTS`` sets the points per stage (``all``: every
-write); the default keeps the test near a minute and a half.
+in-process) and ``refine`` (DuckDB). For each stage an uninterrupted run from the same starting
+lake gives the expected state; then, for sampled kill points (``killpoints.sample``: the first
+and last write and evenly between, before and after), the lake is reset to the starting state,
+the stage is killed there (``killpoints.KillSwitch``: nothing reaches AWS after the kill, as
+after a SIGKILL), rerun as a new process would (taking the dead run's lease over once it
+expired), and the lake compared. ``CRASH_KILL_POINTS`` sets the points per stage (``all``:
+every write); the default keeps the test near a minute and a half.
 
-What "the same state" means: every object that is not tagged superseded (run ids and
-timestamps masked; JSON compared without its clock fields; Parquet by the rows of the tables
-over it), and every Glue table with its columns, location and partitions. The TMDB run's
-bookkeeping under ``_run/`` and the refine manifests are reports of each run, not state.
-DuckDB writes a table's Parquet through httpfs, not boto3: a kill between that write and the
-table's Glue entry is the kill "before" that ``CreateTable``.
+What "the same state" means: every object that is not tagged superseded (run ids and timestamps
+masked; JSON compared without its clock fields; Parquet by the rows of the tables over it), and
+every Glue table with its columns, location and partitions. The TMDB run's bookkeeping under
+``_run/`` and the refine manifests are reports of each run, not state. DuckDB writes a table's
+Parquet through httpfs, not boto3: a kill between that write and the table's Glue entry is the
+kill "before" that ``CreateTable``.
 """
 
 from __future__ import annotations

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import html
+import io
 import json
 import math
 import os
@@ -523,7 +524,8 @@ def test_each_sql_file_is_a_named_query_in_the_workgroup(local_stack: dict) -> N
 def test_the_report_has_a_section_per_question(analysed: dict) -> None:
     assert analysed["status"]["report"] == 0
     page = analysed["report"].read_text(encoding="utf-8")
-    assert page.count("<section id=") == 7
+    assert len(re.findall(r'<section id="q\d">', page)) == 7
+    assert '<section id="moved">' in page  # what moved since the last run (day 1: nothing refreshed)
     for query in discover().values():
         assert html.escape(query.title) in page, query.title
     sections = dict(re.findall(r'<section id="(q\d)">(.*?)</section>', page, flags=re.DOTALL))
@@ -569,3 +571,149 @@ def test_every_use_is_granted_and_every_grant_used_or_justified(
     ]
     assert {"sqs:ReceiveMessage", "sqs:DeleteMessage", "s3:DeleteObject"} <= used[prefix + "tmdb-worker"]
     assert {"glue:CreateTable", "glue:BatchCreatePartition", "s3:GetObject"} <= used[prefix + "glue-crawler"]
+
+
+# ------------------------------------------------------------------ day 2: the daily refresh
+
+
+DAY_TWO = date(2031, 1, 4)  # after RUN_DAY (day 1) and INLINE_DAY
+EMULATOR_KEY = "day-two-key"
+
+
+def answers(record: dict, out: Path) -> dict[str, list[dict[str, Any]]]:
+    """``movielake query --all --format json`` on the stack, by query number."""
+    with stack_environment(record):
+        assert cli.main(["query", "--all", "--format", "json", "--out", str(out)]) == 0
+    return {name.split("_", 1)[0]: rows for name, rows in json.loads(out.read_text()).items()}
+
+
+def raw_records(record: dict) -> list[tuple[str, dict[str, Any]]]:
+    """Every record of every lote_N.json in Raw, with its key."""
+    stack = stack_of(record)
+    bucket = record["outputs"]["lake_bucket"]
+    s3 = stack.client("s3", record["endpoint_url"])
+    return [
+        (key, line)
+        for key in list_keys(s3, bucket, "Raw/TMDB/JSON/Movies/")
+        if ANY_BATCH_KEY.match(key)
+        for line in ndjson(read(s3, bucket, key))
+    ]
+
+
+@pytest.fixture(scope="module")
+def day_two(local_stack: dict, analysed: dict, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """Day 1 was ``first_run`` + ``analysed`` (fetch, crawl, refine, answers). On day 2 TMDB
+    (an emulator with a change clock) has edited five films' revenue and one hidden gem's vote
+    count, and learnt one film it did not know; ``movielake tmdb fetch``, ``crawl``, ``query``
+    and ``report`` run again."""
+    from movielake.local.tmdb_changes import ChangeLog
+    from movielake.local.tmdb_emulator import Emulator
+
+    out = tmp_path_factory.mktemp("day-two")
+    before = answers(local_stack, out / "day-one.json")
+    in_raw = fetched_films(local_stack)
+    payloads = fixture_payloads()
+    gem = before["q7"][0]["imdb_id"]
+    money = [row["imdb_id"] for row in before["q1"] if row["imdb_id"] != gem][:5]
+    highest_votes = max(p["vote_count"] for p in payloads.values())
+    edits = {film: {"revenue": payloads[film]["revenue"] * 3 + 12_345} for film in money}
+    edits[gem] = {"vote_count": highest_votes + 1_000}  # far above P25: no longer a gem
+    learnt = sorted(set(expected_selection()) - set(payloads))[0]  # unknown to TMDB on day 1
+    template = payloads[money[0]]
+    served = {
+        **payloads,
+        learnt: {**template, "id": 99_000_001, "imdb_id": learnt, "title": "Learnt Overnight"},
+    }
+
+    midnight = datetime(DAY_TWO.year, DAY_TWO.month, DAY_TWO.day, tzinfo=UTC)
+    clock = ChangeLog((p["id"] for p in served.values()), now=midnight, unrelated_per_day=30)
+    for film, fields in edits.items():
+        clock.schedule(midnight.replace(hour=1), payloads[film]["id"], **fields)
+    clock.set_clock(midnight.replace(hour=6))
+    printed = io.StringIO()
+    with (
+        Emulator(served, EMULATOR_KEY, changes=clock) as emulator,
+        stack_environment(local_stack),
+        pytest.MonkeyPatch.context() as patch,
+    ):
+        patch.setenv("MOVIELAKE_TMDB_BASE_URL", emulator.url)
+        patch.setenv("MOVIELAKE_TMDB_API_KEY", EMULATOR_KEY)
+        with contextlib.redirect_stdout(printed):
+            fetched = cli.main(["tmdb", "fetch", "--date", DAY_TWO.isoformat()])
+        status = io.StringIO()
+        with contextlib.redirect_stdout(status):
+            cli.main(["tmdb", "status", "--date", DAY_TWO.isoformat()])
+        requests = emulator.stats()["log"]
+    with stack_environment(local_stack):
+        crawled = cli.main(["crawl"])
+        reported = cli.main(["report", "--out", str(out / "report")])
+    return {
+        "status": {"fetch": fetched, "crawl": crawled, "report": reported},
+        "manifest": json.loads(printed.getvalue()),
+        "tmdb_status": status.getvalue(),
+        "requests": requests,
+        "before": before,
+        "after": answers(local_stack, out / "day-two.json"),
+        "in_raw": in_raw,
+        "edits": edits,
+        "gem": gem,
+        "learnt": learnt,
+        "served": served,
+        "report": (out / "report" / "index.html").read_text(encoding="utf-8"),
+    }
+
+
+def test_day_two_refreshes_exactly_the_edited_films_and_the_answers_move(
+    local_stack: dict, day_two: dict
+) -> None:
+    assert day_two["status"] == {"fetch": 0, "crawl": 0, "report": 0}
+    edits, gem, learnt = day_two["edits"], day_two["gem"], day_two["learnt"]
+    selected = set(expected_selection())
+    new = selected - day_two["in_raw"]
+    assert learnt in new
+
+    # The run fetched exactly the edited films and the films new to Raw, and counted them.
+    manifest = day_two["manifest"]
+    assert (manifest["refreshed"], manifest["new"]) == (len(edits), len(new))
+    assert manifest["unchanged"] == len(selected) - len(edits) - len(new)
+    assert manifest["selected"] == manifest["skipped"] + manifest["fetched"] + manifest["failed"]
+    assert manifest["change_window"]["status"] == "covered"
+    assert manifest["change_window"]["end"] == DAY_TWO.isoformat()
+    movie_requests = {r["id"] for r in day_two["requests"] if r["route"] == "movie"}
+    assert movie_requests == set(edits) | new
+    assert "refreshed 6, unchanged" in day_two["tmdb_status"]
+
+    # Raw holds both records of every edited film; the newest carries the edit.
+    records: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+    for key, line in raw_records(local_stack):
+        records.setdefault(line["requested_id"], []).append((key, line))
+    for film, fields in edits.items():
+        folders = {key.rsplit("/", 1)[0] for key, _ in records[film]}
+        assert len(folders) >= 2 and any(f"/{DAY_TWO:%Y/%m/%d}" in f for f in folders), film
+        newest = max(records[film], key=lambda item: item[1]["ingested_at"])[1]
+        assert {name: newest[name] for name in fields} == fields
+    assert learnt in records
+
+    # The answers show the new values: q1's revenues, q7 recomputed from the newest records.
+    q1 = {row["imdb_id"]: row for row in day_two["after"]["q1"]}
+    for film, fields in edits.items():
+        if "revenue" in fields:
+            assert q1[film]["revenue"] == fields["revenue"]
+    newest_payloads = {**day_two["served"]}
+    for film, fields in edits.items():
+        newest_payloads[film] = {**newest_payloads[film], **fields}
+    films = [newest_payloads[i] for i in fetched_films(local_stack)]
+    gems_now = hidden_gems(films)
+    assert gem not in gems_now
+    assert {row["imdb_id"] for row in day_two["after"]["q7"]} == gems_now
+    gems_before = {row["imdb_id"] for row in day_two["before"]["q7"]}
+
+    # The report says what moved: the six films refreshed, and the gems gained and lost.
+    section = re.search(r'<section id="moved">(.*?)</section>', day_two["report"], flags=re.DOTALL)
+    assert section is not None, "the report has no 'what moved' section"
+    sentence = html.unescape(section.group(1))
+    assert f"refreshed {len(edits)} films; {len(edits)} of them moved an answer" in sentence
+    for lost in gems_before - gems_now:
+        assert f"({lost})" in sentence.split("lost:")[1]
+    for gained in gems_now - gems_before:
+        assert f"({gained})" in sentence.split("gained:")[1].split("lost:")[0]

@@ -93,7 +93,7 @@ def lake(moto_server: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         sample_lake.register_contract_tables(glue, DATABASE, LAKE_BUCKET)
         sample_lake.register_all_partitions(glue, s3, DATABASE)
         assert main(["refine"]) == 0
-        yield collect(Settings.from_env(), engine="local")
+        yield collect(Settings.from_env(), engine="local")[0]
 
 
 @pytest.fixture(scope="module")
@@ -322,8 +322,8 @@ def test_report_on_the_aws_engine_runs_every_query_in_one_athena_session(
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    """``--engine aws`` opens one session of the aws engine and runs the seven questions and the
-    films query through it (answered here by DuckDB: Athena's own answers are the aws path's
+    """``--engine aws`` opens one session of the aws engine and runs the seven questions, the
+    films query and what moved through it (answered here by DuckDB: Athena's own answers are the aws path's
     equality test); the page is the same page."""
     from movielake.analysis import engines
 
@@ -349,7 +349,7 @@ def test_report_on_the_aws_engine_runs_every_query_in_one_athena_session(
     assert main(["report", "--engine", "aws", "--out", str(tmp_path / "r")]) == 0
 
     assert opened == ["aws"]
-    assert ran == [*discover(), "films"]
+    assert ran == [*discover(), "films", "what_moved"]
     text = (tmp_path / "r" / "index.html").read_text(encoding="utf-8")
     assert "report (aws):" in capsys.readouterr().out
     assert len(sections(text)) == 7 and 'id="movielake-data"' in text

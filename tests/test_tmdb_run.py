@@ -449,7 +449,8 @@ def test_the_cli_fetches_with_filter_overrides_and_reports_status(
 
     assert main(["tmdb", "status", "--date", DAY.isoformat()]) == 0
     status = capsys.readouterr().out
-    assert f"selected {manifest['selected']}, skipped 0" in status
+    assert f"selected {manifest['selected']}: new {manifest['selected']}, refreshed 0, unchanged 0" in status
+    assert "first run: nothing in Raw to refresh" in status
     assert f"complete: fetched {manifest['fetched']}, failed {manifest['failed']}" in status
 
 

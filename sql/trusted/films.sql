@@ -14,9 +14,16 @@
 --   release_date: TMDB's "YYYY-MM-DD" as a date, NULL when empty or not a valid date.
 --   genres: the CSV's comma-separated genero as an array, else TMDB's genre names.
 --   enriched: whether TMDB returned a record for the film.
+--   fetched_on: the run date of a record, from its date folder (Raw/TMDB/.../YYYY/MM/DD/).
+--   fetches: how many Raw records the film has (one per fetch: the first and each refresh).
+--   previous record: the film's second-newest record in the same order, the fetch before the
+--     newest one; its budget and revenue with the same unknowns (0 -> NULL), NULL when the
+--     film was fetched once.
 WITH ranked_tmdb_records AS (
     SELECT
         t.*,
+        CAST(concat(partition_0, '-', partition_1, '-', partition_2) AS date) AS fetched_on,
+        count(*) OVER (PARTITION BY imdb_id) AS fetches,
         row_number() OVER (
             PARTITION BY imdb_id
             ORDER BY ingested_at DESC NULLS LAST, partition_0 DESC, partition_1 DESC, partition_2 DESC
@@ -40,9 +47,23 @@ newest_tmdb_records AS (
         vote_average,
         vote_count,
         transform(genres, g -> g.name) AS genres,
-        ingested_at
+        ingested_at,
+        fetched_on,
+        fetches
     FROM ranked_tmdb_records
     WHERE recency = 1
+),
+
+previous_tmdb_records AS (
+    SELECT
+        imdb_id,
+        ingested_at AS previous_ingested_at,
+        fetched_on AS previous_fetched_on,
+        NULLIF(budget, 0) AS previous_budget,
+        NULLIF(revenue, 0) AS previous_revenue,
+        vote_count AS previous_vote_count
+    FROM ranked_tmdb_records
+    WHERE recency = 2
 ),
 
 ranked_csv_rows AS (
@@ -97,6 +118,14 @@ SELECT
     t.vote_average,
     t.vote_count,
     t.imdb_id IS NOT NULL AS enriched,
-    t.ingested_at
+    t.ingested_at,
+    t.fetched_on,
+    t.fetches,
+    p.previous_ingested_at,
+    p.previous_fetched_on,
+    p.previous_budget,
+    p.previous_revenue,
+    p.previous_vote_count
 FROM newest_tmdb_records AS t
 FULL OUTER JOIN csv_films AS c ON c.imdb_id = t.imdb_id
+LEFT JOIN previous_tmdb_records AS p ON p.imdb_id = t.imdb_id

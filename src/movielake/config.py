@@ -84,6 +84,9 @@ class Settings:
     # Worker invocations running side by side (the SQS event source's maximum concurrency): the
     # planner spreads a run over at least this many messages so every worker's share is busy.
     tmdb_workers: int = 1
+    # How many days back the daily refresh walks TMDB's change list; a last run older than this
+    # refreshes nothing and says so (``movielake.tmdb.changes``): use --refresh then.
+    tmdb_change_days: int = 90
     min_year: int | None = 1960
     min_votes: int | None = 10000
     genres: tuple[str, ...] = ("crime", "war")

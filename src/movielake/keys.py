@@ -29,6 +29,10 @@ TMDB_PASSES_FOLDER = "passes"
 TMDB_PLAN_FILE = "plan.json"
 # A batch directly in a date folder; not the same-named done markers and error parts in _run/.
 TMDB_DATED_BATCH_PATTERN = re.compile(re.escape(TMDB_MOVIES_PREFIX) + r"\d{4}/\d{2}/\d{2}/lote_\d+\.json$")
+# A run's completion report, directly in a date folder.
+TMDB_DATED_MANIFEST_PATTERN = re.compile(
+    re.escape(TMDB_MOVIES_PREFIX) + r"\d{4}/\d{2}/\d{2}/" + re.escape(TMDB_MANIFEST_FILE) + "$"
+)
 # A movies CSV of one day in Raw, the day's ``YYYY``, ``MM``, ``DD`` as groups.
 RAW_MOVIES_CSV_PATTERN = re.compile(
     "^" + re.escape(RAW_CSV_PREFIX) + r"Movies/(\d{4})/(\d{2})/(\d{2})/movies[^/]*\.csv$", re.IGNORECASE

@@ -88,6 +88,7 @@ def run(args: argparse.Namespace) -> int:
 def run_report(args: argparse.Namespace) -> int:
     """Run every analysis and write the report page; print where it is."""
     from movielake.analysis.report import build_report, collect
+    from movielake.analysis.report.moved import what_moved
     from movielake.analysis.report.questions import ReportHeaderError
     from movielake.cli import UserError
     from movielake.refine.catalog import MixedRunsError
@@ -95,11 +96,12 @@ def run_report(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     engine = args.engine or default_engine(settings)
     try:
-        results = collect(settings, engine=engine)
+        results, moved_rows = collect(settings, engine=engine)
     except MixedRunsError as exc:
         raise UserError(str(exc)) from exc
+    moved = what_moved(moved_rows)
     try:
-        path = build_report(results, args.out)
+        path = build_report(results, args.out, moved=moved)
     except ReportHeaderError as exc:
         raise UserError(str(exc)) from exc
     print(f"report ({engine}): {path.resolve()}")

@@ -11,6 +11,11 @@ request instead: TMDB down, a dead network path, a proxy dropping every body, an
 later than the client waits, a captive portal answering 200 with its own page; for clients to
 prove they stop.
 
+With ``changes`` (a ``movielake.local.tmdb_changes.ChangeLog``) the films change over time: a
+clock the test sets, edits that bodies carry once the clock has reached them, and
+``GET /3/movie/changes?start_date&end_date&page`` listing the films edited in a window (100 ids
+a page, pages 1..1000, at most 14 days a request: see that module for TMDB's rules).
+
 Every request is logged with its time, so ``stats()`` (or ``GET /__stats``) shows what a
 client really did: how many requests were accepted, how fast, and when each retry came.
 
@@ -32,12 +37,14 @@ import time
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from movielake.local import synthetic
+from movielake.local.tmdb_changes import ChangeLog
 
 # The key the emulator accepts, from the environment: a command line is visible to every user.
 API_KEY_VARIABLE = "MOVIELAKE_EMULATOR_API_KEY"
@@ -188,6 +195,7 @@ class Emulator:
         bearer_token: str | None = None,
         imdb_on_movie_route: bool = True,
         outage: str | None = None,
+        changes: ChangeLog | None = None,
     ) -> None:
         payloads = load_fixtures(fixtures) if isinstance(fixtures, str | Path) else fixtures
         self._by_id: dict[str, dict] = {}
@@ -202,6 +210,10 @@ class Emulator:
         if outage is not None and outage not in ALL_FAULT_KINDS:
             raise ValueError(f"unknown outage kind {outage!r}; use {', '.join(ALL_FAULT_KINDS)}")
         self.imdb_on_movie_route = imdb_on_movie_route
+        # TMDB always serves its change list: without a clock of its own, nothing ever changes.
+        self.changes = changes or ChangeLog(
+            (p["id"] for p in payloads.values() if isinstance(p.get("id"), int)), now=datetime.now(UTC)
+        )
         self._window = _RateWindow(rate) if rate else None
         self._lock = threading.Lock()
         self._attempts: dict[str, int] = {}
@@ -300,12 +312,29 @@ class Emulator:
         payload = self._by_id.get(key)
         if payload is None or (key.startswith("tt") and not self.imdb_on_movie_route):
             return None
-        cache_key = (id(payload), credits)
+        payload, version = self.changes_body(payload)
+        cache_key = (id(self._by_id[key]), credits, version)
         body = self._bodies.get(cache_key)
         if body is None:
             shown = payload if credits else {k: v for k, v in payload.items() if k != "credits"}
             body = self._bodies[cache_key] = json.dumps(shown).encode()
         return body
+
+    def changes_body(self, payload: dict) -> tuple[dict, int]:
+        """The film's body as of the change clock, and how many edits it carries."""
+        return self.changes.current(payload)
+
+    def set_clock(self, query: dict[str, list[str]]) -> dict[str, str]:
+        """``GET /__clock?now=<ISO datetime>`` moves the change clock (a test's or bench's hand
+        on a child-process emulator); without ``now`` it only reads it."""
+        if query.get("now"):
+            self.changes.set_clock(datetime.fromisoformat(query["now"][0]))
+        return {"now": self.changes.now.isoformat()}
+
+    def change_list(self, query: dict[str, list[str]]) -> tuple[int, bytes]:
+        """The status and body of ``/3/movie/changes``."""
+        status, document = self.changes.answer(query)
+        return status, json.dumps(document).encode()
 
     def find_body(self, imdb_id: str) -> bytes:
         """The ``/3/find`` body: the film as a movie result, or empty lists."""
@@ -348,6 +377,9 @@ def _handler_for(emulator: Emulator) -> type[BaseHTTPRequestHandler]:
             if parts.path == "/__stats":
                 self._send(200, json.dumps(emulator.stats()).encode())
                 return
+            if parts.path == "/__clock":
+                self._send(200, json.dumps(emulator.set_clock(parse_qs(parts.query))).encode())
+                return
             segments = parts.path.strip("/").split("/")
             if len(segments) != 3 or segments[0] != "3" or segments[1] not in ("movie", "find"):
                 self._send(404, json.dumps(NOT_FOUND).encode())  # health checks land here: not logged
@@ -384,6 +416,11 @@ def _handler_for(emulator: Emulator) -> type[BaseHTTPRequestHandler]:
                 return
             if fault == "slow":
                 time.sleep(emulator.faults.hang_seconds)
+            if route == "movie" and key == "changes":
+                status, listing = emulator.change_list(query)
+                emulator.record(arrived, "changes", key, status, fault)
+                self._send(status, listing)
+                return
             if route == "find":
                 body: bytes | None = emulator.find_body(key)
             else:
@@ -432,6 +469,29 @@ def _handler_for(emulator: Emulator) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
+def add_change_arguments(parser: argparse.ArgumentParser) -> None:
+    """The command line's change clock: which share of the films TMDB edits a day, and when."""
+    parser.add_argument("--change-share", type=float, default=0.0, help="share of the films edited each day")
+    parser.add_argument("--change-seed", default="changes", help="seed of the daily edits")
+    parser.add_argument(
+        "--unrelated-per-day", type=int, default=0, help="ids of movies not served, listed as edited each day"
+    )
+    parser.add_argument(
+        "--clock", type=datetime.fromisoformat, help="the change clock's start, ISO (default: now, UTC)"
+    )
+
+
+def change_log(fixtures: Mapping[str, dict], args: argparse.Namespace) -> ChangeLog:
+    """The change clock the command line asks for (edits from the clock's first day on)."""
+    return ChangeLog(
+        (p["id"] for p in fixtures.values() if isinstance(p.get("id"), int)),
+        now=args.clock or datetime.now(UTC),
+        seed=args.change_seed,
+        daily_share=args.change_share,
+        unrelated_per_day=args.unrelated_per_day,
+    )
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the emulator until SIGTERM or Ctrl-C; prints ``listening on <url>`` once started."""
     parser = argparse.ArgumentParser(prog="python -m movielake.local.tmdb_emulator", description=__doc__)
@@ -457,6 +517,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--outage", choices=ALL_FAULT_KINDS, help="break every request this way (e.g. reset, hang, cut)"
     )
+    add_change_arguments(parser)
     args = parser.parse_args(argv)
     if not args.fixtures and not args.synthetic:
         parser.error("give --fixtures FILE, --synthetic N, or both")
@@ -478,6 +539,7 @@ def main(argv: list[str] | None = None) -> None:
         host=args.host,
         port=args.port,
         outage=args.outage,
+        changes=change_log(fixtures, args),
     )
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())

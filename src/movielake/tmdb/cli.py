@@ -20,7 +20,7 @@ from movielake import aws
 from movielake.cli import UserError, iso_date, setting
 from movielake.config import Settings
 from movielake.tmdb import handlers, run
-from movielake.tmdb.client import LOOKUPS, ClientOptions, Outcome, TmdbAuthError
+from movielake.tmdb.client import LOOKUPS, ChangeListError, ClientOptions, Outcome, TmdbAuthError
 from movielake.tmdb.credentials import Credentials, secret_string
 from movielake.tmdb.errors import RunStoppedError
 from movielake.tmdb.lease import LeaseHeldError
@@ -29,8 +29,9 @@ from movielake.tmdb.selection import SelectionError
 from movielake.tmdb.writer import RunFolder
 
 # Errors that stop a fetch before it does harm, printed as one line: a refused key, an outage,
-# no movies CSV, another run holding the date, a resume with other filters.
-STOPS = (TmdbAuthError, SelectionError, LeaseHeldError, RunStoppedError)
+# no movies CSV, another run holding the date, a resume with other filters, a change list that
+# kept failing.
+STOPS = (TmdbAuthError, ChangeListError, SelectionError, LeaseHeldError, RunStoppedError)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -42,7 +43,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="select films from the newest movies CSV and fetch them from TMDB into Raw",
         description=(
             "Select films from the newest Raw/Local/CSV/Movies/<date>/movies*.csv, skip those "
-            "already fetched into Raw/TMDB (unless --refresh), and fetch the rest into "
+            "already fetched into Raw/TMDB unless TMDB's change list says they were edited since "
+            "the last run (all of them with --refresh), and fetch the new and the edited ones into "
             "Raw/TMDB/JSON/Movies/<date>/lote_N.json (100 per file), errors into "
             "erros_geral.json and a _manifest.json. Rerunning an interrupted date resumes it."
         ),
@@ -197,10 +199,12 @@ class _ProgressBar:
         from tqdm import tqdm
 
         print(
-            f"{plan.run_date}: selected {plan.selected}, skipped {plan.skipped} already in Raw, "
-            f"{len(plan.batches)} batches ({len(todo)} to do)",
+            f"{plan.run_date}: selected {plan.selected}: {plan.new} new, {plan.refreshed} refreshed, "
+            f"{plan.skipped} unchanged in Raw; {len(plan.batches)} batches ({len(todo)} to do)",
             file=sys.stderr,
         )
+        if plan.change_window.get("note"):
+            print(f"warning: {plan.change_window['note']}", file=sys.stderr)
         self.bar = tqdm(total=sum(len(b.ids) for b in todo), unit="id", file=sys.stderr, disable=None)
 
     def update(self, outcome: Outcome) -> None:
@@ -226,7 +230,9 @@ def status_lines(s3: Any, bucket: str, day: date) -> list[str]:
     lines = [
         f"{day}: run {plan.run_id} from {plan.source}",
         f"  filters {json.dumps(plan.filters)}{' (refresh)' if plan.refresh else ''}",
-        f"  selected {plan.selected}, skipped {plan.skipped} already in Raw, planned {plan.planned}",
+        f"  selected {plan.selected}: new {plan.new}, refreshed {plan.refreshed}, unchanged "
+        f"{plan.skipped}; planned {plan.planned}",
+        f"  change window {change_window_text(plan.change_window)}",
         f"  batches done {len(done)}/{len(numbers)}, ids {done_ids}/{plan.planned}",
     ]
     manifest = folder.manifest()
@@ -240,6 +246,24 @@ def status_lines(s3: Any, bucket: str, day: date) -> list[str]:
         missing = sorted(numbers - done)
         lines.append(f"  not complete; batches to do: {missing[:20]}{' ...' if len(missing) > 20 else ''}")
     return lines
+
+
+def change_window_text(window: dict[str, Any]) -> str:
+    """How the plan's refresh window reads in ``status``."""
+    status = window.get("status", "not recorded")
+    span = f"{window['start']}..{window['end']}" if window.get("start") else window.get("end", "")
+    if status == "covered":
+        return (
+            f"{span} (since run {window['since_run']}): TMDB listed {window['listed']} edited "
+            f"movies in {window['requests']} requests, {window['edited']} of them ours"
+            + (f", {window['retried']} failed refreshes retried" if window.get("retried") else "")
+        )
+    meaning = {
+        "first_run": "first run: nothing in Raw to refresh",
+        "refresh": "--refresh: every selected film in Raw fetched again",
+        "not_asked": "the change list was not asked",
+    }
+    return f"{span} {window.get('note') or meaning.get(status, status)}".strip()
 
 
 def status_command(args: argparse.Namespace) -> int:

@@ -24,6 +24,14 @@ Lookup: the CSVs carry IMDb ids. With ``lookup="movie"`` the client asks
 answers 404, asks the documented ``/3/find/{imdb_id}`` once before recording ``not_found``.
 With ``lookup="find"`` it resolves through ``/3/find`` first, then ``/3/movie/{tmdb_id}``.
 
+Change list: ``list_changes`` asks ``/3/movie/changes`` (the TMDB ids edited in a window of at
+most 14 days, 100 a page, pages 1 to 1000) through the same ``_Fetcher``: the same pacing,
+retries, 429 handling and credentials as the films' fetch, so its requests count against the
+same rate. A window whose list would run past page 1000 is split in halves. The two use one
+pacer's settings but run one after the other (the plan needs the list): the listing says when
+its last request has left every upstream one-second window (``quiet_at``), and the run waits
+for that before its first fetch, so the seam never holds more than ``rate`` requests.
+
 The credentials are attached by a transport wrapper below httpx's own request logging, so no
 log line, URL or exception message the client produces contains the key.
 """
@@ -40,6 +48,7 @@ import time
 from collections import deque
 from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass
+from datetime import date, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -74,8 +83,17 @@ HEDGE_SAMPLES = 20
 HEDGE_INITIAL = 1.0
 
 
+# /3/movie/changes: ids a page, and the last page TMDB serves.
+CHANGES_PAGE_SIZE = 100
+CHANGES_MAX_PAGES = 1000
+
+
 class TmdbAuthError(RuntimeError):
     """TMDB refused the credentials (401/403): a configuration error for the whole run."""
+
+
+class ChangeListError(RuntimeError):
+    """A change-list request still failed after its retries; the message says which window."""
 
 
 @dataclass(frozen=True)
@@ -159,6 +177,15 @@ def _tmdb_not_found(content: bytes) -> bool:
     """Whether a 404's body is TMDB's own (``{"success": false, "status_code": 34, ...}``)."""
     body = _json(content)
     return isinstance(body, dict) and body.get("status_code") == TMDB_NOT_FOUND_CODE
+
+
+def _changes_body(body: Any) -> bool:
+    """A change-list body is an object with a ``results`` list and a ``total_pages`` number."""
+    return (
+        isinstance(body, dict)
+        and isinstance(body.get("results"), list)
+        and isinstance(body.get("total_pages"), int)
+    )
 
 
 def _find_body(body: Any) -> bool:
@@ -460,17 +487,7 @@ async def fetch_movies(
     Raises ``TmdbAuthError`` at the first 401/403 and stops at once; no id is reported failed
     for it. ``transport`` replaces the pooled HTTP transport (its own limits then apply).
     """
-    inner = transport or httpx.AsyncHTTPTransport(
-        limits=httpx.Limits(
-            max_connections=options.concurrency, max_keepalive_connections=options.concurrency
-        )
-    )
-    client = httpx.AsyncClient(
-        base_url=options.base_url,
-        transport=CredentialTransport(inner, credentials),
-        timeout=httpx.Timeout(options.timeout),
-        headers={"Accept": "application/json"},
-    )
+    client = _http_client(credentials, options, transport)
     fetcher = _Fetcher(client, options)
     queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=options.concurrency)
     source = iter(ids)
@@ -492,3 +509,87 @@ async def fetch_movies(
             worker.cancel()
         await asyncio.gather(*workers, return_exceptions=True)
         await client.aclose()
+
+
+def _http_client(
+    credentials: Credentials, options: ClientOptions, transport: httpx.AsyncBaseTransport | None
+) -> httpx.AsyncClient:
+    """The pooled HTTP client of a run, the credentials attached below its logging."""
+    inner = transport or httpx.AsyncHTTPTransport(
+        limits=httpx.Limits(
+            max_connections=options.concurrency, max_keepalive_connections=options.concurrency
+        )
+    )
+    return httpx.AsyncClient(
+        base_url=options.base_url,
+        transport=CredentialTransport(inner, credentials),
+        timeout=httpx.Timeout(options.timeout),
+        headers={"Accept": "application/json"},
+    )
+
+
+@dataclass(frozen=True)
+class ChangeListing:
+    """What TMDB's change list said over some windows: the ids listed and the requests it took."""
+
+    ids: frozenset[int]
+    requests: int
+    pages: int
+    # time.monotonic() from which no change-list request is in an upstream one-second window:
+    # a fetch starting earlier would add its requests to theirs, over the limit.
+    quiet_at: float = 0.0
+
+
+async def list_changes(
+    windows: Iterable[tuple[date, date]],
+    credentials: Credentials,
+    options: ClientOptions,
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> ChangeListing:
+    """Every TMDB id ``/3/movie/changes`` lists for the windows (each at most 14 days, both
+    days included), every page read; raises ``ChangeListError`` when a page still fails after
+    its retries (a partial list would miss changed films) and ``TmdbAuthError`` on 401/403."""
+    client = _http_client(credentials, options, transport)
+    fetcher = _Fetcher(client, options)
+    found: set[int] = set()
+    requests = pages = 0
+    answered = 0.0
+
+    async def page(start: date, end: date, number: int) -> dict[str, Any]:
+        nonlocal requests, pages, answered
+        params = {"start_date": start.isoformat(), "end_date": end.isoformat(), "page": str(number)}
+        step = await fetcher._get("/3/movie/changes", params, _changes_body)
+        requests += step.attempts
+        pages += 1
+        answered = max(answered, time.monotonic())
+        if step.body is None:
+            raise ChangeListError(
+                f"TMDB's change list for {start}..{end} page {number} failed ({step.reason}, HTTP "
+                f"{step.http_status}) after {options.max_attempts} attempts: no film was planned; "
+                "run again to retry"
+            )
+        found.update(int(r["id"]) for r in step.body["results"] if isinstance(r, dict) and "id" in r)
+        return step.body
+
+    async def window(start: date, end: date) -> None:
+        first = await page(start, end, 1)
+        total = int(first["total_pages"])
+        if total > CHANGES_MAX_PAGES and end > start:
+            middle = start + timedelta(days=(end - start).days // 2)
+            await window(start, middle)
+            await window(middle + timedelta(days=1), end)
+            return
+        if total > CHANGES_MAX_PAGES:
+            raise ChangeListError(
+                f"TMDB lists {first.get('total_results')} changed movies on {start}, more than its "
+                f"{CHANGES_MAX_PAGES} pages serve: refresh with --refresh instead"
+            )
+        await asyncio.gather(*(page(start, end, n) for n in range(2, total + 1)))
+
+    try:
+        for start, end in windows:
+            await window(start, end)
+    finally:
+        await client.aclose()
+    return ChangeListing(frozenset(found), requests, pages, answered + 1 + WINDOW_MARGIN if answered else 0.0)

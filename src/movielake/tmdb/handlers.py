@@ -144,7 +144,10 @@ def _start_held(
 ) -> dict[str, Any]:
     """``start`` once the lease is held; ``session`` makes the other clients."""
     glue = glue_client(settings, session)
-    the_plan = run.prepare(s3, settings, day, refresh=refresh)
+    credentials = tmdb_credentials(settings, session)
+    options = ClientOptions.from_settings(settings)
+    changes = run.change_lister(credentials, options)
+    the_plan = run.prepare(s3, settings, day, refresh=refresh, changes=changes)
     todo = run.pending(run.RunFolder(s3, settings.lake_bucket, day), the_plan.batches)
     ids = sum(len(b.ids) for b in todo)
     if inline is None:
@@ -154,6 +157,9 @@ def _start_held(
         "run_id": the_plan.run_id,
         "selected": the_plan.selected,
         "skipped": the_plan.skipped,
+        "new": the_plan.new,
+        "refreshed": the_plan.refreshed,
+        "change_window": the_plan.change_window,
         "pending_batches": len(todo),
         "pending_ids": ids,
         "mode": "inline" if inline else "queue",
@@ -161,8 +167,7 @@ def _start_held(
     report: run.FetchReport | None = None
     if inline:
         event(log, "running inline", **summary)
-        credentials = tmdb_credentials(settings, session)
-        report = run.execute(s3, settings, the_plan, todo, credentials, ClientOptions.from_settings(settings))
+        report = run.execute(s3, settings, the_plan, todo, credentials, options)
     elif todo:
         settings.require("tmdb_queue_url")
         bodies = messages(the_plan, todo, message_count(len(todo), settings))
@@ -174,7 +179,8 @@ def _start_held(
 
 
 def plan(event_: dict[str, Any], context: Any) -> dict[str, Any]:
-    """Planner Lambda: select + gap detection + plan, then run inline or fan out through SQS.
+    """Planner Lambda: select + gap detection + the change list (films of Raw edited on TMDB
+    since the last run) + plan, then run inline or fan out through SQS.
 
     Event overrides: ``{"date": "YYYY-MM-DD", "refresh": bool, "inline": bool}``.
     """

@@ -1,6 +1,8 @@
 """A TMDB run's manifest: the completion report, checked to add up before it is written.
 
-Every selected id is accounted for exactly once: selected = skipped + fetched + failed. The
+Every selected id is accounted for exactly once: selected = skipped + fetched + failed, where
+the skipped are the films of Raw left unchanged and the planned (fetched + failed) are the new
+films and the refreshed ones: selected = unchanged + new + refreshed. The
 manifest tells the time spent fetching (``active_seconds``, the union of the fetch passes)
 from the wall time since the plan (``wall_seconds``, which includes the time an interrupted
 run lay dead).
@@ -31,6 +33,8 @@ def manifest_for(
         problems.append(
             f"selected {plan.selected} != skipped {plan.skipped} + fetched {fetched} + failed {failed}"
         )
+    if plan.new + plan.refreshed != plan.planned:
+        problems.append(f"new {plan.new} + refreshed {plan.refreshed} != planned {plan.planned}")
     if marked_failed != failed:
         problems.append(f"done markers count {marked_failed} failures, the error parts hold {failed}")
     if len(set(failed_ids)) != failed:
@@ -51,6 +55,10 @@ def manifest_for(
         "refresh": plan.refresh,
         "selected": plan.selected,
         "skipped": plan.skipped,
+        "new": plan.new,
+        "refreshed": plan.refreshed,
+        "unchanged": plan.skipped,
+        "change_window": plan.change_window,
         "fetched": fetched,
         "failed": failed,
         "failed_by_reason": dict(sorted(Counter(e["reason"] for e in errors).items())),

@@ -1,5 +1,9 @@
 """A TMDB run's plan: the numbered batches of ids it will fetch, written before any fetch.
 
+The ids are the selected films new to Raw and the selected films of Raw to fetch again (the
+refresh: ``movielake.tmdb.changes``); the rest of the selection is skipped as unchanged. The
+plan counts both, and records the change window the refresh covered.
+
 The plan lives at ``_run/plan.json`` of its date folder (``movielake.keys.tmdb_plan_key``); an
 unfinished plan is resumed by the next run of the same date, provided the filters match.
 """
@@ -34,6 +38,9 @@ class Plan:
     skipped: int
     refresh: bool
     batches: list[Batch] = field(default_factory=list)
+    new: int = 0  # planned ids not in Raw yet
+    refreshed: int = 0  # planned ids already in Raw (edited on TMDB since, or --refresh)
+    change_window: dict[str, Any] = field(default_factory=dict)
 
     @property
     def planned(self) -> int:
@@ -60,6 +67,9 @@ class Plan:
             skipped=document["skipped"],
             refresh=document["refresh"],
             batches=[Batch(b["number"], tuple(b["ids"])) for b in document["batches"]],
+            new=document.get("new", document.get("planned", 0)),
+            refreshed=document.get("refreshed", 0),
+            change_window=document.get("change_window", {}),
         )
 
 
@@ -72,9 +82,13 @@ def make_plan(
     batch_size: int,
     filters: Filters,
     refresh: bool,
+    again: frozenset[str] = frozenset(),
+    change_window: dict[str, Any] | None = None,
 ) -> Plan:
-    """Split the selected ids not ``already`` fetched into batches numbered from ``first_number``."""
-    todo = [i for i in selection.ids if i not in already]
+    """Split the selected ids not ``already`` fetched, and those to fetch ``again``, into
+    batches numbered from ``first_number``."""
+    todo = [i for i in selection.ids if i not in already or i in again]
+    refreshed = sum(1 for i in todo if i in already)
     batches = [
         Batch(first_number + n, tuple(todo[start : start + batch_size]))
         for n, start in enumerate(range(0, len(todo), batch_size))
@@ -89,6 +103,9 @@ def make_plan(
         skipped=len(selection.ids) - len(todo),
         refresh=refresh,
         batches=batches,
+        new=len(todo) - refreshed,
+        refreshed=refreshed,
+        change_window=change_window or {},
     )
 
 

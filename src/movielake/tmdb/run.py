@@ -1,9 +1,10 @@
 """A TMDB run: plan -> fetch -> write -> complete, shared by the CLI and both Lambdas.
 
-* **plan**: select films from the newest movies CSV, skip the ids already in Raw (any date)
-  unless ``refresh``, split the rest into numbered batches continuing after the date folder's
-  highest batch number, and write ``_run/plan.json`` first. An unfinished plan of the same
-  date is resumed instead of replaced.
+* **plan**: select films from the newest movies CSV; of the ids already in Raw (any date),
+  keep only those TMDB's change list says were edited since the last run (``changes``; all
+  of them with ``refresh``) and skip the rest as unchanged; split the new and the refreshed
+  into numbered batches continuing after the date folder's highest batch number, and write
+  ``_run/plan.json`` first. An unfinished plan of the same date is resumed instead of replaced.
 * **fetch/write**: one ``fetch_movies`` stream over the ids of the batches to do; as soon as a
   batch has all its outcomes it is written (``lote_N.json``, error part, done marker last)
   while the others are still being fetched. A batch with a done marker is never fetched again.
@@ -41,6 +42,7 @@ from movielake import keys
 from movielake.config import Settings
 from movielake.log import event
 from movielake.tmdb import records
+from movielake.tmdb.changes import ChangeLister, Refresh, change_lister, plan_refresh
 from movielake.tmdb.client import ClientOptions, Outcome, fetch_movies
 from movielake.tmdb.credentials import Credentials
 from movielake.tmdb.errors import PlanMismatchError, RunError, TmdbUnreachableError
@@ -49,7 +51,7 @@ from movielake.tmdb.manifest import manifest_for
 from movielake.tmdb.metrics import emit_run_metrics
 from movielake.tmdb.plan import Batch, Plan, filter_changes, is_complete, load_plan, make_plan
 from movielake.tmdb.selection import Filters, select_from_s3
-from movielake.tmdb.writer import RunFolder, WrittenBatch, fetched_ids
+from movielake.tmdb.writer import RunFolder, WrittenBatch, raw_films
 
 log = logging.getLogger(__name__)
 
@@ -73,8 +75,13 @@ class FetchReport:
     written: dict[int, WrittenBatch] = field(default_factory=dict)
 
 
-def prepare(s3: Any, settings: Settings, day: date, *, refresh: bool = False) -> Plan:
+def prepare(
+    s3: Any, settings: Settings, day: date, *, refresh: bool = False, changes: ChangeLister | None = None
+) -> Plan:
     """The plan to work on for ``day``: the unfinished one, or a new one written first.
+
+    ``changes`` reads TMDB's change list (``changes.change_lister``); without it no film of
+    Raw is refreshed (unless ``refresh``), and the plan's change window says ``not_asked``.
 
     An unfinished plan made with other filters is not resumed silently: the run stops with
     ``PlanMismatchError`` unless ``refresh`` asks for a new plan with these filters.
@@ -102,18 +109,26 @@ def prepare(s3: Any, settings: Settings, day: date, *, refresh: bool = False) ->
             )
             return plan
     selection = select_from_s3(s3, settings, filters)
-    already = set() if refresh else fetched_ids(s3, settings.lake_bucket)
+    raw = raw_films(s3, settings.lake_bucket)
+    if refresh:
+        again = Refresh(frozenset(raw.tmdb_ids), {"status": "refresh", "end": day.isoformat()})
+    else:
+        again = plan_refresh(s3, settings, day, raw, selection.ids, changes)
     first = max(folder.batch_numbers() | folder.done_numbers(), default=0) + 1
     plan = make_plan(
         selection,
-        already,
+        set(raw.tmdb_ids),
         day=day,
         first_number=first,
         batch_size=settings.tmdb_batch_size,
         filters=filters,
         refresh=refresh,
+        again=again.ids,
+        change_window=again.window,
     )
     folder.put_json(folder.plan_key, plan.to_json())
+    # The change list's last requests leave the upstream rate window before any fetch begins.
+    time.sleep(max(0.0, again.quiet_at - time.monotonic()))
     event(
         log,
         "plan written",
@@ -122,8 +137,11 @@ def prepare(s3: Any, settings: Settings, day: date, *, refresh: bool = False) ->
         source=plan.source,
         source_bytes=selection.bytes_read,
         selected=plan.selected,
-        skipped_already_fetched=plan.skipped,
+        skipped_unchanged=plan.skipped,
         planned=plan.planned,
+        new=plan.new,
+        refreshed=plan.refreshed,
+        change_window=plan.change_window,
         batches=len(plan.batches),
         first_batch=first,
         filters=plan.filters,
@@ -422,7 +440,8 @@ def _run_held(
     on_outcome: Callable[[Outcome], None] | None,
 ) -> dict[str, Any]:
     """``run`` once the lease is held."""
-    plan = prepare(s3, settings, day, refresh=refresh)
+    options = ClientOptions.from_settings(settings)
+    plan = prepare(s3, settings, day, refresh=refresh, changes=change_lister(credentials, options))
     folder = RunFolder(s3, settings.lake_bucket, day)
     todo = pending(folder, plan.batches)
     if on_plan is not None:
@@ -433,7 +452,7 @@ def _run_held(
         plan,
         todo,
         credentials,
-        ClientOptions.from_settings(settings),
+        options,
         fetch=fetch,
         on_outcome=on_outcome,
     )

@@ -223,25 +223,38 @@ class RunFolder:
         return self.get_json(keys.tmdb_manifest_key(self.day))
 
 
-def fetched_ids(s3: Any, bucket: str) -> set[str]:
-    """Every ``requested_id`` already in a ``lote_*.json`` of Raw, any date, read streaming."""
-    batch_keys = [
-        item["Key"]
-        for item in list_objects(s3, bucket, keys.TMDB_MOVIES_PREFIX)
-        if keys.TMDB_DATED_BATCH_PATTERN.match(item["Key"])
-    ]
+@dataclass(frozen=True)
+class RawFilms:
+    """What Raw holds of TMDB: each fetched film's TMDB id, and the newest run's manifest key."""
 
-    def read(key: str) -> list[str]:
+    tmdb_ids: dict[str, int | None]  # requested_id -> TMDB id (None when the record had none)
+    newest_manifest: str | None  # the manifest written last (the last run completed), if any
+
+
+def raw_films(s3: Any, bucket: str) -> RawFilms:
+    """Every ``requested_id`` in a ``lote_*.json`` of Raw, any date, with its TMDB id (read
+    streaming, one listing of the prefix), and the most recently written ``_manifest.json``."""
+    batch_keys: list[str] = []
+    manifests: list[tuple[Any, str]] = []
+    for item in list_objects(s3, bucket, keys.TMDB_MOVIES_PREFIX):
+        if keys.TMDB_DATED_BATCH_PATTERN.match(item["Key"]):
+            batch_keys.append(item["Key"])
+        elif keys.TMDB_DATED_MANIFEST_PATTERN.match(item["Key"]):
+            manifests.append((item["LastModified"], item["Key"]))
+
+    def read(key: str) -> list[tuple[str, int | None]]:
         body = s3.get_object(Bucket=bucket, Key=key)["Body"]
-        ids = []
+        films = []
         for number, line in enumerate(body.iter_lines(), start=1):
             if not line.strip():
                 continue
             try:
-                ids.append(json.loads(line)["requested_id"])
+                record = json.loads(line)
+                films.append((record["requested_id"], record.get("id")))
             except (ValueError, KeyError) as exc:
                 raise ValueError(f"s3://{bucket}/{key} line {number}: no requested_id ({exc})") from exc
-        return ids
+        return films
 
     with ThreadPoolExecutor(READ_THREADS) as pool:
-        return {film for ids in pool.map(read, batch_keys) for film in ids}
+        found = {film: tmdb_id for films in pool.map(read, batch_keys) for film, tmdb_id in films}
+    return RawFilms(found, max(manifests)[1] if manifests else None)

@@ -63,16 +63,18 @@ GEM_COLUMNS = (
 
 def collect(
     settings: Settings, engine: str = "local", sql_dir: Path | None = None
-) -> dict[str, pd.DataFrame]:
-    """The seven questions' results and the film rows, by query name, in one engine session
+) -> tuple[dict[str, pd.DataFrame], pd.DataFrame | str]:
+    """The seven questions' results and the film rows by query name, and the rows of what moved
+    since the last TMDB run (or why they could not be read), in one engine session
     (``MixedRunsError`` when the tables they read come from two refine runs)."""
     from movielake.analysis.engines import make_engine, refuse_mixed_runs
+    from movielake.analysis.report.moved import run_what_moved
 
     queries = [*discover(sql_dir).values(), load_query((sql_dir or SQL_DIR) / FILMS_QUERY)]
     refuse_mixed_runs(settings, queries)
     session = make_engine(settings, engine)
     try:
-        return {query.name: session.run(query) for query in queries}
+        return {query.name: session.run(query) for query in queries}, run_what_moved(session)
     finally:
         session.close()
 

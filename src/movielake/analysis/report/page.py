@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from movielake.analysis.report import films, javascript
 from movielake.analysis.report.formats import TABLE_FORMATS
+from movielake.analysis.report.moved import Moved, section_context
 from movielake.analysis.report.questions import answered, report_queries
 from movielake.analysis.report.results import Results
 
@@ -50,9 +51,11 @@ def render_page(
     sql_dir: Path | None = None,
     generated_at: datetime | None = None,
     film_cap: int = films.FILM_CAP,
+    moved: Moved | None = None,
 ) -> str:
     """The whole HTML page: one section per question of ``sql/q*.sql`` the report answers, the
-    selection bar and the film rows (``films.embedded``: a sample past ``film_cap``)."""
+    selection bar and the film rows (``films.embedded``: a sample past ``film_cap``), and what
+    moved since the last TMDB run when ``moved`` is given."""
     from markupsafe import Markup
 
     from movielake.analysis.queries import discover
@@ -72,15 +75,20 @@ def render_page(
             data=film_data.payload(),
             vega_bundle=Markup(javascript.vega_bundle()),  # noqa: S704 - the vl-convert package's bundle
             dashboard_script=Markup(javascript.dashboard_script()),  # noqa: S704 - this package's file
+            **section_context(moved),
         )
     )
 
 
 def build_report(
-    results: Results, out_dir: Path, sql_dir: Path | None = None, film_cap: int = films.FILM_CAP
+    results: Results,
+    out_dir: Path,
+    sql_dir: Path | None = None,
+    film_cap: int = films.FILM_CAP,
+    moved: Moved | None = None,
 ) -> Path:
     """Write ``<out_dir>/index.html`` from the query results; return its path."""
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / "index.html"
-    path.write_text(render_page(results, sql_dir, film_cap=film_cap), encoding="utf-8")
+    path.write_text(render_page(results, sql_dir, film_cap=film_cap, moved=moved), encoding="utf-8")
     return path

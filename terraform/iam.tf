@@ -258,12 +258,12 @@ data "aws_iam_policy_document" "refine" {
     resources = [aws_s3_bucket.this["athena_results"].arn]
   }
 
-  # Unused locally: movielake.refine.athena starts a query in the workgroup, waits for it and
-  # reads its rows; DuckDB runs the same SQL on the local stack.
+  # movielake.refine.athena starts each CTAS and SELECT in the refine's own workgroup (the one
+  # that lets a CTAS name its external_location), waits for it and reads its rows.
   statement {
     sid       = "RunAthenaQueries"
     actions   = ["athena:StartQueryExecution", "athena:GetQueryExecution", "athena:GetQueryResults"]
-    resources = [aws_athena_workgroup.this.arn]
+    resources = [aws_athena_workgroup.this["refine"].arn]
   }
 
   # The catalog as the engines read it: the tables (sources, published and staged versions)

@@ -232,7 +232,7 @@ def test_report_command_writes_the_page(
 ) -> None:
     point_at_lake(monkeypatch, moto_server, tmp_path)
 
-    assert main(["report", "--out", str(tmp_path / "r")]) == 0  # local: the endpoint is loopback
+    assert main(["report", "--engine", "local", "--out", str(tmp_path / "r")]) == 0
 
     path = tmp_path / "r" / "index.html"
     assert f"report (local): {path}" in capsys.readouterr().out

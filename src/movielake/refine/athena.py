@@ -2,8 +2,12 @@
 Lambda ships no awswrangler or pandas).
 
 A model becomes ``CREATE TABLE <table> WITH (format = 'PARQUET', external_location = ...) AS
-<its SELECT>`` in the configured workgroup and database: Athena writes the Parquet objects
-under the fresh location and catalogs the table with the result's column types. A staging
+<its SELECT>`` in the refine's workgroup (``MOVIELAKE_REFINE_WORKGROUP``) and the Glue database:
+Athena writes the Parquet objects under the fresh ``v=<run id>/`` folder of the lake and
+catalogs the table with the result's column types. That workgroup must not override
+client-side settings: Athena fails a CTAS that gives ``external_location`` in a workgroup with
+an enforced results location, and without ``external_location`` it would write the table under
+the results location, which the results bucket's lifecycle expires (terraform/athena.tf). A staging
 entry left by an interrupted run is deleted first (through Glue: ``DROP TABLE`` would too, but
 needs the workgroup's DDL path for nothing). SELECT results come back through
 ``GetQueryResults``, typed from the result set's metadata.
@@ -51,14 +55,14 @@ def ctas(sql: str, table: str, location: str) -> str:
 
 
 class AthenaRefineEngine:
-    """Athena in the configured workgroup and Glue database."""
+    """Athena in the refine's workgroup and the Glue database."""
 
     name = "athena"
 
     def __init__(
         self, settings: Settings, *, glue: Any = None, athena: Any = None, poll_seconds: float = 1.0
     ) -> None:
-        settings.require("glue_database", "athena_workgroup")
+        settings.require("glue_database", "refine_workgroup")
         self.settings = settings
         self._glue = glue or aws.client("glue", settings)
         self._athena = athena or aws.client("athena", settings)
@@ -68,7 +72,7 @@ class AthenaRefineEngine:
         """Start a query, wait for it, return its id; AthenaQueryError unless it succeeded."""
         query_id = self._athena.start_query_execution(
             QueryString=sql,
-            WorkGroup=self.settings.athena_workgroup,
+            WorkGroup=self.settings.refine_workgroup,
             QueryExecutionContext={"Database": self.settings.glue_database},
         )["QueryExecutionId"]
         while True:

@@ -1,8 +1,8 @@
 """The ``refine`` Lambda: EventBridge invokes it when the TMDB crawler run succeeds.
 
-It refines the lake with the engine the settings imply (Athena through boto3 on AWS; DuckDB
-when the endpoint is the local stack's loopback moto) and logs one JSON line at the start and
-one with the manifest's figures at the end. A failed quality rule or query raises, so the
+It refines the lake on Athena through boto3, wherever it runs (the local stack's moto server
+executes Athena as AWS does, with this function's role), and logs one JSON line at the start
+and one with the manifest's figures at the end. A failed quality rule or query raises, so the
 invocation counts as an error (the manifest says why) and the previous tables stay published.
 """
 
@@ -27,7 +27,7 @@ def handler(lambda_event: dict[str, Any], context: Any) -> dict[str, Any]:
         state=detail.get("state"),
     )
     try:
-        manifest = run_refine(Settings.from_env())
+        manifest = run_refine(Settings.from_env(), "aws")
     except Exception:
         log.exception("refine failed; the previous tables stay published")
         raise

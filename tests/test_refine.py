@@ -347,7 +347,7 @@ def test_killing_movielake_refine_midway_keeps_the_tables_readable(lake: dict, t
         AWS_ENDPOINT_URL=lake["settings"].endpoint_url,
         MOVIELAKE_LOCAL_DIR=str(tmp_path),
     )
-    command = [str(Path(sys.executable).parent / "movielake"), "refine"]
+    command = [str(Path(sys.executable).parent / "movielake"), "refine", "--engine", "local"]
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
     try:

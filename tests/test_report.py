@@ -89,7 +89,7 @@ def lake(moto_server: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         sample_lake.write_csv(s3, LAKE_BUCKET, "movies.csv", csv_lines, day)
         sample_lake.register_contract_tables(glue, DATABASE, LAKE_BUCKET)
         sample_lake.register_all_partitions(glue, s3, DATABASE)
-        assert main(["refine"]) == 0
+        assert main(["refine", "--engine", "local"]) == 0
         yield run_all(Settings.from_env(), engine="local")
 
 

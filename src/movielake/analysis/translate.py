@@ -15,6 +15,11 @@ gets wrong:
 * ``count_if`` and ``sum`` of integers are BIGINT in Trino but HUGEINT in DuckDB (which pandas
   receives as float): they are cast to BIGINT.
 
+A function sqlglot does not model (it would pass through by name, with whatever meaning DuckDB
+gives that name, if any) and the forms known to mistranslate (``approx_percentile`` over an
+array of percentages) are refused with :class:`UntranslatableError`, naming the function and
+where it is: a query the translation cannot carry fails, never answers differently.
+
 Glue column types (Hive syntax, ``array<struct<id:int,name:string>>``, parsed by sqlglot's
 Hive dialect in ``movielake.catalog.types``) are mapped to DuckDB types
 (``STRUCT("id" INTEGER, "name" VARCHAR)[]``) here as well.
@@ -77,6 +82,30 @@ def _duckdb_type(node: exp.DataType, text: str) -> str:
     if kind not in _PRIMITIVES:
         raise GlueTypeError(f"unsupported type {node.sql('hive').lower()!r} in Glue type {text!r}")
     return _PRIMITIVES[kind]
+
+
+class UntranslatableError(ValueError):
+    """The query uses a function the translation cannot carry with Athena's meaning."""
+
+    def __init__(self, function: str, line: int, column: int) -> None:
+        super().__init__(
+            f"line {line}:{column}: function {function!r} is not carried by the Athena-to-DuckDB "
+            "translation (movielake.analysis.translate)"
+        )
+        self.function = function
+        self.line = line
+        self.column = column
+
+
+def check_carried(expression: exp.Expr) -> None:
+    """Raise UntranslatableError at the first function the translation cannot carry."""
+    for node in expression.find_all(exp.Anonymous, exp.ApproxQuantile):
+        if isinstance(node, exp.ApproxQuantile) and not isinstance(node.args.get("quantile"), exp.Array):
+            continue
+        name = node.name if isinstance(node, exp.Anonymous) else "approx_percentile"
+        meta = node.meta or {}
+        start = meta.get("col", 1) - (meta.get("end", 0) - meta.get("start", 0))
+        raise UntranslatableError(name.lower(), meta.get("line", 1), max(start, 1))
 
 
 def _integer_division(node: exp.Expr) -> exp.Expr:
@@ -144,6 +173,7 @@ def translate(sql: str, schema: Mapping[str, Mapping[str, str]]) -> str:
     """DuckDB SQL with the meaning the Athena SQL has, given table -> column -> DuckDB type."""
     mapping = duckdb_schema(schema)
     expression = sqlglot.parse_one(sql, read=SOURCE_DIALECT)
+    check_carried(expression)
     expression = qualify(expression, schema=mapping, dialect=SOURCE_DIALECT)
     expression = annotate_types(expression, schema=mapping, dialect=SOURCE_DIALECT)
     for transform in TRANSFORMS:

@@ -8,7 +8,8 @@ reach the dead-letter queue early), then makes them visible again. The local run
 moto's own delivery off before starting the unchanged moto server. The wiring stays
 readable through the APIs (notification configuration, event source mappings).
 
-It also evaluates S3 bucket policies without their conditioned statements (see below why),
+It also runs Athena queries (:mod:`movielake.local.athena`: moto only records them),
+evaluates S3 bucket policies without their conditioned statements (see below why),
 and, when the stack hands it an administrator key, authorizes every request as AWS would
 (:mod:`movielake.local.authz`).
 """
@@ -76,8 +77,9 @@ def main(argv: list[str] | None = None) -> None:
     """Patch moto, then run its server with the given command-line arguments."""
     quiet_lambda_triggers()
     skip_conditional_bucket_policy_statements()
-    from movielake.local import authz
+    from movielake.local import athena, authz
 
+    athena.install()
     authz.install()
     from moto.server import main as moto_main
 

@@ -17,7 +17,9 @@ evaluates, as the service authorization references document them:
 - SQS: the batch operations are authorized as their single-message actions, and an
   encrypted queue needs ``kms:GenerateDataKey`` + ``kms:Decrypt`` to send and
   ``kms:Decrypt`` to receive;
-- CloudWatch Logs: the log group or log stream ARN; KMS: the key ARN.
+- CloudWatch Logs: the log group or log stream ARN; KMS: the key ARN;
+- Athena: the workgroup ARN (the request's ``WorkGroup``, ``primary`` by default, or the
+  workgroup a query execution ran in); data catalogs and capacity reservations by their ARNs.
 
 It runs inside the moto server process (the launcher), reading moto's backends.
 """
@@ -292,7 +294,40 @@ def _logs(call: Call) -> list[Permission]:
     return [Permission(f"logs:{call.operation}", resource)]
 
 
+# ----------------------------------------------------------------------------------------- Athena
+
+_ACCOUNT_OPERATIONS = frozenset(
+    {"ListWorkGroups", "ListDataCatalogs", "ListEngineVersions", "ListCapacityReservations"}
+)
+_EXECUTION_OPERATIONS = frozenset(
+    {"GetQueryExecution", "GetQueryResults", "StopQueryExecution", "GetQueryRuntimeStatistics"}
+)
+
+
+def _athena(call: Call) -> list[Permission]:
+    params = call.params()
+    action = f"athena:{call.operation}"
+    if call.operation in _EXECUTION_OPERATIONS:
+        from moto.athena.models import athena_backends
+
+        from movielake.local.athena.service import executions
+
+        execution = executions(athena_backends[call.account][call.region]).get(
+            params.get("QueryExecutionId", "")
+        )
+        workgroup = execution.workgroup if execution is not None else "primary"
+    elif call.operation in ("CreateDataCatalog", "GetDataCatalog", "DeleteDataCatalog"):
+        return [Permission(action, call.arn("athena", f"datacatalog/{params.get('Name')}"))]
+    elif call.operation in _ACCOUNT_OPERATIONS:
+        return [Permission(action, call.resource)]
+    else:
+        workgroup = params.get("Name") if call.operation == "CreateWorkGroup" else params.get("WorkGroup")
+        workgroup = workgroup or "primary"
+    return [Permission(action, call.arn("athena", f"workgroup/{workgroup}"))]
+
+
 _RESOLVERS = {
+    "athena": _athena,
     "s3": _s3,
     "sqs": _sqs,
     "secretsmanager": _secretsmanager,

@@ -1,0 +1,417 @@
+"""One query, run in a worker process as the caller: the stand-in's execution engine.
+
+The moto server hands a :class:`Job` (the query, the caller's credentials, where results go)
+to a worker process (:mod:`movielake.local.athena.pool`), which calls back into the same
+server over HTTP signed as the caller — Glue and S3 through boto3, the objects through
+DuckDB's httpfs — so the server's IAM enforcement judges every read and write as AWS judges
+Athena's. DuckDB runs here, never in the server process: DuckDB scanning a moto server in its
+own process hangs.
+
+Bytes scanned are what httpfs actually fetched: the ``Content-Length`` of its GET responses
+from S3 (DuckDB's HTTP log). A query that fetches more than the workgroup's cutoff ends
+CANCELLED, "Bytes scanned limit was exceeded", as Athena ends it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import tempfile
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+import sqlglot
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from movielake.analysis.translate import UntranslatableError, duckdb_to_glue_type, translate
+from movielake.catalog.paths import parse_s3_path
+from movielake.config import Settings
+from movielake.duckdb_s3 import connect
+from movielake.local.athena import results
+from movielake.local.athena.catalog import DENIED_CODES, CatalogReader
+from movielake.local.athena.statements import QueryError, Statement, parse, qualified
+from movielake.refine.catalog import parquet_table_input
+
+CUTOFF_REASON = "Bytes scanned limit was exceeded"
+_CLIENT_CONFIG = Config(retries={"max_attempts": 2, "mode": "standard"})
+_COMPRESSION = {
+    "SNAPPY": "snappy",
+    "GZIP": "gzip",
+    "ZSTD": "zstd",
+    "NONE": "uncompressed",
+    "UNCOMPRESSED": "uncompressed",
+}
+_SCANNED = (
+    "SELECT coalesce(sum(TRY_CAST(response.headers['Content-Length'] AS BIGINT)), 0) "
+    "FROM duckdb_logs_parsed('HTTP') WHERE request.type = 'GET'"
+)
+
+
+@dataclass(frozen=True)
+class Job:
+    """What a worker needs to run one query as its caller."""
+
+    query_id: str
+    query: str
+    database: str
+    endpoint_url: str
+    region: str
+    credentials: tuple[str, str, str | None]  # access key id, secret, session token
+    output_location: str  # the result directory, ending in "/"
+    encryption: dict[str, str] = field(default_factory=dict)  # EncryptionOption, KmsKey
+    enforced: bool = False
+    cutoff: int | None = None
+
+
+@dataclass
+class Outcome:
+    """How the query ended, and what GetQueryExecution/GetQueryResults then show."""
+
+    state: str
+    reason: str = ""
+    error_type: int = 0
+    scanned: int = 0
+    names: list[str] = field(default_factory=list)
+    columns: list[dict[str, Any]] = field(default_factory=list)
+    rows: list[list[str | None]] = field(default_factory=list)
+    output: str = ""  # ResultConfiguration.OutputLocation
+    manifest: str = ""  # Statistics.DataManifestLocation
+    update_count: int | None = None
+
+
+def run(job: Job) -> Outcome:
+    """Run the job's statement; never raises (a failure is a FAILED outcome)."""
+    try:
+        return Execution(job).run(parse(job.query))
+    except QueryError as exc:
+        return Outcome("FAILED", exc.reason, exc.error_type)
+    except CancelledError as exc:
+        return Outcome("CANCELLED", CUTOFF_REASON, scanned=exc.scanned)
+    except Exception as exc:  # any other failure is Athena's internal error
+        return Outcome("FAILED", f"GENERIC_INTERNAL_ERROR: {type(exc).__name__}: {exc}", 1201)
+
+
+class CancelledError(Exception):
+    """The query read past the workgroup's bytes-scanned cutoff."""
+
+    def __init__(self, scanned: int) -> None:
+        super().__init__(CUTOFF_REASON)
+        self.scanned = scanned
+
+
+class Execution:
+    """The job's session: boto3 and DuckDB as the caller."""
+
+    def __init__(self, job: Job) -> None:
+        self.job = job
+        key, secret, token = job.credentials
+        self.session = boto3.session.Session(
+            aws_access_key_id=key,
+            aws_secret_access_key=secret,
+            aws_session_token=token,
+            region_name=job.region,
+        )
+        self.s3 = self._client("s3")
+        self.glue = self._client("glue")
+        self.catalog = CatalogReader(self.glue, self.s3, job.database)
+        self._connection: Any = None
+
+    def _client(self, service: str) -> Any:
+        return self.session.client(service, endpoint_url=self.job.endpoint_url, config=_CLIENT_CONFIG)
+
+    @property
+    def connection(self) -> Any:
+        """DuckDB with httpfs, the caller's S3 secret and the HTTP log (bytes scanned)."""
+        if self._connection is None:
+            settings = Settings(endpoint_url=self.job.endpoint_url, region=self.job.region)
+            self._connection = connect(settings, session=self.session)
+            self._connection.execute("CALL enable_logging('HTTP')")
+        return self._connection
+
+    def scanned(self) -> int:
+        """Bytes httpfs has fetched from S3 so far."""
+        if self._connection is None:
+            return 0
+        return int(self._connection.cursor().execute(_SCANNED).fetchone()[0])
+
+    def run(self, statement: Statement) -> Outcome:
+        """Run one parsed statement."""
+        if statement.kind == "SELECT":
+            return self.select(statement)
+        if statement.kind == "CTAS":
+            return self.ctas(statement)
+        if statement.kind == "UNLOAD":
+            return self.unload(statement)
+        return self.drop_table(statement)
+
+    # queries ---------------------------------------------------------------------------------
+    def materialise(self, sql: str) -> tuple[list[str], list[str], int]:
+        """Run Athena SQL on DuckDB into the session table ``__result``: its column names,
+        DuckDB types and row count (the cutoff enforced while it runs)."""
+        bound, schema = self.catalog.bind(sql, self.connection)
+        try:
+            translated = translate(bound, schema)
+        except UntranslatableError as exc:
+            raise QueryError(
+                f"FUNCTION_NOT_FOUND: line {exc.line}:{exc.column}: Function '{exc.function}' not registered "
+                "(the local Athena stand-in runs Athena SQL on DuckDB through movielake.analysis.translate, "
+                "which does not carry it)",
+                error_type=1100,
+            ) from exc
+        except sqlglot.errors.OptimizeError as exc:
+            raise _column_error(exc, sql) from exc
+        watch = _Watch(self, self.job.cutoff)
+        try:
+            self.connection.execute(f"CREATE OR REPLACE TEMP TABLE __result AS {translated}")
+        except Exception as exc:
+            watch.stop()
+            if watch.tripped:
+                raise CancelledError(watch.tripped) from exc
+            raise _duckdb_error(exc) from exc
+        watch.stop()
+        scanned = self.scanned()
+        if self.job.cutoff and scanned > self.job.cutoff:
+            raise CancelledError(scanned)
+        described = self.connection.execute("DESCRIBE __result").fetchall()
+        count = self.connection.execute("SELECT count(*) FROM __result").fetchone()[0]
+        return [_athena_name(str(r[0])) for r in described], [str(r[1]) for r in described], int(count)
+
+    def select(self, statement: Statement) -> Outcome:
+        """A query: its rows to ``<output>/<id>.csv`` (and ``.csv.metadata``) and the API."""
+        names, types, _ = self.materialise(statement.sql)
+        shown = [
+            [results.text(v) for v in row] for row in self.connection.execute("FROM __result").fetchall()
+        ]
+        columns = results.column_info(names, types)
+        output = f"{self.job.output_location}{self.job.query_id}.csv"
+        self.put(output, results.csv_bytes(names, shown))
+        self.put(f"{output}.metadata", _metadata(columns))
+        return Outcome(
+            "SUCCEEDED", scanned=self.scanned(), names=names, columns=columns, rows=shown, output=output
+        )
+
+    def ctas(self, statement: Statement) -> Outcome:
+        """CREATE TABLE AS SELECT: Parquet under the table's location, the table in Glue."""
+        database = statement.database or self.job.database
+        self.catalog.check_database(database)
+        if self.catalog.table(database, statement.table) is not None:
+            if statement.if_exists:
+                return self._written(0, f"{self.job.output_location}tables/{self.job.query_id}", [])
+            raise QueryError(
+                f"TABLE_ALREADY_EXISTS: line {statement.position}: Destination table "
+                f"'{qualified(database, statement.table)}' already exists",
+                error_type=1101,
+            )
+        location = statement.external_location or self._table_location()
+        location = location if location.endswith("/") else location + "/"
+        if self._has_objects(location):
+            raise QueryError(
+                "HIVE_PATH_ALREADY_EXISTS: Target directory for table "
+                f"'{database}.{statement.table}' already exists: {location}",
+                error_type=1101,
+            )
+        compression = statement.properties.get("write_compression") or statement.properties.get(
+            "parquet_compression", "GZIP"
+        )
+        count, files, described = self._write_parquet(statement.sql, location, compression)
+        columns = [(name, duckdb_to_glue_type(kind)) for name, kind in described]
+        try:
+            self.glue.create_table(
+                DatabaseName=database, TableInput=parquet_table_input(statement.table, location, columns)
+            )
+        except ClientError as exc:
+            raise self.catalog._refused(exc) from exc
+        return self._written(count, f"{self.job.output_location}tables/{self.job.query_id}", files)
+
+    def unload(self, statement: Statement) -> Outcome:
+        """UNLOAD: the query's rows as Parquet under an empty ``TO`` location."""
+        fmt = statement.properties.get("format", "PARQUET").upper()
+        if fmt != "PARQUET":
+            raise QueryError(
+                f"NOT_SUPPORTED: UNLOAD format {fmt!r} is not carried by the local Athena stand-in"
+            )
+        location = statement.location if statement.location.endswith("/") else statement.location + "/"
+        if self._has_objects(location):
+            raise QueryError(
+                f"HIVE_PATH_ALREADY_EXISTS: Target directory for UNLOAD already exists: {location}"
+            )
+        count, files, _ = self._write_parquet(
+            statement.sql, location, statement.properties.get("compression", "GZIP")
+        )
+        return self._written(count, f"{self.job.output_location}{self.job.query_id}", files)
+
+    def drop_table(self, statement: Statement) -> Outcome:
+        """DROP TABLE: the Glue table goes, its objects stay (as Athena leaves them)."""
+        database = statement.database or self.job.database
+        self.catalog.check_database(database)
+        if self.catalog.table(database, statement.table) is None:
+            if statement.if_exists:
+                return Outcome("SUCCEEDED", output=f"{self.job.output_location}{self.job.query_id}.txt")
+            raise QueryError(
+                f"TABLE_NOT_FOUND: line 1:1: Table '{qualified(database, statement.table)}' does not exist",
+                error_type=1301,
+            )
+        try:
+            self.glue.delete_table(DatabaseName=database, Name=statement.table)
+        except ClientError as exc:
+            raise self.catalog._refused(exc) from exc
+        return Outcome("SUCCEEDED", output=f"{self.job.output_location}{self.job.query_id}.txt")
+
+    # writing ---------------------------------------------------------------------------------
+    def _table_location(self) -> str:
+        """Where a CTAS without external_location writes (Athena User Guide, CTAS considerations)."""
+        if self.job.enforced:
+            return f"{self.job.output_location}tables/{self.job.query_id}/"
+        today = dt.datetime.now(dt.UTC)
+        return f"{self.job.output_location}Unsaved/{today:%Y/%m/%d}/tables/{self.job.query_id}/"
+
+    def _has_objects(self, location: str) -> bool:
+        bucket, prefix = parse_s3_path(location)
+        try:
+            return bool(self.s3.list_objects_v2(Bucket=bucket, Prefix=prefix, MaxKeys=1).get("KeyCount"))
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] in DENIED_CODES:
+                raise QueryError(f"Permission denied on S3 path: {location}", error_type=1100) from exc
+            raise
+
+    def _write_parquet(
+        self, sql: str, location: str, compression: str
+    ) -> tuple[int, list[str], list[tuple[str, str]]]:
+        """Run ``sql`` and write its rows as one Parquet object under ``location`` (none when
+        there are no rows); (row count, object URLs, (column, DuckDB type))."""
+        codec = _COMPRESSION.get(compression.upper())
+        if codec is None:
+            raise QueryError(f"INVALID_TABLE_PROPERTY: Unsupported compression codec: {compression}")
+        names, types, count = self.materialise(sql)
+        described = list(zip(names, types, strict=True))
+        if not count:
+            return 0, [], described
+        with tempfile.TemporaryDirectory(prefix="movielake-athena-") as scratch:
+            path = Path(scratch) / "part.parquet"
+            renamed = ", ".join(
+                f'"{old}" AS "{new}"' for old, new in zip(self._result_columns(), names, strict=True)
+            )
+            self.connection.execute(
+                f"COPY (SELECT {renamed} FROM __result) TO '{path}' (FORMAT parquet, COMPRESSION {codec})"  # noqa: S608
+            )
+            url = f"{location}{dt.datetime.now(dt.UTC):%Y%m%d_%H%M%S}_{self.job.query_id}_00000"
+            self.put(url, path.read_bytes())
+        return count, [url], described
+
+    def _result_columns(self) -> list[str]:
+        return [str(r[0]) for r in self.connection.execute("DESCRIBE __result").fetchall()]
+
+    def _written(self, count: int, output: str, files: list[str]) -> Outcome:
+        """A CTAS/UNLOAD's manifest (the data files) and metadata, and its ``rows`` result."""
+        manifest = f"{output}-manifest.csv"
+        self.put(manifest, "".join(f"{url}\n" for url in files).encode())
+        columns = results.column_info(["rows"], ["BIGINT"])
+        self.put(f"{output}.metadata", _metadata(columns))
+        return Outcome(
+            "SUCCEEDED",
+            scanned=self.scanned(),
+            names=["rows"],
+            columns=columns,
+            rows=[[str(count)]],
+            output=output,
+            manifest=manifest,
+            update_count=count,
+        )
+
+    def put(self, url: str, body: bytes) -> None:
+        """Write an object as the caller, encrypted as the workgroup's result configuration says."""
+        bucket, key = url.removeprefix("s3://").split("/", 1)
+        extra: dict[str, str] = {}
+        option = self.job.encryption.get("EncryptionOption")
+        if option == "SSE_KMS":
+            extra = {"ServerSideEncryption": "aws:kms"}
+            if self.job.encryption.get("KmsKey"):
+                extra["SSEKMSKeyId"] = self.job.encryption["KmsKey"]
+        elif option == "SSE_S3":
+            extra = {"ServerSideEncryption": "AES256"}
+        try:
+            self.s3.put_object(Bucket=bucket, Key=key, Body=body, **extra)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] in DENIED_CODES:
+                raise QueryError(
+                    f"Access denied when writing output to url: {url} . Please ensure you are allowed to "
+                    "access the S3 bucket. If you are encrypting query results with KMS key, please "
+                    "ensure you are allowed to access your KMS key",
+                    error_type=1100,
+                ) from exc
+            raise
+
+
+class _Watch:
+    """Interrupts DuckDB once httpfs has fetched more than the cutoff (checked every 0.1 s)."""
+
+    def __init__(self, execution: Execution, cutoff: int | None) -> None:
+        self.tripped = 0
+        self._done = threading.Event()
+        self._thread: threading.Thread | None = None
+        if cutoff:
+            self._thread = threading.Thread(target=self._watch, args=(execution, cutoff), daemon=True)
+            self._thread.start()
+
+    def _watch(self, execution: Execution, cutoff: int) -> None:
+        while not self._done.wait(0.1):
+            scanned = execution.scanned()
+            if scanned > cutoff:
+                self.tripped = scanned
+                execution.connection.interrupt()
+                return
+
+    def stop(self) -> None:
+        self._done.set()
+        if self._thread is not None:
+            self._thread.join()
+
+
+def _athena_name(name: str) -> str:
+    """Trino names an unnamed result column ``_col<n>``; the translation says ``_col_<n>``."""
+    return "_col" + name[5:] if name.startswith("_col_") and name[5:].isdigit() else name
+
+
+def _metadata(columns: list[dict[str, Any]]) -> bytes:
+    """The ``.metadata`` object: the result's column info (JSON here; Athena's is binary)."""
+    return json.dumps({"ColumnInfo": columns}).encode()
+
+
+def _column_error(exc: Exception, sql: str) -> QueryError:
+    """sqlglot's unresolved column as Athena's COLUMN_NOT_FOUND, at the column's place."""
+    from sqlglot import exp
+
+    from movielake.analysis.translate import SOURCE_DIALECT
+    from movielake.local.athena.statements import position
+
+    message = str(exc)
+    name = message.split("'", 2)[1].strip('"') if message.count("'") >= 2 else ""
+    if "could not be resolved" not in message or not name:
+        return QueryError(f"SYNTAX_ERROR: line 1:1: {message}", error_type=1001)
+    column = next(
+        (
+            c
+            for c in sqlglot.parse_one(sql, read=SOURCE_DIALECT).find_all(exp.Column)
+            if c.name.lower() == name.lower()
+        ),
+        None,
+    )
+    return QueryError(
+        f"COLUMN_NOT_FOUND: line {position(column)}: Column '{name}' cannot be resolved", error_type=1006
+    )
+
+
+def _duckdb_error(exc: Exception) -> QueryError:
+    """A DuckDB failure as Athena would report its cause."""
+    message = str(exc)
+    if "403" in message or "Forbidden" in message or "AccessDenied" in message:
+        url = next((w for w in message.split() if w.startswith(("s3://", "http"))), "")
+        return QueryError(f"Permission denied on S3 path: {url}".rstrip(), error_type=1100)
+    return QueryError(
+        f"GENERIC_INTERNAL_ERROR: {message.splitlines()[0] if message else type(exc).__name__}",
+        error_type=1201,
+    )

@@ -5,13 +5,28 @@ locals {
 
   # Partitions inherit the table's schema and compatible folders stay one table, so new
   # date folders add partitions instead of splitting the table.
+  crawler_output = {
+    Partitions = { AddOrUpdateBehavior = "InheritFromTable" }
+  }
   crawler_configuration = jsonencode({
-    Version = 1
-    CrawlerOutput = {
-      Partitions = { AddOrUpdateBehavior = "InheritFromTable" }
-    }
+    Version       = 1
+    CrawlerOutput = local.crawler_output
     Grouping = {
       TableGroupingPolicy = "CombineCompatibleSchemas"
+    }
+  })
+
+  # The TMDB table's root is its target folder whatever the batches' schemas (the SQL names
+  # tmdb_movies and partition_0..2): without a table level the crawler picks table roots by
+  # comparing schemas (Glue guide, "Specifying the table location and partitioning level").
+  # The level counts folders from the bucket: Raw/TMDB/JSON/Movies is level 4.
+  tmdb_table_level = length(split("/", trimsuffix(local.tmdb_json_prefix, "/")))
+  tmdb_crawler_configuration = jsonencode({
+    Version       = 1
+    CrawlerOutput = local.crawler_output
+    Grouping = {
+      TableGroupingPolicy     = "CombineCompatibleSchemas"
+      TableLevelConfiguration = local.tmdb_table_level
     }
   })
 
@@ -102,7 +117,7 @@ resource "aws_glue_crawler" "tmdb" {
   database_name          = aws_glue_catalog_database.raw.name
   role                   = aws_iam_role.glue_crawler.arn
   table_prefix           = "tmdb_"
-  configuration          = local.crawler_configuration
+  configuration          = local.tmdb_crawler_configuration
   security_configuration = aws_glue_security_configuration.this.name
 
   s3_target {

@@ -1,10 +1,13 @@
-"""The local crawl registers what the real Glue crawler would; the AWS path waits with a deadline."""
+"""The crawler stand-in registers what the real Glue crawler would, runs as Glue's API says
+(StartCrawler, states, LastCrawl, CrawlerRunningException), honours the crawler's
+TableLevelConfiguration; ``movielake crawl`` (the AWS path) waits with a deadline."""
 
 from __future__ import annotations
 
 import argparse
 import contextlib
 import json
+import time
 from datetime import date
 
 import boto3
@@ -14,7 +17,9 @@ from conftest import LAKE_BUCKET, NO_RETRY, REGION
 from movielake import keys
 from movielake.catalog import cli as crawl_cli
 from movielake.catalog.aws_crawl import CrawlTimeoutError, crawl_aws
+from movielake.catalog.crawlers import CrawlerDefinition
 from movielake.catalog.paths import glob_to_regex, is_excluded, is_hidden, place_object, table_name
+from movielake.catalog.summary import TableSummary
 from movielake.catalog.types import (
     BIGINT,
     DOUBLE,
@@ -28,7 +33,7 @@ from movielake.catalog.types import (
     render_type,
 )
 from movielake.local import sample_lake, synthetic
-from movielake.local.crawl import crawl_local
+from movielake.local.glue.crawl import crawl
 from movielake.tmdb.records import error_record, to_record
 
 DATABASE = "movielake_test_raw"
@@ -192,10 +197,15 @@ def expected_int_type(records: list[dict], name: str) -> str:
     return "bigint" if any(abs(r[name]) > 2**31 - 1 for r in records) else "int"
 
 
+def run_crawl(glue, s3, name: str, **options) -> list[TableSummary]:
+    """One run of the deployed crawler ``name``, as the stand-in does it (in-process moto)."""
+    return crawl(glue, s3, CrawlerDefinition.from_api(glue.get_crawler(Name=name)["Crawler"]), **options)
+
+
 def test_tmdb_table_matches_the_contract(s3, glue) -> None:
     records = put_tmdb_day(s3, DAY1, list(synthetic.films(30)))
 
-    summary = crawl_local(glue, s3, DATABASE, [TMDB_CRAWLER])
+    summary = run_crawl(glue, s3, TMDB_CRAWLER)
 
     table = glue.get_table(DatabaseName=DATABASE, Name="tmdb_movies")["Table"]
     sd = table["StorageDescriptor"]
@@ -232,7 +242,7 @@ def test_tmdb_table_matches_the_contract(s3, glue) -> None:
     assert list(partitions) == [("2024", "01", "15")]
     location = partitions[("2024", "01", "15")]["StorageDescriptor"]["Location"]
     assert location == f"s3://{LAKE_BUCKET}/Raw/TMDB/JSON/Movies/2024/01/15/"
-    (only,) = summary.tables
+    (only,) = summary
     # Only the two batches are data: errors are excluded by glob, _manifest and _run are hidden.
     assert (only.table, only.objects_read, only.partitions, only.action) == ("tmdb_movies", 2, 1, "created")
 
@@ -240,7 +250,7 @@ def test_tmdb_table_matches_the_contract(s3, glue) -> None:
 def test_excluded_and_hidden_objects_contribute_no_columns(s3, glue) -> None:
     put_tmdb_day(s3, DAY1, list(synthetic.films(6)))
 
-    crawl_local(glue, s3, DATABASE, [TMDB_CRAWLER])
+    run_crawl(glue, s3, TMDB_CRAWLER)
 
     columns = columns_of(glue, "tmdb_movies")
     for foreign in ("reason", "http_status", "attempts", "manifest_only_field", "batches", "plan_only_field"):
@@ -258,9 +268,9 @@ def test_declared_csv_tables_get_partitions_and_are_never_changed(s3, glue) -> N
         Bucket=LAKE_BUCKET, Key=f"{keys.raw_csv_prefix('Movies')}2024/02/01/quoted.csv", Body=quoted
     )
 
-    summary = crawl_local(glue, s3, DATABASE, [CSV_CRAWLER])
+    summary = run_crawl(glue, s3, CSV_CRAWLER)
 
-    assert sorted((t.table, t.action, t.partitions_added) for t in summary.tables) == [
+    assert sorted((t.table, t.action, t.partitions_added) for t in summary) == [
         ("csv_movies", "unchanged", 2),
         ("csv_series", "unchanged", 1),
     ]
@@ -277,8 +287,8 @@ def test_declared_csv_tables_get_partitions_and_are_never_changed(s3, glue) -> N
     assert sd["Columns"] == declared["csv_movies"]["StorageDescriptor"]["Columns"]
     assert list(partitions_of(glue, "csv_series")) == [("2024", "01", "15")]
 
-    again = crawl_local(glue, s3, DATABASE, [CSV_CRAWLER])
-    assert [t.partitions_added for t in again.tables] == [0, 0]
+    again = run_crawl(glue, s3, CSV_CRAWLER)
+    assert [t.partitions_added for t in again] == [0, 0]
 
 
 def test_a_missing_declared_table_is_named(s3, glue) -> None:
@@ -286,16 +296,16 @@ def test_a_missing_declared_table_is_named(s3, glue) -> None:
     with pytest.raises(
         LookupError, match=f"{DATABASE}.csv_series, a catalog target of crawler {CSV_CRAWLER}"
     ):
-        crawl_local(glue, s3, DATABASE, [CSV_CRAWLER], mark_run=False)
+        run_crawl(glue, s3, CSV_CRAWLER)
 
 
 def test_recrawl_adds_new_partition_and_keeps_old_ones(s3, glue) -> None:
     put_tmdb_day(s3, DAY1, list(synthetic.films(10)))
-    crawl_local(glue, s3, DATABASE, [TMDB_CRAWLER])
+    run_crawl(glue, s3, TMDB_CRAWLER)
     before = partitions_of(glue, "tmdb_movies")[("2024", "01", "15")]
 
     put_tmdb_day(s3, DAY2, list(synthetic.films(10, seed=8, first_id=500000)))
-    summary = crawl_local(glue, s3, DATABASE, [TMDB_CRAWLER])
+    summary = run_crawl(glue, s3, TMDB_CRAWLER)
 
     partitions = partitions_of(glue, "tmdb_movies")
     assert sorted(partitions) == [("2024", "01", "15"), ("2024", "02", "01")]
@@ -304,20 +314,20 @@ def test_recrawl_adds_new_partition_and_keeps_old_ones(s3, glue) -> None:
         == (before["StorageDescriptor"]["Location"])
     )
     assert partitions[("2024", "02", "01")]["StorageDescriptor"]["Location"].endswith("/Movies/2024/02/01/")
-    (only,) = summary.tables
+    (only,) = summary
     assert (only.action, only.partitions, only.partitions_added, only.objects_read) == ("updated", 2, 1, 4)
     # A third crawl with nothing new adds nothing and fails on nothing.
-    (again,) = crawl_local(glue, s3, DATABASE, [TMDB_CRAWLER]).tables
+    (again,) = run_crawl(glue, s3, TMDB_CRAWLER)
     assert (again.partitions, again.partitions_added) == (2, 0)
 
 
 def test_recrawl_widens_int_to_bigint_everywhere(s3, glue) -> None:
     put_tmdb_day(s3, DAY1, list(synthetic.films(4)), overrides={"revenue": 1000, "budget": 10})
-    crawl_local(glue, s3, DATABASE, [TMDB_CRAWLER])
+    run_crawl(glue, s3, TMDB_CRAWLER)
     assert columns_of(glue, "tmdb_movies")["revenue"] == "int"
 
     put_tmdb_day(s3, DAY2, list(synthetic.films(4, seed=9)), overrides={"revenue": 2_900_000_000})
-    crawl_local(glue, s3, DATABASE, [TMDB_CRAWLER])
+    run_crawl(glue, s3, TMDB_CRAWLER)
 
     assert columns_of(glue, "tmdb_movies")["revenue"] == "bigint"
     assert columns_of(glue, "tmdb_movies")["budget"] == "int"
@@ -331,10 +341,10 @@ def test_large_objects_are_sampled_by_their_first_lines(s3, glue) -> None:
     body = "".join(json.dumps(r) + "\n" for r in lines).encode()
     s3.put_object(Bucket=LAKE_BUCKET, Key=keys.tmdb_batch_key(DAY1, 1), Body=body)
 
-    crawl_local(glue, s3, DATABASE, [TMDB_CRAWLER], sample_lines=1, whole_object_bytes=10)
+    run_crawl(glue, s3, TMDB_CRAWLER, sample_lines=1, whole_object_bytes=10)
     assert "late_field" not in columns_of(glue, "tmdb_movies")
 
-    crawl_local(glue, s3, DATABASE, [TMDB_CRAWLER])  # small enough to read whole by default
+    run_crawl(glue, s3, TMDB_CRAWLER)  # small enough to read whole by default
     assert columns_of(glue, "tmdb_movies")["late_field"] == "boolean"
 
 
@@ -343,55 +353,20 @@ def test_schema_change_policy_log_keeps_the_table(s3, glue) -> None:
         glue.delete_crawler(Name=name)  # moto has no update_crawler
     create_crawlers(glue, "LOG")
     put_tmdb_day(s3, DAY1, list(synthetic.films(4)), overrides={"revenue": 5})
-    crawl_local(glue, s3, DATABASE, [TMDB_CRAWLER])
+    run_crawl(glue, s3, TMDB_CRAWLER)
     put_tmdb_day(s3, DAY2, list(synthetic.films(4)), overrides={"revenue": 2**40})
 
-    (table,) = crawl_local(glue, s3, DATABASE, [TMDB_CRAWLER]).tables
+    (table,) = run_crawl(glue, s3, TMDB_CRAWLER)
 
     assert table.action == "unchanged"
     assert columns_of(glue, "tmdb_movies")["revenue"] == "int"
     assert table.partitions_added == 1
 
 
-def test_local_crawl_records_the_run_in_moto(s3, glue) -> None:
-    put_csvs(s3, DAY1)
-    summary = crawl_local(glue, s3, DATABASE)  # every crawler of the database
-    crawler = glue.get_crawler(Name=CSV_CRAWLER)["Crawler"]
-    assert crawler["State"] == "READY"
-    assert crawler["LastCrawl"]["Status"] == summary.crawler_status[CSV_CRAWLER] == "COMPLETED"
-
-
-def test_local_crawl_records_its_run_after_one_the_tmdb_run_started(s3, glue) -> None:
-    put_csvs(s3, DAY1)
-    glue.start_crawler(Name=CSV_CRAWLER)  # as the completed TMDB run does with its crawler
-    summary = crawl_local(glue, s3, DATABASE, [CSV_CRAWLER])
-    assert summary.crawler_status[CSV_CRAWLER] == "COMPLETED"
-    assert len(glue.list_crawls(CrawlerName=CSV_CRAWLER)["Crawls"]) == 2  # that run, then this one
-
-
-def test_missing_crawler_and_database_are_clear_errors(s3, glue) -> None:
-    with pytest.raises(LookupError, match="not deployed"):
-        crawl_local(glue, s3, DATABASE, ["nope"])
+def test_a_missing_database_is_a_clear_error(s3, glue) -> None:
     glue.delete_database(Name=DATABASE)
     with pytest.raises(LookupError, match="does not exist"):
-        crawl_local(glue, s3, DATABASE, [TMDB_CRAWLER], mark_run=False)
-
-
-def test_crawl_command_local_prints_the_summary(s3, glue, monkeypatch, capsys) -> None:
-    put_csvs(s3, DAY1)
-    monkeypatch.setenv("MOVIELAKE_LAKE_BUCKET", LAKE_BUCKET)
-    monkeypatch.setenv("MOVIELAKE_GLUE_DATABASE", DATABASE)
-    monkeypatch.setenv("MOVIELAKE_TMDB_CRAWLER", TMDB_CRAWLER)
-    monkeypatch.setenv("MOVIELAKE_CSV_CRAWLER", CSV_CRAWLER)
-    parser = argparse.ArgumentParser()
-    crawl_cli.register(parser.add_subparsers())
-    args = parser.parse_args(["crawl", "--engine", "local", "--crawler", "csv"])
-
-    assert args.func(args) == 0
-
-    out = capsys.readouterr().out
-    assert f"{DATABASE}.csv_movies: unchanged, 15 columns, 1 partitions (+1 new)" in out
-    assert f"{DATABASE}.csv_series: unchanged, 16 columns" in out
+        run_crawl(glue, s3, TMDB_CRAWLER)
 
 
 # ---------------------------------------------------------------------------------- real crawlers
@@ -428,7 +403,7 @@ def test_aws_crawl_times_out_with_a_clear_message(glue, crawl_transition) -> Non
 
     with pytest.raises(CrawlTimeoutError, match=f"crawler {TMDB_CRAWLER} is still RUNNING"):
         crawl_aws(glue, [TMDB_CRAWLER], timeout=60, poll_seconds=10, sleep=fake_sleep, clock=lambda: now[0])
-    assert now[0] == 60  # it polled until the deadline, not forever
+    assert 60 <= now[0] < 70  # it polled until the deadline, not forever
 
 
 def test_aws_crawl_without_wait_only_starts(glue, crawl_transition) -> None:
@@ -438,17 +413,122 @@ def test_aws_crawl_without_wait_only_starts(glue, crawl_transition) -> None:
     assert glue.get_crawler(Name=CSV_CRAWLER)["Crawler"]["State"] == "RUNNING"
 
 
-def test_local_crawl_over_a_moto_server(moto_endpoint) -> None:
-    """The same crawl through HTTP, as the local stack runs it (streamed object bodies)."""
-    s3 = boto3.client("s3", region_name=REGION, config=NO_RETRY, endpoint_url=moto_endpoint)
-    glue = boto3.client("glue", region_name=REGION, config=NO_RETRY, endpoint_url=moto_endpoint)
+# ------------------------------------------------------------- the stand-in in the moto server
+
+
+def server_clients(endpoint: str) -> tuple:
+    """S3 and Glue clients on the moto server, with the lake bucket and the database."""
+    s3 = boto3.client("s3", region_name=REGION, config=NO_RETRY, endpoint_url=endpoint)
+    glue = boto3.client("glue", region_name=REGION, config=NO_RETRY, endpoint_url=endpoint)
     s3.create_bucket(Bucket=LAKE_BUCKET)
     glue.create_database(DatabaseInput={"Name": DATABASE})
+    return s3, glue
+
+
+def states_until_ready(glue, name: str, timeout: float = 60.0) -> list[str]:
+    """The distinct states GetCrawler shows, polled until READY (with a deadline)."""
+    seen: list[str] = []
+    deadline = time.monotonic() + timeout
+    while not seen or seen[-1] != "READY":
+        assert time.monotonic() < deadline, f"crawler {name} never came back to READY: {seen}"
+        state = glue.get_crawler(Name=name)["Crawler"]["State"]
+        if not seen or seen[-1] != state:
+            seen.append(state)
+        time.sleep(0.02)
+    return seen
+
+
+def test_start_crawler_crawls_through_its_states_and_refuses_a_second_start(moto_endpoint) -> None:
+    """StartCrawler runs the crawl in the server: RUNNING, STOPPING, READY; a start while it
+    runs is refused as Glue refuses it; LastCrawl and ListCrawls record the run."""
+    s3, glue = server_clients(moto_endpoint)
     create_crawlers(glue, "UPDATE_IN_DATABASE")
     put_tmdb_day(s3, DAY1, list(synthetic.films(8)))
     put_csvs(s3, DAY1)
+    assert "LastCrawl" not in glue.get_crawler(Name=TMDB_CRAWLER)["Crawler"]
 
-    summary = crawl_local(glue, s3, DATABASE)
+    glue.start_crawler(Name=TMDB_CRAWLER)
+    with pytest.raises(glue.exceptions.CrawlerRunningException) as refused:
+        glue.start_crawler(Name=TMDB_CRAWLER)
+    states = states_until_ready(glue, TMDB_CRAWLER)
+    crawl_aws(glue, [CSV_CRAWLER], poll_seconds=0.1)  # the AWS path: start, wait, summarise
 
-    assert sorted(t.table for t in summary.tables) == ["csv_movies", "csv_series", "tmdb_movies"]
+    assert (
+        refused.value.response["Error"]["Message"] == f"Crawler with name {TMDB_CRAWLER} has already started"
+    )
+    assert states == ["RUNNING", "STOPPING", "READY"]
+    last = glue.get_crawler(Name=TMDB_CRAWLER)["Crawler"]["LastCrawl"]
+    assert (last["Status"], last["LogGroup"], last["LogStream"]) == (
+        "SUCCEEDED",
+        "/aws-glue/crawlers",
+        TMDB_CRAWLER,
+    )
+    assert "ErrorMessage" not in last
+    (run,) = glue.list_crawls(CrawlerName=TMDB_CRAWLER)["Crawls"]
+    assert (run["State"], run["CrawlId"], run["StartTime"]) == (
+        "COMPLETED",
+        last["MessagePrefix"],
+        last["StartTime"],
+    )
+    assert run["EndTime"] > run["StartTime"]
     assert columns_of(glue, "tmdb_movies")["genres"] == "array<struct<id:int,name:string>>"
+    assert list(partitions_of(glue, "csv_movies")) == [("2024", "01", "15")]
+
+
+def test_the_crawlers_table_level_decides_the_table_root(moto_endpoint) -> None:
+    """Grouping.TableLevelConfiguration, read from the crawler's Configuration: at level 4 the
+    TMDB folder is one table whatever the days' schemas; at level 5 each year is a table."""
+    s3, glue = server_clients(moto_endpoint)
+    s3.put_object(Bucket=LAKE_BUCKET, Key=keys.tmdb_batch_key(DAY1, 1), Body=b'{"id": 1, "title": "a"}\n')
+    s3.put_object(
+        Bucket=LAKE_BUCKET, Key=keys.tmdb_batch_key(DAY2, 1), Body=b'{"budget": 10.5, "cast": []}\n'
+    )
+    for level in (4, 5):
+        glue.create_crawler(
+            Name=f"level-{level}",
+            Role="arn:aws:iam::123456789012:role/crawler",
+            DatabaseName=DATABASE,
+            TablePrefix=f"l{level}_",
+            Targets={"S3Targets": [{"Path": f"s3://{LAKE_BUCKET}/{keys.TMDB_MOVIES_PREFIX}"}]},
+            Configuration=json.dumps({"Version": 1.0, "Grouping": {"TableLevelConfiguration": level}}),
+        )
+        glue.start_crawler(Name=f"level-{level}")
+    for level in (4, 5):
+        states_until_ready(glue, f"level-{level}")
+
+    tables = {t["Name"]: t for t in glue.get_tables(DatabaseName=DATABASE)["TableList"]}
+    assert sorted(tables) == ["l4_movies", "l5_2024"]
+    movies, year = tables["l4_movies"], tables["l5_2024"]
+    assert movies["StorageDescriptor"]["Location"] == f"s3://{LAKE_BUCKET}/Raw/TMDB/JSON/Movies/"
+    assert [k["Name"] for k in movies["PartitionKeys"]] == ["partition_0", "partition_1", "partition_2"]
+    assert set(columns_of(glue, "l4_movies")) == {"id", "title", "budget", "cast"}
+    assert sorted(partitions_of(glue, "l4_movies")) == [("2024", "01", "15"), ("2024", "02", "01")]
+    assert year["StorageDescriptor"]["Location"] == f"s3://{LAKE_BUCKET}/Raw/TMDB/JSON/Movies/2024/"
+    assert [k["Name"] for k in year["PartitionKeys"]] == ["partition_0", "partition_1"]
+    assert sorted(partitions_of(glue, "l5_2024")) == [("01", "15"), ("02", "01")]
+
+
+def test_crawl_command_prints_the_summary(moto_endpoint, monkeypatch, capsys) -> None:
+    """``movielake crawl --crawler csv`` on a moto server: the stand-in crawls, the AWS path
+    waits for READY and prints the last crawl and the tables."""
+    s3, glue = server_clients(moto_endpoint)
+    create_crawlers(glue, "UPDATE_IN_DATABASE")
+    put_csvs(s3, DAY1)
+    for name, value in {
+        "MOVIELAKE_LAKE_BUCKET": LAKE_BUCKET,
+        "MOVIELAKE_GLUE_DATABASE": DATABASE,
+        "MOVIELAKE_TMDB_CRAWLER": TMDB_CRAWLER,
+        "MOVIELAKE_CSV_CRAWLER": CSV_CRAWLER,
+    }.items():
+        monkeypatch.setenv(name, value)
+    parser = argparse.ArgumentParser()
+    crawl_cli.register(parser.add_subparsers())
+    args = parser.parse_args(["crawl", "--crawler", "csv"])
+
+    assert args.func(args) == 0
+
+    out = capsys.readouterr().out
+    assert f"crawler {CSV_CRAWLER}: SUCCEEDED" in out
+    assert f"{DATABASE}.csv_movies: crawled, 15 columns, 1 partitions" in out
+    with pytest.raises(SystemExit):  # one engine: the local crawl branch is gone
+        parser.parse_args(["crawl", "--engine", "local"])

@@ -172,12 +172,14 @@ def stack_environment(record: dict) -> Iterator[None]:
 
 @pytest.fixture(scope="module")
 def landed(local_stack: dict) -> dict[str, Any]:
-    """``movielake local land movies.csv series.csv`` against the session's stack."""
+    """``movielake local land movies.csv series.csv`` against the session's stack, then
+    ``movielake crawl --crawler csv`` (the date partitions the refine reads), as ``make demo``."""
     before = datetime.now(UTC).date()
     with stack_environment(local_stack):
         status = cli.main(["local", "land", str(SAMPLE_MOVIES), str(SAMPLE_SERIES)])
+        crawled = cli.main(["crawl", "--crawler", "csv"])
     after = datetime.now(UTC).date()
-    return {"status": status, "days": sorted({before, after})}
+    return {"status": status, "crawl": crawled, "days": sorted({before, after})}
 
 
 def invoke_planner(record: dict, event: dict[str, Any]) -> dict[str, Any]:
@@ -242,17 +244,19 @@ def newest_refine_manifest(record: dict) -> dict[str, Any] | None:
 
 @pytest.fixture(scope="module")
 def analysed(local_stack: dict, rerun: dict, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """``movielake crawl``, ``query --all --format json`` and ``report`` on the stack, with the
-    default engine (aws), and the manifest of the refine the crawl's event ran."""
+    """``movielake crawl``, ``local pump`` (the crawlers' events to the deployed rules: the
+    refine), ``query --all --format json`` and ``report`` on the stack with the default engine
+    (aws), and the manifest of the refine the crawl's event ran."""
     out = tmp_path_factory.mktemp("analyses")
     results, report_dir = out / "results.json", out / "report"
     with stack_environment(local_stack):
         crawled = cli.main(["crawl"])
+        pumped = cli.main(["local", "pump"])
         manifest = newest_refine_manifest(local_stack)
         queried = cli.main(["query", "--all", "--format", "json", "--out", str(results)])
         reported = cli.main(["report", "--out", str(report_dir)])
     return {
-        "status": {"crawl": crawled, "query": queried, "report": reported},
+        "status": {"crawl": crawled, "pump": pumped, "query": queried, "report": reported},
         "results": results,
         "report": report_dir / "index.html",
         "manifest": manifest,
@@ -268,6 +272,7 @@ def test_csvs_dropped_in_landing_land_in_raw_by_entity_and_date(local_stack: dic
     s3 = stack.client("s3", local_stack["endpoint_url"])
 
     assert landed["status"] == 0  # every csv-ingest invocation of the pump succeeded
+    assert landed["crawl"] == 0  # the CSV crawler (the stand-in, as the crawler role) succeeded
     for path, entity in ((SAMPLE_MOVIES, "Movies"), (SAMPLE_SERIES, "Series")):
         pattern = re.compile(
             rf"^Raw/Local/CSV/{entity}/\d{{4}}/\d{{2}}/\d{{2}}/{path.stem}(_[0-9a-f]{{8}})?\.csv$"
@@ -304,11 +309,15 @@ def test_the_planner_fans_out_through_the_queue_to_the_worker(local_stack: dict,
     assert planner.result["pending_ids"] == len(selected)
     assert planner.result["manifest"] is None  # the worker completes the run, not the planner
 
-    worker = local_stack["outputs"]["function_names"]["tmdb_worker"]
+    functions = local_stack["outputs"]["function_names"]
     invocations = first_run["pump"].invocations
-    assert [i.function for i in invocations] == [worker] * planner.result["messages"]
-    assert all(i.ok and i.result == {"batchItemFailures": []} for i in invocations), [
-        (i.status, i.result, i.error) for i in invocations
+    # The workers, then the refine: the crawler the completing worker started succeeded, and
+    # the pump delivered its state change through the deployed rule.
+    workers, refine = invocations[:-1], invocations[-1]
+    assert [i.function for i in workers] == [functions["tmdb_worker"]] * planner.result["messages"]
+    assert (refine.function, refine.ok) == (functions["refine"], True), refine.error
+    assert all(i.ok and i.result == {"batchItemFailures": []} for i in workers), [
+        (i.status, i.result, i.error) for i in workers
     ]
     assert first_run["queue"] == 0
     assert first_run["dlq"] == 0
@@ -407,6 +416,7 @@ def hidden_gems(films: list[dict[str, Any]]) -> set[str]:
 
 def test_the_catalog_answers_the_seven_queries(local_stack_env: dict, analysed: dict) -> None:
     assert analysed["status"]["crawl"] == 0
+    assert analysed["status"]["pump"] == 0
     assert analysed["status"]["query"] == 0
     document = json.loads(analysed["results"].read_text())
     assert sorted(document) == sorted(q.stem for q in SQL_DIR.glob("q*.sql"))
@@ -437,8 +447,9 @@ def test_the_catalog_answers_the_seven_queries(local_stack_env: dict, analysed: 
 
 
 def test_the_crawl_event_ran_the_refine_lambda(local_stack_env: dict, analysed: dict) -> None:
-    """``movielake crawl`` emitted the TMDB crawler's success; the deployed rule invoked the
-    refine Lambda (from build/refine.zip), which published every table and its manifest."""
+    """The TMDB crawler's run (in the moto server's stand-in) put its success on the default
+    bus; the pump delivered it through the deployed rule to the refine Lambda (from
+    build/refine.zip), which published every table and its manifest."""
     stack = stack_of(local_stack_env)
     url, outputs = local_stack_env["endpoint_url"], local_stack_env["outputs"]
     glue = stack.client("glue", url)

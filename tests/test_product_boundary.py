@@ -73,24 +73,20 @@ def test_the_local_stack_registers_through_the_entry_point() -> None:
     (plugin,) = [ep for ep in entry_points(group="movielake.plugins") if ep.name == "local"]
     assert plugin.value == "movielake.local.plugin"
     module = plugin.load()
-    for hook in ("register", "crawl_local", "deliver_crawler_events", "invoke_at_endpoint"):
+    for hook in ("register", "invoke_at_endpoint"):
         assert callable(getattr(module, hook)), hook
 
 
 def test_without_the_plugin_the_local_paths_say_what_to_install(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
 ) -> None:
-    """A product installed without the local stack: `crawl --engine local` fails with one line."""
+    """A product installed without the local stack: a local hook fails with one line saying
+    what to install, and there is no ``movielake local``."""
     from movielake import cli, plugins
 
     monkeypatch.setattr(plugins, "installed", lambda: ())
-    for name, value in {"MOVIELAKE_TMDB_CRAWLER": "c-tmdb", "MOVIELAKE_CSV_CRAWLER": "c-csv"}.items():
-        monkeypatch.setenv(name, value)
     with pytest.raises(plugins.PluginMissingError, match=r"install movielake with its local extra"):
-        plugins.hook("crawl_local", "movielake crawl --engine local")
-    assert cli.main(["crawl", "--engine", "local"]) == 2
-    err = capsys.readouterr().err
-    assert "movielake crawl --engine local needs the local stack" in err
+        plugins.hook("invoke_at_endpoint", "invoking a Lambda on a local endpoint")
     with pytest.raises(SystemExit) as exit_info:  # no `movielake local` without the plugin
         cli.main(["local", "status"])
     assert exit_info.value.code == 2

@@ -322,6 +322,21 @@ def test_wiring_follows_the_contract(default_plan: dict[str, Any]) -> None:
 
 @pytest.mark.terraform
 @pytest.mark.slow
+def test_the_tmdb_crawler_fixes_its_table_root(default_plan: dict[str, Any]) -> None:
+    """Grouping.TableLevelConfiguration puts the table at the crawler's target folder, so it is
+    tmdb_movies with partition_0..2 whatever the batches' schemas (the CSV crawler, with a
+    catalog target, takes no table level)."""
+    planned = resources(default_plan)
+    tmdb = planned["aws_glue_crawler.tmdb"]
+    grouping = json.loads(tmdb["configuration"])["Grouping"]
+    bucket_and_folders = tmdb["s3_target"][0]["path"].removeprefix("s3://").rstrip("/").split("/")
+    assert bucket_and_folders[1:] == ["Raw", "TMDB", "JSON", "Movies"]
+    assert grouping["TableLevelConfiguration"] == len(bucket_and_folders[1:])
+    assert grouping["TableGroupingPolicy"] == "CombineCompatibleSchemas"
+    csv = json.loads(planned["aws_glue_crawler.csv"]["configuration"])
+    assert "TableLevelConfiguration" not in csv["Grouping"]
+
+
 def test_outputs_carry_the_cli_environment(default_plan: dict[str, Any]) -> None:
     change = default_plan["output_changes"]["cli_environment"]
     keys = set(change.get("after") or {}) | set(change.get("after_unknown") or {})

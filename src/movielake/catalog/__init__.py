@@ -1,8 +1,7 @@
 """The Glue catalog of the Raw zone: the deployed crawlers, their paths, types and descriptors.
 
-``crawl_aws`` starts the crawlers Terraform deployed and waits for them. The local stack's
-crawl (``movielake.local.crawl``, moto's crawler only records a state) plugs into
-``movielake crawl`` through the ``movielake.plugins`` entry points.
+``crawl_aws`` starts the crawlers Terraform deployed and waits for them, on AWS and on the
+local stack alike (whose moto server runs the crawler stand-in, ``movielake.local.glue``).
 """
 
 from __future__ import annotations

@@ -4,6 +4,7 @@ prefix, database, schema change policy), so no crawl repeats that wiring.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -35,6 +36,9 @@ class CrawlerDefinition:
     delete_behavior: str = "DEPRECATE_IN_DATABASE"
     role: str = ""
     catalog_tables: tuple[tuple[str, str], ...] = ()  # (database, table) of catalog targets
+    # Configuration Grouping.TableLevelConfiguration: the tables sit this many folders below the
+    # bucket (1 = the top folder); None lets the crawler choose table roots.
+    table_level: int | None = None
 
     @classmethod
     def from_api(cls, crawler: Mapping[str, Any]) -> CrawlerDefinition:
@@ -58,7 +62,24 @@ class CrawlerDefinition:
             delete_behavior=policy.get("DeleteBehavior") or "DEPRECATE_IN_DATABASE",
             role=crawler.get("Role") or "",
             catalog_tables=catalog_tables,
+            table_level=table_level(crawler.get("Configuration")),
         )
+
+
+def table_level(configuration: str | None) -> int | None:
+    """``Grouping.TableLevelConfiguration`` of a crawler's ``Configuration`` JSON, if set.
+
+    Glue guide, *Specifying the table location and partitioning level*: a positive integer,
+    the table's absolute level from the bucket (``mydataset/year/month`` is level 3).
+    """
+    if not configuration:
+        return None
+    level = (json.loads(configuration).get("Grouping") or {}).get("TableLevelConfiguration")
+    if level is None:
+        return None
+    if isinstance(level, bool) or not isinstance(level, int | float) or level < 1 or level != int(level):
+        raise ValueError(f"Grouping.TableLevelConfiguration must be a positive integer, not {level!r}")
+    return int(level)
 
 
 def deployed_crawlers(

@@ -91,6 +91,20 @@ def place_object(relative_key: str) -> ObjectPlace:
     return ObjectPlace("".join(f"{f}/" for f in leading), tuple(folders[first:]))
 
 
+def place_at_level(key: str, level: int) -> ObjectPlace | None:
+    """Split a bucket-relative key at a crawler's table level (``TableLevelConfiguration``).
+
+    The first ``level`` folders are the table's location and every folder below it is a
+    partition, whatever its name: ``Raw/TMDB/JSON/Movies/2024/01/15/lote_1.json`` at level 4
+    is table folder ``Raw/TMDB/JSON/Movies/`` with partition values (2024, 01, 15). None when
+    the object sits above that level (the crawler puts it in no table).
+    """
+    folders = key.split("/")[:-1]
+    if len(folders) < level:
+        return None
+    return ObjectPlace("".join(f"{f}/" for f in folders[:level]), tuple(folders[level:]))
+
+
 def table_name(table_prefix: str, folder: str) -> str:
     """The crawler's table name: the prefix plus the lower-cased last folder of the location.
 

@@ -19,11 +19,12 @@ class TableSummary:
     partitions_added: int
     objects_read: int
     objects_skipped: int
+    partitions_updated: int = 0
 
 
 @dataclass(frozen=True)
 class CrawlSummary:
-    """What ``crawl_local`` or ``crawl_aws`` did, for printing and for tests."""
+    """What ``crawl_aws`` (or one run of the local crawler stand-in) did, for printing and tests."""
 
     tables: tuple[TableSummary, ...] = ()
     crawler_status: Mapping[str, str] = field(default_factory=dict)

@@ -189,11 +189,12 @@ def _denied(service: str, principal: str, permission: Permission, json_protocol:
     return AccessDeniedError(user_arn=principal, action=message.split("perform: ", 1)[1])
 
 
-def install() -> bool:
-    """Switch enforcement on when the stack handed over an administrator key; True if it did."""
+def install() -> tuple[str, str] | None:
+    """Switch enforcement on when the stack handed over an administrator key; that key
+    (access key id, secret), or None when there was none."""
     admin = os.environ.pop(ADMIN_KEY_VARIABLE, "")
     if not admin:
-        return False
+        return None
     access_key_id, _, secret = admin.partition(":")
     audit_path = os.environ.get(AUDIT_VARIABLE)
     authorizer = Authorizer(Audit(Path(audit_path) if audit_path else None))
@@ -236,4 +237,4 @@ def install() -> bool:
 
     MotoAPIBackend.reset = reset  # type: ignore[method-assign]
     create_admin(access_key_id, secret)
-    return True
+    return access_key_id, secret

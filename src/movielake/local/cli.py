@@ -188,24 +188,6 @@ def landing_results(invocations: Sequence[Invocation], sources: set[str]) -> lis
     ]
 
 
-def deliver_crawler_events(crawler_status: dict[str, str]) -> int:
-    """Do what Glue does when crawler runs end: put each run's state change on the (local)
-    bus, so the rules Terraform deployed (the refine after the TMDB crawl) invoke their
-    Lambdas. Nothing without the local stack; non-zero when an invoked Lambda failed."""
-    from movielake.config import STACK_FILE
-    from movielake.local.eventbus import crawler_state_event
-
-    if not STACK_FILE.exists():
-        return 0
-    stack = _stack()
-    dispatcher = stack.dispatcher(log_sink=_echo, on_invocation=_print_invocation)
-    account = stack.client("sts", stack.require()["endpoint_url"]).get_caller_identity()["Account"]
-    invocations = []
-    for name, status in crawler_status.items():
-        invocations += dispatcher.deliver_event(crawler_state_event(name, status, account, dispatcher.region))
-    return 1 if any(not i.ok for i in invocations) else 0
-
-
 def _read_event(text: str | None) -> Any:
     """The --event value: JSON, or @FILE."""
     from movielake.cli import UserError

@@ -20,17 +20,21 @@ event source mappings and the rules are read back from the (moto) APIs on every 
   (moto applies it on receive).
 - Schedules: a rule's target can be fired with the scheduled-event shape (asynchronously,
   like S3).
-- Service events (a crawler run ending): delivered to the targets of every rule whose event
-  pattern matches (``movielake.local.eventbus``).
+- Service events (a crawler run ending): the crawler stand-in in the moto server puts them on
+  the default bus's log; each new one is delivered to the targets of every rule whose event
+  pattern matches (``movielake.local.eventbus``), asynchronously, like S3's. A crawler still
+  RUNNING or STOPPING is pending work: its state change is to come, so the pump waits for it
+  (up to ``CRAWLER_WAIT_SECONDS``).
 
 :meth:`Dispatcher.pump` repeats until a full pass finds no work (no undelivered object, every
-mapped queue empty), bounded by ``max_rounds``.
+mapped queue empty, no crawler running, no new event on the bus), bounded by ``max_rounds``.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -40,7 +44,7 @@ from typing import Any
 from movielake.aws import list_objects
 from movielake.local.destinations import async_config, deliver_failure, failure_record
 from movielake.local.event_shapes import now_iso, s3_event, sqs_event, target_event
-from movielake.local.eventbus import matching_targets
+from movielake.local.eventbus import BusLog, matching_targets
 from movielake.local.runtime import FunctionSpec, Invocation, LambdaRuntime
 
 log = logging.getLogger(__name__)
@@ -48,6 +52,9 @@ log = logging.getLogger(__name__)
 SQS_BATCH_MAX = 10  # ReceiveMessage returns at most 10 messages per call
 # Concurrent invocations of a mapping without ScalingConfig: AWS's SQS poller starts with five.
 DEFAULT_SQS_CONCURRENCY = 5
+# How long a pump waits for running crawlers to end (their events are still to come).
+CRAWLER_WAIT_SECONDS = 900.0
+CRAWLER_POLL_SECONDS = 0.2
 
 
 class PumpError(RuntimeError):
@@ -221,6 +228,8 @@ class Dispatcher:
     delivered: DeliveredLog
     region: str = "us-east-1"
     on_invocation: Callable[[str, Invocation], None] | None = None
+    glue: Any = None  # with ``bus``: the crawlers whose events the bus will carry
+    bus: BusLog | None = None
     _specs: dict[str, FunctionSpec] = field(default_factory=dict)
 
     def spec(self, function_arn: str) -> FunctionSpec:
@@ -422,13 +431,37 @@ class Dispatcher:
             done.append(self._invoke_async(target["Arn"], payload, f"rule {rule['Name']}"))
         return done
 
+    def deliver_bus(self) -> list[Invocation]:
+        """Wait for running crawlers to end, then deliver the events new on the default bus."""
+        if self.bus is None:
+            return []
+        if self.glue is not None:
+            self.wait_for_crawlers()
+        done = []
+        for event in self.bus.new_events():
+            done.extend(self.deliver_event(event))
+        return done
+
+    def wait_for_crawlers(self, timeout: float = CRAWLER_WAIT_SECONDS) -> None:
+        """Poll the crawlers until none is RUNNING or STOPPING; PumpError past ``timeout``."""
+        deadline = time.monotonic() + timeout
+        while True:
+            pages = self.glue.get_paginator("get_crawlers").paginate()
+            crawlers = [c for page in pages for c in page.get("Crawlers", [])]
+            busy = [c["Name"] for c in crawlers if c.get("State") != "READY"]
+            if not busy:
+                return
+            if time.monotonic() >= deadline:
+                raise PumpError(f"crawler(s) {', '.join(busy)} still running after {timeout:.0f} s")
+            time.sleep(CRAWLER_POLL_SECONDS)
+
     # pump ----------------------------------------------------------------------------------
     def pump(self, max_rounds: int = 1000) -> PumpReport:
         """Deliver until a whole pass finds nothing to do; PumpError after ``max_rounds`` passes."""
         report = PumpReport()
         for _ in range(max_rounds):
             report.rounds += 1
-            delivered = self.deliver_s3() + self.deliver_sqs()
+            delivered = self.deliver_s3() + self.deliver_sqs() + self.deliver_bus()
             if not delivered:
                 return report
             report.invocations.extend(delivered)

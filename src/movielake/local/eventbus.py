@@ -1,32 +1,28 @@
-"""EventBridge rules with event patterns, for the local runtime.
+"""The default event bus of the local stack: AWS services' events, and rules with patterns.
 
 On AWS, Glue puts a "Glue Crawler State Change" event on the default bus when a crawler run
-ends, and every enabled rule whose pattern matches it invokes its targets. Locally the crawl
-is movielake's own (moto's crawler does nothing) and ``PutEvents`` cannot stand in for Glue
-(AWS refuses a ``source`` starting with ``aws.``), so the local crawl hands its event to
-:func:`matching_targets`, which reads the rules Terraform deployed and applies their patterns
-the way EventBridge does for the forms the stack uses: each pattern field lists the allowed
-values (an event array matches when any element is allowed), nested objects match nested
-fields, ``{"prefix": ...}`` matches a prefix. Any other content filter is refused loudly
-rather than matched loosely.
+ends, and every enabled rule whose pattern matches it invokes its targets. Locally the crawler
+stand-in (:mod:`movielake.local.glue.crawler`, inside the moto server) appends its events to
+the bus's log (:class:`BusLog`, a JSON-lines file beside the server's other state; ``PutEvents``
+cannot stand in for Glue: AWS refuses a ``source`` starting with ``aws.``). The local runtime's
+pump reads the new events and hands each to :func:`matching_targets`, which reads the rules
+Terraform deployed and applies their patterns the way EventBridge does for the forms the stack
+uses: each pattern field lists the allowed values (an event array matches when any element is
+allowed), nested objects match nested fields, ``{"prefix": ...}`` matches a prefix. Any other
+content filter is refused loudly rather than matched loosely.
 """
 
 from __future__ import annotations
 
 import json
+import threading
 import uuid
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
-# A run's end as GetCrawler (LastCrawl.Status) or ListCrawls (State) reports it -> the event's state.
-GLUE_STATES = {
-    "SUCCEEDED": "Succeeded",
-    "COMPLETED": "Succeeded",
-    "FAILED": "Failed",
-    "CANCELLED": "Failed",
-    "STOPPED": "Failed",
-}
+BUS_VARIABLE = "MOVIELAKE_MOTO_EVENT_BUS"  # the bus log's path, for the moto server
 
 
 class PatternError(ValueError):
@@ -61,26 +57,59 @@ def matches(pattern: Mapping[str, Any], event: Mapping[str, Any]) -> bool:
     return True
 
 
-def crawler_state_event(crawler: str, status: str, account: str, region: str) -> dict[str, Any]:
-    """The event Glue sends when a crawler run ends (``status`` as ``LastCrawl.Status``)."""
-    state = GLUE_STATES.get(status.upper(), status.title())
-    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+def service_event(
+    source: str, detail_type: str, detail: dict[str, Any], account: str, region: str
+) -> dict[str, Any]:
+    """An event as an AWS service puts it on the default bus (EventBridge's envelope)."""
     return {
         "version": "0",
         "id": str(uuid.uuid4()),
-        "detail-type": "Glue Crawler State Change",
-        "source": "aws.glue",
+        "detail-type": detail_type,
+        "source": source,
         "account": account,
-        "time": now,
+        "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "region": region,
         "resources": [],
-        "detail": {
-            "crawlerName": crawler,
-            "state": state,
-            "message": f"Crawler {state}",
-            "completionDate": now,
-        },
+        "detail": detail,
     }
+
+
+class BusLog:
+    """The default bus's events as JSON lines: services append, the pump reads what is new.
+
+    The reader's position (a byte offset) is kept in ``<log>.cursor``, so each event is
+    delivered once even across commands; only whole lines are read (a writer appends one
+    line per ``write``).
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.cursor = path.with_name(path.name + ".cursor")
+        self._lock = threading.Lock()
+
+    def put(self, event: Mapping[str, Any]) -> None:
+        """Append one event."""
+        line = json.dumps(event, default=str) + "\n"
+        with self._lock, self.path.open("a", encoding="utf-8") as handle:
+            handle.write(line)
+
+    def new_events(self) -> Iterator[dict[str, Any]]:
+        """The events appended since the last read, oldest first; each read moves the cursor."""
+        try:
+            offset = int(self.cursor.read_text())
+        except (OSError, ValueError):
+            offset = 0
+        try:
+            with self.path.open("rb") as handle:
+                handle.seek(offset)
+                lines = handle.read().split(b"\n")[:-1]  # the last piece is not a whole line yet
+        except FileNotFoundError:
+            return
+        for line in lines:
+            offset += len(line) + 1
+            self.cursor.write_text(str(offset))
+            if line.strip():
+                yield json.loads(line)
 
 
 def matching_targets(

@@ -10,14 +10,18 @@ readable through the APIs (notification configuration, event source mappings).
 
 It also runs Athena queries (:mod:`movielake.local.athena`: moto only records them),
 evaluates S3 bucket policies without their conditioned statements (see below why),
-and, when the stack hands it an administrator key, authorizes every request as AWS would
-(:mod:`movielake.local.authz`).
+when the stack hands it an administrator key, authorizes every request as AWS would
+(:mod:`movielake.local.authz`), and makes the Glue crawlers crawl, putting their state changes
+on the default bus (:mod:`movielake.local.glue.crawler`).
 """
 
 from __future__ import annotations
 
+import argparse
 import json
+import os
 import sys
+from pathlib import Path
 from typing import Any
 
 
@@ -73,17 +77,35 @@ def skip_conditional_bucket_policy_statements() -> None:
     FakeBucket.get_permission = get_permission  # type: ignore[method-assign]
 
 
+# Signs the crawler stand-in's AssumeRole on a server that enforces no IAM (any key passes).
+UNENFORCED_CREDENTIALS = ("movielake-local", "movielake-local")
+
+
+def own_endpoint(argv: list[str]) -> str:
+    """The URL the server will listen on, from moto's ``-H HOST -p PORT`` (its defaults else)."""
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument("-H", "--host", default="127.0.0.1")
+    parser.add_argument("-p", "--port", type=int, default=5000)
+    known, _ = parser.parse_known_args(argv)
+    return f"http://{known.host}:{known.port}"
+
+
 def main(argv: list[str] | None = None) -> None:
     """Patch moto, then run its server with the given command-line arguments."""
+    argv = sys.argv[1:] if argv is None else argv
     quiet_lambda_triggers()
     skip_conditional_bucket_policy_statements()
     from movielake.local import athena, authz
+    from movielake.local.eventbus import BUS_VARIABLE, BusLog
+    from movielake.local.glue import crawler
 
     athena.install()
-    authz.install()
+    admin = authz.install()
+    bus = os.environ.get(BUS_VARIABLE)
+    crawler.install(own_endpoint(argv), admin or UNENFORCED_CREDENTIALS, BusLog(Path(bus)) if bus else None)
     from moto.server import main as moto_main
 
-    moto_main(sys.argv[1:] if argv is None else argv)
+    moto_main(argv)
 
 
 if __name__ == "__main__":

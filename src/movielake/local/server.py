@@ -24,6 +24,8 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from movielake.local.eventbus import BUS_VARIABLE
+
 log = logging.getLogger(__name__)
 
 HOST = "127.0.0.1"
@@ -186,9 +188,14 @@ def start_moto(
     loaded, as they exist on AWS. That costs about a second per reset, so tests and
     benchmarks go without. With ``admin_key`` (``"<access key id>:<secret>"``) the server
     enforces IAM (:mod:`movielake.local.authz`): that key is its administrator's, and every
-    authorization decision is appended to ``<directory>/authorizations.jsonl``.
+    authorization decision is appended to ``<directory>/authorizations.jsonl``. The events its
+    services put on the default bus (the crawlers' state changes) go to ``<directory>/events.jsonl``.
     """
-    env = {**os.environ, "MOTO_IAM_LOAD_MANAGED_POLICIES": str(managed_policies).lower()}
+    env = {
+        **os.environ,
+        "MOTO_IAM_LOAD_MANAGED_POLICIES": str(managed_policies).lower(),
+        BUS_VARIABLE: str(bus_file(directory)),
+    }
     if admin_key:
         from movielake.local.authz import ADMIN_KEY_VARIABLE, AUDIT_VARIABLE
 
@@ -202,6 +209,11 @@ def start_moto(
         marker=MOTO_MODULE,
         env=env,
     )
+
+
+def bus_file(directory: Path) -> Path:
+    """Where the moto server's AWS services put their events (the default bus's log)."""
+    return directory / "events.jsonl"
 
 
 def audit_file(directory: Path) -> Path:

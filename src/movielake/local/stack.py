@@ -28,6 +28,7 @@ from movielake import local
 from movielake.config import PROJECT_ROOT
 from movielake.local import server
 from movielake.local.dispatch import DeliveredLog, Dispatcher
+from movielake.local.eventbus import BusLog
 from movielake.local.roles import RoleCredentials
 from movielake.local.runtime import BUILD_DIR, Invocation, LambdaRuntime
 from movielake.local.server import ServerRecord
@@ -63,7 +64,8 @@ def make_dispatcher(
 ) -> Dispatcher:
     """Runtime + event sources on ``endpoint_url``; ``client(service)`` makes its clients.
 
-    ``directory`` keeps the extracted zips and the delivered-events log; ``roles`` gives each
+    ``directory`` keeps the extracted zips, the delivered-events log and the default bus's log
+    (where the moto server started in it puts the crawlers' events); ``roles`` gives each
     function its execution role's credentials (None: a server that enforces no IAM).
     """
     runtime = LambdaRuntime(
@@ -83,6 +85,8 @@ def make_dispatcher(
         delivered=DeliveredLog(directory / "delivered.json"),
         region=region,
         on_invocation=on_invocation,
+        glue=client("glue"),
+        bus=BusLog(server.bus_file(directory)),
     )
 
 
@@ -335,6 +339,8 @@ class LocalStack:
             "terraform.tfstate.backup",
             "delivered.json",
             server.audit_file(self.directory).name,
+            server.bus_file(self.directory).name,
+            server.bus_file(self.directory).name + ".cursor",
             self.tfvars.name,
         ):
             with contextlib.suppress(FileNotFoundError):

@@ -1,7 +1,7 @@
-"""The local crawl: the Glue crawler's work done in-process, for the local stack.
+"""The Glue crawler's work, for the crawler stand-in (:mod:`movielake.local.glue.crawler`).
 
-moto records a crawler run but creates no table. ``crawl_local`` reads the deployed crawler
-definitions (``movielake.catalog.crawlers``) instead of repeating that wiring. For an S3 target
+moto records a crawler run but creates no table. ``crawl`` takes the crawler's definition as
+the Glue API gives it (``movielake.catalog.crawlers``) instead of repeating that wiring. For an S3 target
 (the TMDB JSON) it lists the objects, infers the schema from a bounded sample of each
 (``movielake.catalog.types``) and registers tables, SerDe and ``partition_N`` partitions named
 as the real crawler names them. For a catalog target (the CSV tables Terraform declares, schema
@@ -20,7 +20,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from movielake.aws import list_objects
-from movielake.catalog.crawlers import CrawlerDefinition, deployed_crawlers
+from movielake.catalog.crawlers import CrawlerDefinition
 from movielake.catalog.descriptors import existing_partitions, format_parameters, storage_descriptor
 from movielake.catalog.paths import (
     ObjectPlace,
@@ -28,10 +28,11 @@ from movielake.catalog.paths import (
     is_hidden,
     is_json,
     parse_s3_path,
+    place_at_level,
     place_object,
     table_name,
 )
-from movielake.catalog.summary import CrawlSummary, TableSummary
+from movielake.catalog.summary import TableSummary
 from movielake.catalog.types import SchemaBuilder, merge_columns
 
 log = logging.getLogger(__name__)
@@ -72,85 +73,41 @@ class TableScan:
         return f"s3://{self.bucket}/{self.folder}"
 
 
-def crawl_local(
+def crawl(
     glue: Any,
     s3: Any,
-    database: str | None = None,
-    crawler_names: Sequence[str] | None = None,
+    crawler: CrawlerDefinition,
     *,
     sample_lines: int = SAMPLE_LINES,
     whole_object_bytes: int = WHOLE_OBJECT_BYTES,
-    mark_run: bool = True,
-    as_role: Callable[[str], tuple[Any, Any]] | None = None,
-) -> CrawlSummary:
-    """Crawl like Glue would, with the deployed crawler definitions, into the catalog.
-
-    ``crawler_names`` None means every crawler writing to ``database`` (or every crawler).
-    With ``mark_run`` the crawler's run is also recorded in moto (start + completion), so
-    ``get_crawler`` shows a LastCrawl as after a real run. ``as_role`` gives the (Glue, S3)
-    clients of a crawler's role ARN: the objects are read and the catalog written with them,
-    as the crawler does with its role; ``glue`` and ``s3`` (the caller's) read the
-    definitions and record the run.
+    stop_requested: Callable[[], bool] = lambda: False,
+) -> list[TableSummary]:
+    """One run of ``crawler``: its S3 targets read and registered, its catalog targets' new
+    partitions added. ``glue`` and ``s3`` are the clients of the crawler's role (the stand-in
+    assumes it, as Glue does). ``stop_requested`` is asked between tables (``StopCrawler``):
+    the tables registered so far stay, as on AWS.
     """
-    crawlers = deployed_crawlers(glue, crawler_names, database)
-    if not crawlers:
-        raise LookupError(f"no crawler deployed for database {database!r}; apply the Terraform stack first")
+    _require_database(glue, crawler.database)
     tables: list[TableSummary] = []
-    status: dict[str, str] = {}
-    for crawler in crawlers:
-        started = mark_run and _start_run(glue, crawler.name)
-        catalog, storage = as_role(crawler.role) if as_role and crawler.role else (glue, s3)
-        _require_database(catalog, crawler.database)
-        scans = scan_crawler(
-            storage, crawler, sample_lines=sample_lines, whole_object_bytes=whole_object_bytes
-        )
-        for scan in scans:
-            tables.append(register_table(catalog, crawler, scan))
-        for database, table in crawler.catalog_tables:
-            tables.append(crawl_catalog_table(catalog, storage, crawler, database, table))
-        status[crawler.name] = _finish_run(glue, crawler.name) if started else "not recorded"
-    return CrawlSummary(tuple(tables), status)
+    for scan in scan_crawler(s3, crawler, sample_lines=sample_lines, whole_object_bytes=whole_object_bytes):
+        if stop_requested():
+            return tables
+        tables.append(register_table(glue, crawler, scan))
+    for database, table in crawler.catalog_tables:
+        if stop_requested():
+            return tables
+        tables.append(crawl_catalog_table(glue, s3, crawler, database, table))
+    return tables
 
 
 def _require_database(glue: Any, database: str) -> None:
-    """Fail clearly when the crawler's database does not exist (the crawler would fail too)."""
+    """Fail clearly when the crawler's database does not exist (the crawler fails too)."""
     try:
         glue.get_database(Name=database)
     except ClientError as exc:
         if exc.response["Error"]["Code"] == "EntityNotFoundException":
             raise LookupError(f"Glue database {database!r} does not exist; apply Terraform first") from exc
         raise
-
-
-def _start_run(glue: Any, name: str) -> bool:
-    """Record a crawler run in moto; False when it cannot be recorded.
-
-    A run started earlier (the TMDB run starts the crawler when it completes) is still
-    "running" in moto until its crawls are listed: settle it, then record this one.
-    """
-    for settle_first in (False, True):
-        if settle_first:
-            _finish_run(glue, name)
-        try:
-            glue.start_crawler(Name=name)
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] == "CrawlerRunningException" and not settle_first:
-                continue
-            log.debug("could not record a run of crawler %s: %s", name, exc)
-            return False
-        return True
-    return False
-
-
-def _finish_run(glue: Any, name: str) -> str:
-    """Let moto complete the recorded run (its crawls advance when listed); the last status."""
-    try:
-        glue.list_crawls(CrawlerName=name)
-        last = glue.get_crawler(Name=name)["Crawler"].get("LastCrawl", {})
-    except ClientError as exc:
-        log.debug("could not complete the recorded run of crawler %s: %s", name, exc)
-        return "unknown"
-    return str(last.get("Status", "unknown"))
 
 
 def scan_crawler(
@@ -170,8 +127,15 @@ def scan_crawler(
                 continue
             if is_hidden(relative) or is_excluded(relative, target.exclusions):
                 continue
-            place = place_object(relative)
-            folder = target.prefix + place.table_folder
+            if crawler.table_level is None:
+                place = place_object(relative)
+                folder = target.prefix + place.table_folder
+            else:
+                at_level = place_at_level(key, crawler.table_level)
+                if at_level is None:
+                    log.warning("skipping %s: above the crawler's table level %d", key, crawler.table_level)
+                    continue
+                place, folder = at_level, at_level.table_folder
             scan = scans.get((target.bucket, folder))
             if scan is None:
                 name = table_name(crawler.table_prefix, folder)
@@ -297,7 +261,7 @@ def register_table(glue: Any, crawler: CrawlerDefinition, scan: TableScan) -> Ta
     table_sd = table_input["StorageDescriptor"]
     if existing is not None and action == "unchanged":
         table_sd = existing["StorageDescriptor"]
-    added, total = _register_partitions(glue, crawler, scan, table_sd, action)
+    added, updated, total = _register_partitions(glue, crawler, scan, table_sd, action)
     return TableSummary(
         crawler=crawler.name,
         database=crawler.database,
@@ -308,6 +272,7 @@ def register_table(glue: Any, crawler: CrawlerDefinition, scan: TableScan) -> Ta
         partitions_added=added,
         objects_read=scan.objects_read,
         objects_skipped=scan.objects_skipped,
+        partitions_updated=updated,
     )
 
 
@@ -347,7 +312,7 @@ def crawl_catalog_table(
             ),
         )
     target_crawler = replace(crawler, database=database)
-    added, total = _register_partitions(glue, target_crawler, scan, descriptor, "unchanged")
+    added, updated, total = _register_partitions(glue, target_crawler, scan, descriptor, "unchanged")
     return TableSummary(
         crawler=crawler.name,
         database=database,
@@ -358,6 +323,7 @@ def crawl_catalog_table(
         partitions_added=added,
         objects_read=scan.objects_read,
         objects_skipped=scan.objects_skipped,
+        partitions_updated=updated,
     )
 
 
@@ -391,14 +357,14 @@ def _get_table(glue: Any, database: str, name: str) -> dict[str, Any] | None:
 
 def _register_partitions(
     glue: Any, crawler: CrawlerDefinition, scan: TableScan, table_sd: Mapping[str, Any], action: str
-) -> tuple[int, int]:
+) -> tuple[int, int, int]:
     """Add new partition folders; bring existing partitions to the table's schema.
 
     Existing partitions get the table's (widened) columns, as with the crawler configuration
     ``CrawlerOutput.Partitions.AddOrUpdateBehavior = InheritFromTable`` that Terraform deploys
     (per-partition schemas are not modelled), so Athena never sees a partition narrower than
     its table. Partitions whose folder holds no data any more are kept and logged, as with the
-    deployed ``DeleteBehavior = LOG``. Returns (partitions added, partitions in the catalog).
+    deployed ``DeleteBehavior = LOG``. Returns (partitions added, updated, in the catalog).
     """
     present = existing_partitions(glue, crawler.database, scan.name)
     for values in sorted(set(present) - set(scan.partitions)):
@@ -431,7 +397,7 @@ def _register_partitions(
         updates,
         f"update partitions of {table}",
     )
-    return len(new_inputs), len(present) + len(new_inputs)
+    return len(new_inputs), len(updates), len(present) + len(new_inputs)
 
 
 def _in_batches(call: Callable[[Sequence[Any]], dict[str, Any]], items: Sequence[Any], what: str) -> None:

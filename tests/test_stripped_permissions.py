@@ -145,7 +145,7 @@ CASES = [
     ("tmdb_planner", "FanOutBatches", "planner", "sqs:SendMessage"),
     ("tmdb_worker", "ReadTmdbSecret", "planner", "secretsmanager:GetSecretValue"),
     ("crawler", "WriteRawCatalog", "crawl", "glue:GetDatabase"),
-    ("refine", "ReadRaw", "refine", "s3:GetObject"),  # Athena reads Raw as the refine role
+    ("refine", "RunAthenaQueries", "refine", "athena:StartQueryExecution"),
 ]
 
 

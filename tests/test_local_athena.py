@@ -413,6 +413,12 @@ def test_ctas_writes_parquet_and_the_table_as_athena_does(
         # Glue checks the grant before the name: a database the role may not read is refused.
         ("SELECT id FROM nowhere.films", "Insufficient permissions to execute the query. User: "),
         ("ALTER TABLE films ADD COLUMNS (x int)", "NOT_SUPPORTED: line 1:1:"),
+        # a CTAS's errors point into the whole statement
+        ("CREATE TABLE t9 AS\nSELECT id,\n  gross FROM films", "COLUMN_NOT_FOUND: line 3:3: Column 'gross'"),
+        (
+            "CREATE TABLE t8 AS SELECT count(*) FROM films",
+            "MISSING_COLUMN_NAME: line 1:1: Column name not specified",
+        ),
     ],
 )
 def test_refusals_in_athena_words(analyst: dict[str, Any], sql: str, reason: str) -> None:

@@ -110,7 +110,7 @@ class QueryExecution:
             status["StateChangeReason"] = outcome.reason
         if self.state == "FAILED":
             status["AthenaError"] = {
-                "ErrorCategory": 2,
+                "ErrorCategory": outcome.category,
                 "ErrorType": outcome.error_type or 1000,
                 "Retryable": False,
                 "ErrorMessage": outcome.reason,

@@ -605,3 +605,16 @@ def test_unload_writes_parquet_to_an_empty_location(lake: dict[str, Any], analys
     again = run(athena, sql)  # the location is no longer empty
     assert again["Status"]["State"] == "FAILED"
     assert again["Status"]["StateChangeReason"].startswith("HIVE_PATH_ALREADY_EXISTS")
+
+
+def test_what_the_stand_in_does_not_carry_is_refused_at_the_start(analyst: dict[str, Any]) -> None:
+    with pytest.raises(ClientError, match="ExecutionParameters are not carried"):
+        analyst["athena"].start_query_execution(
+            QueryString="SELECT id FROM films WHERE id = ?", WorkGroup="enforced", ExecutionParameters=["1"]
+        )
+    with pytest.raises(ClientError, match="reads the Glue catalog only"):
+        analyst["athena"].start_query_execution(
+            QueryString="SELECT 1",
+            WorkGroup="enforced",
+            QueryExecutionContext={"Catalog": "mysql", "Database": "x"},
+        )

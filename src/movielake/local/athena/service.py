@@ -45,7 +45,7 @@ _POOL_LOCK = threading.Lock()
 
 
 class InvalidRequestError(Exception):
-    """Athena's InvalidRequestErrorException: the request is refused outright (HTTP 400)."""
+    """Athena's InvalidRequestException: the request is refused outright (HTTP 400)."""
 
 
 def pool() -> Pool:
@@ -189,7 +189,7 @@ def executions(backend: Any) -> dict[str, QueryExecution]:
 
 
 def find(backend: Any, execution_id: str) -> QueryExecution:
-    """The execution, or Athena's InvalidRequestErrorException."""
+    """The execution, or Athena's InvalidRequestException."""
     execution = executions(backend).get(execution_id or "")
     if execution is None:
         raise InvalidRequestError(f"QueryExecution {execution_id} was not found")
@@ -200,6 +200,11 @@ def start(
     backend: Any, request: dict[str, Any], credentials: tuple[str, str, str | None], endpoint_url: str
 ) -> str:
     """StartQueryExecution: validate, resolve the result configuration, queue; the id."""
+    if request.get("ExecutionParameters"):  # result reuse is merely never done: always a fresh run
+        raise InvalidRequestError("ExecutionParameters are not carried by the local Athena stand-in")
+    catalog = (request.get("QueryExecutionContext") or {}).get("Catalog", "AwsDataCatalog")
+    if catalog.lower() != "awsdatacatalog":
+        raise InvalidRequestError(f"the local Athena stand-in reads the Glue catalog only, not {catalog!r}")
     name = request.get("WorkGroup") or "primary"
     workgroup = backend.work_groups.get(name)
     if workgroup is None:

@@ -25,6 +25,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from movielake.analysis.duckdb_engine import LOAD_THREADS
 from movielake.analysis.translate import duckdb_to_glue_type
 from movielake.catalog.paths import parse_s3_path
 from movielake.config import Settings
@@ -104,7 +105,8 @@ class Caller:
         self.s3 = self.session.client("s3", endpoint_url=job.endpoint_url, config=_CLIENT_CONFIG)
         self.glue = self.session.client("glue", endpoint_url=job.endpoint_url, config=_CLIENT_CONFIG)
         settings = Settings(endpoint_url=job.endpoint_url, region=job.region)
-        self.connection = connect(settings, session=self.session)
+        # Reading many small objects is bound by request latency: the local engine's reader threads.
+        self.connection = connect(settings, session=self.session, threads=LOAD_THREADS)
         self.connection.execute("CALL enable_logging('HTTP')")
 
 

@@ -288,6 +288,8 @@ def test_select_runs_as_the_role_and_pages_its_results(lake: dict[str, Any], ana
     # Bytes scanned: the JSON objects, read whole, as httpfs fetched them.
     sizes = sum(o["Size"] for o in s3.list_objects_v2(Bucket=LAKE, Prefix="raw/films/")["Contents"])
     assert execution["Statistics"]["DataScannedInBytes"] == sizes
+    again = run(athena, ROI_SQL)  # read again, not from a cache
+    assert again["Statistics"]["DataScannedInBytes"] == sizes
 
 
 def test_awswrangler_read_sql_query_both_ways(lake: dict[str, Any], analyst: dict[str, Any]) -> None:

@@ -108,6 +108,8 @@ class Caller:
         # Reading many small objects is bound by request latency: the local engine's reader threads.
         self.connection = connect(settings, session=self.session, threads=LOAD_THREADS)
         self.connection.execute("CALL enable_logging('HTTP')")
+        # Athena reads the objects on every query: no cached blocks (they would not count as scanned).
+        self.connection.execute("SET enable_external_file_cache = false")
 
 
 _CALLERS: dict[tuple[Any, ...], Caller] = {}

@@ -23,6 +23,7 @@ from botocore.exceptions import ClientError
 
 from movielake.catalog.descriptors import storage_descriptor
 from movielake.local import server
+from movielake.local.athena.pool import WORKERS_VARIABLE
 from movielake.local.roles import assume_as_service
 from movielake.local.stack import new_admin_key
 
@@ -73,11 +74,14 @@ def json_table(
 def lake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     """The server, its administrator, the lake and workgroups, and ``role(statements)``."""
     admin = new_admin_key()
-    record = server.start_moto(
-        tmp_path_factory.mktemp("athena-moto"),
-        managed_policies=False,
-        admin_key=f"{admin['AWS_ACCESS_KEY_ID']}:{admin['AWS_SECRET_ACCESS_KEY']}",
-    )
+    # One worker process: a query read again runs where the first one ran (no cache may hide it).
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv(WORKERS_VARIABLE, "1")
+        record = server.start_moto(
+            tmp_path_factory.mktemp("athena-moto"),
+            managed_policies=False,
+            admin_key=f"{admin['AWS_ACCESS_KEY_ID']}:{admin['AWS_SECRET_ACCESS_KEY']}",
+        )
 
     def session(credentials: dict[str, str]) -> boto3.session.Session:
         return boto3.session.Session(

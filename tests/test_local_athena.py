@@ -444,6 +444,7 @@ def test_refusals_in_athena_words(analyst: dict[str, Any], sql: str, reason: str
         ("s3:GetObject", f"Permission denied on S3 path: s3://{LAKE}/raw/films/"),
         ("kms:Decrypt", f"Permission denied on S3 path: s3://{LAKE}/raw/films/"),
         ("s3:PutObject", f"Access denied when writing output to url: s3://{RESULTS}/enforced/"),
+        ("kms:GenerateDataKey", f"Access denied when writing output to url: s3://{RESULTS}/enforced/"),
     ],
 )
 def test_a_role_lacking_a_grant_is_refused(lake: dict[str, Any], without: str, reason: str) -> None:

@@ -10,15 +10,19 @@ process over the objects the Glue catalog points at, reading and writing as the 
   Athena's error words;
 - :mod:`.catalog` — the catalog and S3 as the caller sees them, tables as DuckDB views;
 - :mod:`.worker` — one query, run in a worker process; results, CTAS Parquet and tables;
+- :mod:`.scan` — the SQL on DuckDB: translation, bytes scanned, the cutoff, failures;
 - :mod:`.results` — the result CSV, Athena's type names, GetQueryResults pages;
 - :mod:`.pool` — the worker processes (concurrency, StopQueryExecution kills one);
-- :mod:`.service` — executions, states and the API operations.
+- :mod:`.service` — executions, states and the API operations;
+- :mod:`.access` — the S3 checks Athena makes as the caller outside a query (the result
+  bucket at the start, the result file for GetQueryResults).
 """
 
 from __future__ import annotations
 
 import json
 import re
+import threading
 from typing import Any
 
 _CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/")
@@ -47,11 +51,16 @@ def caller_credentials(response: Any) -> tuple[str, str, str | None]:
         return key_id, UNVERIFIED_SECRET, token
 
 
+def endpoint(response: Any) -> str:
+    """The moto server's URL, as the request reached it."""
+    return f"http://{response.headers.get('Host', '127.0.0.1')}"
+
+
 def install() -> None:
     """Replace moto's query-execution operations with ones that run the query."""
     from moto.athena.responses import AthenaResponse
 
-    from movielake.local.athena import service
+    from movielake.local.athena import access, service
 
     def answer(handler: Any) -> Any:
         def operation(self: AthenaResponse) -> Any:
@@ -64,8 +73,7 @@ def install() -> None:
 
     def start_query_execution(self: AthenaResponse) -> dict[str, Any]:
         request = json.loads(self.body or "{}")
-        endpoint = f"http://{self.headers.get('Host', '127.0.0.1')}"
-        execution_id = service.start(self.athena_backend, request, caller_credentials(self), endpoint)
+        execution_id = service.start(self.athena_backend, request, caller_credentials(self), endpoint(self))
         return {"QueryExecutionId": execution_id}
 
     def get_query_execution(self: AthenaResponse) -> dict[str, Any]:
@@ -74,7 +82,8 @@ def install() -> None:
 
     def get_query_results(self: AthenaResponse) -> dict[str, Any]:
         execution = service.find(self.athena_backend, self._get_param("QueryExecutionId"))
-        return execution.results(self._get_param("NextToken"), self._get_param("MaxResults"))
+        s3 = access.s3_client(caller_credentials(self), endpoint(self), self.region)
+        return execution.results(self._get_param("NextToken"), self._get_param("MaxResults"), s3)
 
     def stop_query_execution(self: AthenaResponse) -> dict[str, Any]:
         service.find(self.athena_backend, self._get_param("QueryExecutionId")).stop()
@@ -111,3 +120,13 @@ def install() -> None:
         "batch_get_query_execution": batch_get_query_execution,
     }.items():
         setattr(AthenaResponse, name, answer(handler))
+
+    create_work_group = AthenaResponse.create_work_group
+
+    def create_work_group_and_warm_up(self: AthenaResponse) -> Any:
+        """moto's CreateWorkGroup; the worker processes start meanwhile (a server whose
+        Athena is never used starts none), so the first query does not wait ~3 s for them."""
+        threading.Thread(target=service.pool, daemon=True).start()
+        return create_work_group(self)
+
+    AthenaResponse.create_work_group = create_work_group_and_warm_up  # type: ignore[method-assign]

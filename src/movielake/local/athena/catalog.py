@@ -27,10 +27,9 @@ from movielake.local.athena.statements import QueryError, position, qualified
 DENIED_CODES = frozenset({"AccessDenied", "AccessDeniedException"})
 
 
-def permission_error(exc: ClientError) -> QueryError:
-    """A Glue or S3 refusal as Athena reports it."""
+def permission_error(exc: ClientError, service: str = "AWSGlue") -> QueryError:
+    """A catalog refusal as Athena reports it."""
     error = exc.response.get("Error", {})
-    service = exc.operation_name
     return QueryError(
         f"Insufficient permissions to execute the query. {error.get('Message', '')} "
         f"(Service: {service}; Error Code: {error.get('Code')})",

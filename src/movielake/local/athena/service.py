@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from movielake.local.athena import results
+from movielake.local.athena import access, results
 from movielake.local.athena.pool import Pool
 from movielake.local.athena.statements import QueryError, Statement, parse
 from movielake.local.athena.worker import Job, Outcome
@@ -45,7 +45,7 @@ _POOL_LOCK = threading.Lock()
 
 
 class InvalidRequestError(Exception):
-    """Athena's InvalidRequestErrorException: the request is refused outright (HTTP 400)."""
+    """Athena's InvalidRequestException: the request is refused outright (HTTP 400)."""
 
 
 def pool() -> Pool:
@@ -110,7 +110,7 @@ class QueryExecution:
             status["StateChangeReason"] = outcome.reason
         if self.state == "FAILED":
             status["AthenaError"] = {
-                "ErrorCategory": 2,
+                "ErrorCategory": outcome.category,
                 "ErrorType": outcome.error_type or 1000,
                 "Retryable": False,
                 "ErrorMessage": outcome.reason,
@@ -154,8 +154,8 @@ class QueryExecution:
         suffix = {"SELECT": ".csv", "CTAS": "", "UNLOAD": "", "DROP_TABLE": ".txt"}[kind]
         return f"{directory}{'tables/' if kind == 'CTAS' else ''}{self.id}{suffix}"
 
-    def results(self, next_token: str | None, max_results: int | None) -> dict[str, Any]:
-        """One page of GetQueryResults."""
+    def results(self, next_token: str | None, max_results: int | None, s3: Any) -> dict[str, Any]:
+        """One page of GetQueryResults; ``s3`` (the caller's client) must read the result file."""
         if max_results is not None and not 1 <= max_results <= results.MAX_RESULTS:
             raise InvalidRequestError(
                 f"1 validation error detected: Value '{max_results}' at 'maxResults' failed to satisfy "
@@ -165,6 +165,11 @@ class QueryExecution:
             raise InvalidRequestError(f"Query has not yet finished. Current state: {self.state}")
         if self.state != "SUCCEEDED" or self.outcome is None:
             raise InvalidRequestError(f"Query did not finish successfully. Final query state: {self.state}")
+        if self.outcome.output.endswith(".csv"):
+            try:
+                access.check_result_readable(s3, self.outcome.output)
+            except access.AccessError as exc:
+                raise InvalidRequestError(str(exc)) from exc
         start = int(next_token) if next_token and next_token.isdigit() else 0
         return results.page(
             self.outcome.names,
@@ -184,7 +189,7 @@ def executions(backend: Any) -> dict[str, QueryExecution]:
 
 
 def find(backend: Any, execution_id: str) -> QueryExecution:
-    """The execution, or Athena's InvalidRequestErrorException."""
+    """The execution, or Athena's InvalidRequestException."""
     execution = executions(backend).get(execution_id or "")
     if execution is None:
         raise InvalidRequestError(f"QueryExecution {execution_id} was not found")
@@ -195,6 +200,11 @@ def start(
     backend: Any, request: dict[str, Any], credentials: tuple[str, str, str | None], endpoint_url: str
 ) -> str:
     """StartQueryExecution: validate, resolve the result configuration, queue; the id."""
+    if request.get("ExecutionParameters"):  # result reuse is merely never done: always a fresh run
+        raise InvalidRequestError("ExecutionParameters are not carried by the local Athena stand-in")
+    catalog = (request.get("QueryExecutionContext") or {}).get("Catalog", "AwsDataCatalog")
+    if catalog.lower() != "awsdatacatalog":
+        raise InvalidRequestError(f"the local Athena stand-in reads the Glue catalog only, not {catalog!r}")
     name = request.get("WorkGroup") or "primary"
     workgroup = backend.work_groups.get(name)
     if workgroup is None:
@@ -202,6 +212,11 @@ def start(
     configuration = workgroup.configuration
     enforced = bool(configuration.get("EnforceWorkGroupConfiguration"))
     result_configuration = _result_configuration(configuration, request.get("ResultConfiguration"), enforced)
+    s3 = access.s3_client(credentials, endpoint_url, backend.region_name)
+    try:
+        access.check_output_bucket(s3, result_configuration["OutputLocation"])
+    except access.AccessError as exc:
+        raise InvalidRequestError(str(exc)) from exc
     query = request.get("QueryString", "")
     try:
         statement: Statement | None = parse(query)

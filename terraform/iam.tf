@@ -393,7 +393,7 @@ data "aws_iam_policy_document" "glue_crawler" {
 
   # Unused locally: the Glue service writes the crawler's logs; with the security
   # configuration (glue.tf) they go to /aws-glue/crawlers-role/<role>-<configuration>, a group
-  # it creates and associates with the lake key. The local crawl prints its summary instead.
+  # it creates and associates with the lake key. The local crawler stand-in writes no logs.
   statement {
     sid = "WriteCrawlerLogs"
     actions = [

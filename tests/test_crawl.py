@@ -386,7 +386,11 @@ def crawl_transition():
 
 def test_aws_crawl_waits_until_ready(glue, crawl_transition) -> None:
     crawl_transition({"progression": "immediate"})
-    glue.create_table(DatabaseName=DATABASE, TableInput={"Name": "tmdb_movies"})
+    glue.create_table(
+        DatabaseName=DATABASE,
+        TableInput={"Name": "tmdb_movies", "Parameters": {"UPDATED_BY_CRAWLER": TMDB_CRAWLER}},
+    )
+    glue.create_table(DatabaseName=DATABASE, TableInput={"Name": "tmdb_by_hand"})  # not the crawler's
 
     summary = crawl_aws(glue, [TMDB_CRAWLER], sleep=lambda _: None)
 
@@ -473,6 +477,24 @@ def test_start_crawler_crawls_through_its_states_and_refuses_a_second_start(moto
     assert run["EndTime"] > run["StartTime"]
     assert columns_of(glue, "tmdb_movies")["genres"] == "array<struct<id:int,name:string>>"
     assert list(partitions_of(glue, "csv_movies")) == [("2024", "01", "15")]
+
+
+def test_stop_crawler_cancels_the_run(moto_endpoint) -> None:
+    """StopCrawler during a run: STOPPING, then READY with LastCrawl CANCELLED; a stop with
+    no run going is refused."""
+    s3, glue = server_clients(moto_endpoint)
+    create_crawlers(glue, "UPDATE_IN_DATABASE")
+    put_tmdb_day(s3, DAY1, list(synthetic.films(4)))
+
+    glue.start_crawler(Name=TMDB_CRAWLER)
+    glue.stop_crawler(Name=TMDB_CRAWLER)
+    states = states_until_ready(glue, TMDB_CRAWLER)
+
+    assert states == ["STOPPING", "READY"]
+    assert glue.get_crawler(Name=TMDB_CRAWLER)["Crawler"]["LastCrawl"]["Status"] == "CANCELLED"
+    assert [c["State"] for c in glue.list_crawls(CrawlerName=TMDB_CRAWLER)["Crawls"]] == ["STOPPED"]
+    with pytest.raises(glue.exceptions.CrawlerNotRunningException):
+        glue.stop_crawler(Name=TMDB_CRAWLER)
 
 
 def test_the_crawlers_table_level_decides_the_table_root(moto_endpoint) -> None:

@@ -2,11 +2,12 @@
 
 CSVs dropped in Landing/ reach Raw through the deployed S3 notification; the deployed planner
 fans the TMDB run out through the deployed queue and event source mapping to the worker; a
-rerun adds nothing; the crawl catalogs Raw and its event runs the refine Lambda on Athena (the
-local moto server executing it with the refine role's permissions); the seven SQL files answer
-on Athena; the named queries are the SQL files; the report has its seven sections. Then the
-same lake is refined and queried on the local engine (DuckDB), and every Trusted/Refined table
-and all seven answers must be equal.
+rerun adds nothing; the crawlers (the moto server's stand-in) catalog Raw and their success
+runs the refine Lambda through the deployed rule, on Athena (the local moto server executing it
+with the refine role's permissions); the seven SQL files answer on Athena; the named queries
+are the SQL files; the report has its seven sections. Then the same lake is refined and queried
+on the local engine (DuckDB), and every Trusted/Refined table and all seven answers must be
+equal.
 
 It shares the session's ``local_stack`` (one ``terraform apply``) with the other integration
 tests, so every expectation holds whatever ran before: the TMDB run uses a date of its own,
@@ -355,7 +356,9 @@ def test_the_planner_fans_out_through_the_queue_to_the_worker(local_stack: dict,
     assert len(first_run["crawls_after"]) == first_run["crawls_before"] + 1
 
 
-def test_a_rerun_without_refresh_fetches_nothing_again(first_run: dict, rerun: dict) -> None:
+def test_a_rerun_without_refresh_fetches_nothing_again(
+    local_stack: dict, first_run: dict, rerun: dict
+) -> None:
     selected = expected_selection()
     payloads = fixture_payloads()
     known = [i for i in selected if i in payloads]
@@ -365,10 +368,9 @@ def test_a_rerun_without_refresh_fetches_nothing_again(first_run: dict, rerun: d
     assert planner.ok, planner.error
     assert planner.result["selected"] == len(selected)
     assert planner.result["skipped"] == len(known)  # every film already in Raw
-    # The pump also delivers the crawl the completing worker started, hence a refine.
-    invocations = rerun["pump"].invocations
-    assert all(i.ok for i in invocations), [(i.function, i.error) for i in invocations]
-    worker = first_run["planner"].function.replace("-tmdb-planner", "-tmdb-worker")
+    invocations = rerun["pump"].invocations  # workers, and the refine if the crawler ran again
+    assert all(i.ok for i in invocations), [(i.function, i.status, i.error) for i in invocations]
+    worker = local_stack["outputs"]["function_names"]["tmdb_worker"]
     assert all(i.result == {"batchItemFailures": []} for i in invocations if i.function == worker)
     assert rerun["queue"] == 0
     assert rerun["dlq"] == 0

@@ -4,7 +4,7 @@ An installed distribution declares a module in the ``movielake.plugins`` entry-p
 (``[project.entry-points."movielake.plugins"]`` in its pyproject.toml). The product calls the
 functions such a module defines, by name (``register`` adds subcommands; other hooks serve one
 command each), and never imports it itself: this is how the local stand-ins (moto, the local
-Lambda runtime, the local crawl) join the CLI without the product depending on them.
+Lambda runtime) join the CLI without the product depending on them.
 """
 
 from __future__ import annotations

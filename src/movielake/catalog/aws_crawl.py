@@ -90,26 +90,35 @@ def wait_until_ready(
 
 
 def _catalog_tables(glue: Any, crawler: CrawlerDefinition) -> list[TableSummary]:
-    """The tables of the crawler's database that carry its prefix, with partition counts."""
+    """The tables the crawler writes, with partition counts: its catalog targets' tables, or
+    the tables of its database that carry its prefix and that it wrote (``UPDATED_BY_CRAWLER``,
+    which Glue sets)."""
+    if crawler.catalog_tables:
+        tables = [glue.get_table(DatabaseName=db, Name=name)["Table"] for db, name in crawler.catalog_tables]
+    else:
+        pages = glue.get_paginator("get_tables").paginate(DatabaseName=crawler.database)
+        tables = [
+            table
+            for page in pages
+            for table in page.get("TableList", [])
+            if table["Name"].startswith(crawler.table_prefix)
+            and (table.get("Parameters") or {}).get("UPDATED_BY_CRAWLER") == crawler.name
+        ]
     out = []
-    paginator = glue.get_paginator("get_tables")
-    for page in paginator.paginate(DatabaseName=crawler.database):
-        for table in page.get("TableList", []):
-            if not table["Name"].startswith(crawler.table_prefix):
-                continue
-            partitions = len(existing_partitions(glue, crawler.database, table["Name"]))
-            params = table.get("Parameters", {})
-            out.append(
-                TableSummary(
-                    crawler=crawler.name,
-                    database=crawler.database,
-                    table=table["Name"],
-                    action="crawled",
-                    columns=len(table.get("StorageDescriptor", {}).get("Columns", [])),
-                    partitions=partitions,
-                    partitions_added=0,
-                    objects_read=int(params.get("objectCount", 0) or 0),
-                    objects_skipped=0,
-                )
+    for table in tables:
+        database = table.get("DatabaseName") or crawler.database
+        params = table.get("Parameters") or {}
+        out.append(
+            TableSummary(
+                crawler=crawler.name,
+                database=database,
+                table=table["Name"],
+                action="crawled",
+                columns=len(table.get("StorageDescriptor", {}).get("Columns", [])),
+                partitions=len(existing_partitions(glue, database, table["Name"])),
+                partitions_added=0,
+                objects_read=int(params.get("objectCount", 0) or 0),
+                objects_skipped=0,
             )
+        )
     return out

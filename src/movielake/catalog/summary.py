@@ -33,10 +33,11 @@ class CrawlSummary:
         """A human summary: one line per table, then the crawler states."""
         out = []
         for t in self.tables:
-            out.append(
-                f"{t.database}.{t.table}: {t.action}, {t.columns} columns, {t.partitions} partitions "
-                f"(+{t.partitions_added} new), {t.objects_read} objects read"
-                + (f", {t.objects_skipped} skipped" if t.objects_skipped else "")
-            )
+            line = f"{t.database}.{t.table}: {t.action}, {t.columns} columns, {t.partitions} partitions"
+            if t.action != "crawled":  # a run's own counts (the AWS path reads the catalog after it)
+                line += f" (+{t.partitions_added} new), {t.objects_read} objects read"
+            elif t.objects_read:
+                line += f", {t.objects_read} object(s)"
+            out.append(line + (f", {t.objects_skipped} skipped" if t.objects_skipped else ""))
         out.extend(f"crawler {name}: {status}" for name, status in self.crawler_status.items())
         return out

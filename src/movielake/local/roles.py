@@ -2,7 +2,7 @@
 
 On AWS, Lambda runs a function with temporary credentials of the role Terraform gave it, and
 Glue runs a crawler with its role's: both by STS AssumeRole, which the role's trust policy
-must allow for that service. The local runtime and the local crawl play those services: they
+must allow for that service. The local runtime and the crawler stand-in play those services: they
 assume the role with the stack's administrator key and say which service they act as (the
 enforcing moto server checks that the trust policy names it, see :mod:`movielake.local.authz`).
 """

@@ -171,20 +171,22 @@ class CrawlerStandIn:
         run.status = "STOPPING"
         time.sleep(STOPPING_SECONDS)
         ended = utcnow()
-        if self.bus is not None:
-            event = crawler_state_event(
-                crawler.name,
-                outcome,
-                account=account,
-                region=region,
-                started=run.start_time,
-                ended=ended,
-                log_group=run.log_group,
-                tables=run.tables,
-                error=error or ("Crawler stopped by StopCrawler" if outcome == "CANCELLED" else None),
-            )
-            self.bus.put(event)
-        run.finish(outcome, error, ended)
+        try:
+            if self.bus is not None:
+                event = crawler_state_event(
+                    crawler.name,
+                    outcome,
+                    account=account,
+                    region=region,
+                    started=run.start_time,
+                    ended=ended,
+                    log_group=run.log_group,
+                    tables=run.tables,
+                    error=error or ("Crawler stopped by StopCrawler" if outcome == "CANCELLED" else None),
+                )
+                self.bus.put(event)
+        finally:  # READY even if the event could not be written (Glue's events are best-effort)
+            run.finish(outcome, error, ended)
 
     def role_clients(self, role_arn: str, region: str, crawler_name: str) -> tuple[Any, Any]:
         """(Glue, S3) clients with the role's credentials, assumed as the Glue service."""

@@ -31,7 +31,10 @@ _UNLOAD = re.compile(
     re.I | re.S,
 )
 _MODELLED_PROPERTIES = {"fileformatproperty": "format", "partitionedbyproperty": "partitioned_by"}
-_CTAS_QUERY = re.compile(r"\bAS\s+(?=\(?\s*(?:SELECT|WITH|VALUES)\b)", re.I)
+# The CTAS's AS, then any comments before its query (the refine's models open with a header).
+_CTAS_QUERY = re.compile(
+    r"\bAS\s+(?:(?:--[^\n]*(?:\n|$)|/\*.*?\*/)\s*)*(?=\(?\s*(?:SELECT|WITH|VALUES)\b)", re.I | re.S
+)
 _POSITION = re.compile(r"line (\d+):(\d+)")
 _PROPERTY = re.compile(r"(\w+)\s*=\s*'((?:[^']|'')*)'")
 

@@ -238,8 +238,8 @@ data "aws_iam_policy_document" "refine" {
     resources = ["${local.lake_arn}/${local.trusted_prefix}*", "${local.lake_arn}/${local.refined_prefix}*"]
   }
 
-  # Unused locally: Athena checks the bucket of every location it reads or writes; the local
-  # Athena has a single region and skips the check.
+  # StartQueryExecution verifies the results bucket as the caller, and Athena checks the bucket
+  # of every location it reads or writes.
   statement {
     sid       = "LocateBuckets"
     actions   = ["s3:GetBucketLocation"]
@@ -247,9 +247,8 @@ data "aws_iam_policy_document" "refine" {
   }
 
   # Query results and CTAS manifests under the workgroup's output location, written by Athena as
-  # this role. Unused locally: GetQueryResults reads the result object with the caller's
-  # s3:GetObject on AWS (the local Athena reads it itself), and the multipart actions clean up a
-  # large result written in parts.
+  # this role and read back as this role by GetQueryResults. Unused locally: the multipart
+  # actions clean up a large result written in parts; the local Athena writes each in one request.
   statement {
     sid       = "AthenaResults"
     actions   = ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"]

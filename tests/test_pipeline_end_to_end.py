@@ -552,12 +552,15 @@ def sorted_rows(rows: list[Any]) -> list[tuple[Any, ...]]:
 @pytest.fixture(scope="module")
 def compared(local_stack: dict, analysed: dict, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """What the AWS path published and answered (the Lambda's Athena refine, ``query --all`` on
-    Athena), then the same lake refined and queried on the local engine (DuckDB)."""
+    Athena), ``movielake refine --engine aws`` from the command, then the same lake refined and
+    queried on the local engine (DuckDB)."""
     aws_manifest = analysed["manifest"]
     assert aws_manifest is not None, "the refine Lambda wrote no manifest"
     local_results = tmp_path_factory.mktemp("local") / "results.json"
     with stack_environment(local_stack):
         aws_tables = {t: table_rows(local_stack, f["location"]) for t, f in aws_manifest["tables"].items()}
+        refined_by_command = cli.main(["refine", "--engine", "aws"])
+        command_manifest = newest_refine_manifest(local_stack)
         local_manifest = run_refine(Settings.from_env(), "local")
         local_tables = {
             t: table_rows(local_stack, f["location"]) for t, f in local_manifest["tables"].items()
@@ -572,7 +575,8 @@ def compared(local_stack: dict, analysed: dict, tmp_path_factory: pytest.TempPat
             "aws": json.loads(analysed["results"].read_text()),
             "local": json.loads(local_results.read_text()),
         },
-        "status": queried,
+        "status": {"refine": refined_by_command, "query": queried},
+        "command_manifest": command_manifest,
     }
 
 
@@ -589,7 +593,11 @@ def test_the_aws_path_publishes_and_answers_what_the_local_engine_does(compared:
         assert rows, f"{table} is empty, or this proves little"
         assert manifests["aws"]["tables"][table]["rows_out"] == len(rows), table
         assert sorted_rows(rows) == sorted_rows(local_rows), table
-    assert compared["status"] == 0
+    assert compared["status"] == {"refine": 0, "query": 0}
+    command = compared["command_manifest"]  # `movielake refine --engine aws`, on Athena too
+    assert (command["engine"], command["status"]) == ("athena", "succeeded")
+    rows = {table: figures["rows_out"] for table, figures in manifests["aws"]["tables"].items()}
+    assert {table: figures["rows_out"] for table, figures in command["tables"].items()} == rows
     assert (
         sorted(answers["aws"]) == sorted(answers["local"]) == sorted(q.stem for q in SQL_DIR.glob("q*.sql"))
     )

@@ -644,3 +644,13 @@ def test_a_client_request_token_starts_one_query(analyst: dict[str, Any]) -> Non
     with pytest.raises(ClientError, match="ClientRequestToken was used before"):
         athena.start_query_execution(**{**request, "QueryString": "SELECT 2"})
     assert wait(athena, first)["Status"]["State"] == "SUCCEEDED"
+
+
+def test_a_database_that_does_not_exist(lake: dict[str, Any]) -> None:
+    execution = run(
+        lake["client"]("athena"), "SELECT id FROM nowhere.films"
+    )  # the administrator may read any
+    assert (
+        execution["Status"]["StateChangeReason"]
+        == "SCHEMA_NOT_FOUND: line 1:16: Schema 'nowhere' does not exist"
+    )

@@ -625,3 +625,32 @@ def test_what_the_stand_in_does_not_carry_is_refused_at_the_start(analyst: dict[
             WorkGroup="enforced",
             QueryExecutionContext={"Catalog": "mysql", "Database": "x"},
         )
+
+
+def test_a_client_request_token_starts_one_query(analyst: dict[str, Any]) -> None:
+    athena = analyst["athena"]
+    request = {
+        "QueryString": "SELECT count(*) FROM films",
+        "WorkGroup": "enforced",
+        "ClientRequestToken": "x" * 32,
+    }
+    first = athena.start_query_execution(QueryExecutionContext={"Database": DATABASE}, **request)[
+        "QueryExecutionId"
+    ]
+    again = athena.start_query_execution(QueryExecutionContext={"Database": DATABASE}, **request)[
+        "QueryExecutionId"
+    ]
+    assert again == first
+    with pytest.raises(ClientError, match="ClientRequestToken was used before"):
+        athena.start_query_execution(**{**request, "QueryString": "SELECT 2"})
+    assert wait(athena, first)["Status"]["State"] == "SUCCEEDED"
+
+
+def test_a_database_that_does_not_exist(lake: dict[str, Any]) -> None:
+    execution = run(
+        lake["client"]("athena"), "SELECT id FROM nowhere.films"
+    )  # the administrator may read any
+    assert (
+        execution["Status"]["StateChangeReason"]
+        == "SCHEMA_NOT_FOUND: line 1:16: Schema 'nowhere' does not exist"
+    )

@@ -68,6 +68,7 @@ class QueryExecution:
     context: dict[str, str]
     result_configuration: dict[str, Any]
     selected_engine: str
+    token: str | None = None  # ClientRequestToken
     submitted: float = field(default_factory=time.time)
     started: float | None = None
     completed: float | None = None
@@ -200,6 +201,12 @@ def start(
     backend: Any, request: dict[str, Any], credentials: tuple[str, str, str | None], endpoint_url: str
 ) -> str:
     """StartQueryExecution: validate, resolve the result configuration, queue; the id."""
+    token = request.get("ClientRequestToken")
+    earlier = next((e for e in executions(backend).values() if token and e.token == token), None)
+    if earlier is not None:  # idempotent: the same request starts one query
+        if earlier.query != request.get("QueryString", ""):
+            raise InvalidRequestError("ClientRequestToken was used before with another QueryString")
+        return earlier.id
     if request.get("ExecutionParameters"):  # result reuse is merely never done: always a fresh run
         raise InvalidRequestError("ExecutionParameters are not carried by the local Athena stand-in")
     catalog = (request.get("QueryExecutionContext") or {}).get("Catalog", "AwsDataCatalog")
@@ -235,6 +242,7 @@ def start(
         context=context,
         result_configuration=result_configuration,
         selected_engine=(configuration.get("EngineVersion") or {}).get("SelectedEngineVersion", "AUTO"),
+        token=token,
     )
     executions(backend)[execution.id] = execution
     job = Job(

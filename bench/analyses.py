@@ -9,7 +9,9 @@ side by side in one run:
   tables they read from S3 + each query, translation included), the same for the Raw-era SQL
   files (taken from git at ``--baseline-ref``, reading ``tmdb_movies`` and ``csv_movies``), and
   ``--cli-runs`` runs of the real command ``movielake query --all`` in a new process (Python
-  start, imports, catalog, S3 reads, seven queries, output);
+  start, imports, catalog, S3 reads, seven queries, output), through each engine, alternating:
+  ``--engine aws`` (Athena in the analyses' workgroup through awswrangler, which the local moto
+  server executes) and ``--engine local`` (DuckDB in the command's process);
 * bytes: each question alone in a fresh session, through a proxy in front of moto that counts
   the object bytes read (``bench/lake.py``), for both versions.
 
@@ -87,6 +89,8 @@ def cli_wall(settings: Settings, *arguments: str) -> float:
     env.update(
         MOVIELAKE_LAKE_BUCKET=settings.lake_bucket,
         MOVIELAKE_GLUE_DATABASE=settings.glue_database,
+        MOVIELAKE_ATHENA_RESULTS_BUCKET=settings.athena_results_bucket,
+        MOVIELAKE_ATHENA_WORKGROUP=settings.athena_workgroup,
         AWS_ENDPOINT_URL=settings.endpoint_url,
         AWS_REGION=settings.region,
     )
@@ -124,7 +128,11 @@ def main() -> int:
         new = median_table([timed_session(settings, refined) for _ in range(args.runs)])
         old = median_table([timed_session(settings, raw) for _ in range(args.runs)])
         all_args = ("--all", "--format", "csv", "--out", os.devnull)
-        cli = statistics.median(cli_wall(settings, *all_args) for _ in range(args.cli_runs))
+        cli_runs: dict[str, list[float]] = {"local": [], "aws": []}
+        for _ in range(args.cli_runs):
+            for engine, walls in cli_runs.items():
+                walls.append(cli_wall(settings, *all_args, "--engine", engine))
+        cli = {engine: statistics.median(walls) for engine, walls in cli_runs.items()}
         startup = statistics.median(cli_wall(settings, "--list") for _ in range(args.cli_runs))
         proxy = CountingProxy(endpoint)
         with proxy.running():
@@ -141,7 +149,10 @@ def main() -> int:
     print(f"  {'all seven queries':<48} {new_queries:7.3f} | {'':<28} {old_queries:7.3f}")
     total = "load + all seven (target <= 2 s)"
     print(f"  {total:<48} {sum(new.values()):7.3f} | {'':<28} {sum(old.values()):7.3f}")
-    print(f"  `movielake query --all`, new process, median of {args.cli_runs}: {cli:.3f} s")
+    for engine, seconds in cli.items():
+        command = f"`movielake query --all --engine {engine}`"
+        print(f"  {command}, new process, median of {args.cli_runs}: {seconds:.3f} s")
+    print(f"  aws / local: {cli['aws'] / cli['local']:.2f}x")
     print(f"  of which start-up (`movielake query --list`: interpreter, imports, parser): {startup:.3f} s")
     print("\nobject bytes read from S3 per question, Refined | Raw-era (target: <= 10%):")
     for name, (new_bytes, old_bytes) in sizes.items():

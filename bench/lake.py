@@ -25,7 +25,11 @@ from movielake.local import sample_lake, synthetic
 from movielake.tmdb.records import to_record
 
 BUCKET = "movielake-bench-lake"
+RESULTS_BUCKET = "movielake-bench-athena-results"
 DATABASE = "movielake_bench_raw"
+# The two workgroups terraform/athena.tf makes: the analyses' (enforced) and the refine's.
+ANALYSES_WORKGROUP = "movielake-bench"
+REFINE_WORKGROUP = "movielake-bench-refine"
 REGION = "us-east-1"
 RUN_DAY = date(2026, 1, 15)
 _HOP_HEADERS = {"connection", "keep-alive", "transfer-encoding", "proxy-connection", "upgrade"}
@@ -47,8 +51,33 @@ def build_lake(endpoint: str, films: int) -> Settings:
     sample_lake.write_csv(s3, BUCKET, "movies.csv", synthetic.csv_text(catalog), RUN_DAY)
     sample_lake.register_contract_tables(glue, DATABASE, BUCKET)
     sample_lake.register_all_partitions(glue, s3, DATABASE)
+    create_workgroups(endpoint)
     print(f"lake: {len(records)} TMDB records in {len(batches)} batches, movies CSV of {films} films")
-    return Settings(lake_bucket=BUCKET, glue_database=DATABASE, endpoint_url=endpoint, region=REGION)
+    return Settings(
+        lake_bucket=BUCKET,
+        glue_database=DATABASE,
+        athena_results_bucket=RESULTS_BUCKET,
+        athena_workgroup=ANALYSES_WORKGROUP,
+        refine_workgroup=REFINE_WORKGROUP,
+        endpoint_url=endpoint,
+        region=REGION,
+    )
+
+
+def create_workgroups(endpoint: str) -> None:
+    """The results bucket and the Athena workgroups, configured as Terraform configures them
+    (results under ``athena/``; the analyses' workgroup enforced, the refine's not)."""
+    boto3.client("s3", endpoint_url=endpoint, region_name=REGION).create_bucket(Bucket=RESULTS_BUCKET)
+    athena = boto3.client("athena", endpoint_url=endpoint, region_name=REGION)
+    for name, enforced in ((ANALYSES_WORKGROUP, True), (REFINE_WORKGROUP, False)):
+        athena.create_work_group(
+            Name=name,
+            Configuration={
+                "ResultConfiguration": {"OutputLocation": f"s3://{RESULTS_BUCKET}/athena/"},
+                "EnforceWorkGroupConfiguration": enforced,
+                "EngineVersion": {"SelectedEngineVersion": "Athena engine version 3"},
+            },
+        )
 
 
 class CountingProxy:

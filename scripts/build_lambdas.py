@@ -18,6 +18,10 @@ a needed distribution not pinned there fails the build. The installed set is cac
 ``build/.lambda-deps/`` by its inputs. Lambda's limits are checked: 50 MB zipped (direct
 upload), 250 MB unzipped.
 
+Beside each zip, ``<name>.target.json`` records the Lambda runtime and architecture it was built
+for; Terraform (``lambda.tf``) fails a plan whose ``lambda_runtime`` or ``lambda_architecture``
+differ from it, instead of deploying a function whose compiled modules cannot load.
+
 Every module is shipped with its bytecode, compiled by the runtime's Python (``python3.12``,
 found as the local runtime finds it) into ``__pycache__/<module>.cpython-312.pyc`` as
 unchecked-hash .pyc (PEP 552). Lambda extracts the zip into a read-only ``/var/task``, where
@@ -139,32 +143,38 @@ PACKAGES = {
         name="tmdb_enrich",
         packages=("movielake/tmdb",),
         handlers=("movielake.tmdb.handlers",),
+        # certifi: the CA bundle DuckDB verifies S3's TLS against (movielake.duckdb_s3).
         dependencies=(
             "httpx",
             "sniffio",
             "aiolimiter",
             "duckdb",
             "duckdb-extension-httpfs",
+            "certifi",
             "aws-lambda-powertools",
         ),
         modules=("movielake/duckdb_s3.py", "movielake/metrics.py", "movielake/lease.py"),
         services=("s3", "sqs", "secretsmanager", "glue"),
     ),
-    # The refine drives Athena with boto3 on AWS; on the local stack it runs the same SQL on
-    # DuckDB, so the zip carries duckdb and its httpfs extension and the translation (sqlglot).
+    # The refine drives Athena with boto3, on AWS and on the local stack alike (the local moto
+    # server executes Athena): no DuckDB. sqlglot reads the models' table names and renames
+    # them to the staged versions (movielake.analysis.translate).
     "refine": Package(
         name="refine",
         packages=("movielake/refine", "movielake/analysis", "movielake/catalog"),
         handlers=("movielake.refine.handler",),
-        dependencies=("sqlglot", "duckdb", "duckdb-extension-httpfs", "aws-lambda-powertools"),
-        modules=("movielake/duckdb_s3.py", "movielake/metrics.py", "movielake/lease.py"),
+        dependencies=("sqlglot", "aws-lambda-powertools"),
+        modules=("movielake/metrics.py", "movielake/lease.py"),
         services=("s3", "glue", "athena"),
-        # The report, the query command and the awswrangler engine are CLI tools.
+        # The report, the query command, both analysis engines and the DuckDB refine engine's
+        # session (`movielake refine --engine local`) are CLI tools.
         excluded=frozenset(
             {
                 "movielake/analysis/report/",
                 "movielake/analysis/cli.py",
                 "movielake/analysis/athena_engine.py",
+                "movielake/analysis/duckdb_engine.py",
+                "movielake/analysis/engines.py",
                 "movielake/catalog/cli.py",
                 "movielake/refine/cli.py",
             }
@@ -189,6 +199,21 @@ class Target:
     def platforms(self) -> tuple[str, ...]:
         """The manylinux wheel platforms the runtime accepts on the architecture."""
         return PLATFORMS[self.architecture]
+
+    @property
+    def runtime(self) -> str:
+        """The Lambda runtime identifier (Terraform ``var.lambda_runtime``): ``python3.12``."""
+        return f"python{self.python}"
+
+    def record(self) -> dict[str, object]:
+        """What ``<zip>.target.json`` says: Terraform's lambda.tf refuses a plan whose
+        ``lambda_runtime`` or ``lambda_architecture`` differ from ``runtime``/``architecture``."""
+        return {
+            "runtime": self.runtime,
+            "architecture": self.architecture,
+            "python": self.python,
+            "platforms": list(self.platforms),
+        }
 
 
 class BuildError(RuntimeError):
@@ -403,6 +428,11 @@ def bytecode(files: dict[str, Path], python: str, target: Target, workdir: Path)
     return {name: workdir / name for name in jobs}
 
 
+def target_record_path(zip_path: Path) -> Path:
+    """The build record beside a zip: ``build/refine.zip`` -> ``build/refine.target.json``."""
+    return zip_path.with_suffix(".target.json")
+
+
 def write_zip(target: Path, files: dict[str, Path]) -> None:
     """Write ``files`` into ``target`` byte-for-byte reproducibly (atomic replace)."""
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -441,6 +471,7 @@ def build(package: Package, src: Path, out: Path, target: Target, cache: Path = 
         raise BuildError(
             f"{zip_path} unzips to {unzipped} bytes, over Lambda's {MAX_UNZIPPED_BYTES}-byte limit"
         )
+    target_record_path(zip_path).write_text(json.dumps(target.record(), indent=2) + "\n")
     return zip_path
 
 

@@ -207,24 +207,26 @@ data "aws_iam_policy_document" "tmdb_worker" {
   }
 }
 
-# refine: reads Raw, writes new table versions and the manifest under Trusted/ and Refined/,
-# tags old versions for expiry, runs Athena queries (Athena reads and writes S3 and the
-# catalog with these same permissions), and switches the trusted_*/refined_* Glue tables.
-# Locally DuckDB does the work in one session; the statements only Athena needs say so.
+# refine: runs every model as an Athena CTAS and every check and row count as a SELECT in the
+# refine workgroup, drops staging entries, switches the trusted_*/refined_* Glue tables, tags
+# old versions for expiry and writes its manifest. Athena reads and writes S3, the catalog and
+# the key with this role's permissions (the caller's), on AWS and in the local moto server's
+# Athena alike, so the statements below cover what Athena does on the refine's behalf.
 data "aws_iam_policy_document" "refine" {
   source_policy_documents = [
     data.aws_iam_policy_document.lambda_common["refine"].json,
     data.aws_iam_policy_document.async_on_failure.json,
   ]
 
-  # DuckDB (local) and Athena (AWS) read the Raw objects of the source tables.
+  # Athena reads the Raw objects of the source tables (tmdb_movies, csv_movies, csv_series).
   statement {
     sid       = "ReadRaw"
     actions   = ["s3:GetObject"]
     resources = ["${local.lake_arn}/${local.tmdb_json_prefix}*", "${local.lake_arn}/${local.raw_csv_prefix}*"]
   }
 
-  # Table versions (Parquet: DuckDB's COPY, Athena's CTAS) and the refine manifest.
+  # Table versions (the Parquet objects Athena's CTAS writes under v=<run id>/) and the refine
+  # manifest.
   statement {
     sid       = "WriteZones"
     actions   = ["s3:PutObject"]
@@ -232,77 +234,80 @@ data "aws_iam_policy_document" "refine" {
   }
 
   # The movielake-superseded tag that hands old versions to the lifecycle rule
-  # (movielake.refine.run). Unused locally: by the end-to-end run's single refine, which has
-  # no older version to supersede; tests/test_refine.py checks the tags on a second refine.
+  # (movielake.refine.run).
   statement {
     sid       = "TagSupersededVersions"
     actions   = ["s3:PutObjectTagging"]
     resources = ["${local.lake_arn}/${local.trusted_prefix}*", "${local.lake_arn}/${local.refined_prefix}*"]
   }
 
-  # Unused locally: Athena reads the Trusted tables back when it builds Refined and cleans up
-  # a failed multipart write; DuckDB keeps what it built in its session.
+  # Athena reads the staged Trusted tables back when it builds Refined and runs the checks.
+  # Unused locally: Athena writes large CTAS outputs as multipart uploads and cleans up a failed
+  # one with these two; the local Athena writes each object in one request.
   statement {
     sid       = "AthenaReadsAndAbortsZones"
     actions   = ["s3:GetObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"]
     resources = ["${local.lake_arn}/${local.trusted_prefix}*", "${local.lake_arn}/${local.refined_prefix}*"]
   }
 
-  # Unused locally: Athena checks the bucket of every location it reads or writes.
+  # StartQueryExecution verifies the results bucket as the caller, and Athena checks the bucket
+  # of every location it reads or writes.
   statement {
     sid       = "LocateBuckets"
     actions   = ["s3:GetBucketLocation"]
     resources = [local.lake_arn, aws_s3_bucket.this["athena_results"].arn]
   }
 
-  # Unused locally: query results (the workgroup's output location), written by Athena and
-  # read back by GetQueryResults.
+  # Query results and CTAS manifests under the workgroup's output location, written by Athena as
+  # this role and read back as this role by GetQueryResults. Unused locally: the multipart
+  # actions clean up a large result written in parts; the local Athena writes each in one request.
   statement {
     sid       = "AthenaResults"
     actions   = ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"]
     resources = ["${aws_s3_bucket.this["athena_results"].arn}/athena/*"]
   }
 
-  # Unused locally: Athena lists its output location.
+  # Unused locally: Athena lists its output location before it writes a query's results; the
+  # local Athena writes them without listing.
   statement {
     sid       = "ListAthenaResults"
     actions   = ["s3:ListBucket"]
     resources = [aws_s3_bucket.this["athena_results"].arn]
   }
 
-  # Unused locally: movielake.refine.athena starts a query in the workgroup, waits for it and
-  # reads its rows; DuckDB runs the same SQL on the local stack.
+  # movielake.refine.athena starts each CTAS and SELECT in the refine's own workgroup (the one
+  # that lets a CTAS name its external_location), waits for it and reads its rows.
   statement {
     sid       = "RunAthenaQueries"
     actions   = ["athena:StartQueryExecution", "athena:GetQueryExecution", "athena:GetQueryResults"]
-    resources = [aws_athena_workgroup.this.arn]
+    resources = [aws_athena_workgroup.this["refine"].arn]
   }
 
-  # The catalog as the engines read it: the tables (sources, published and staged versions)
-  # and the Raw tables' partitions.
+  # The catalog as the refine and Athena read it: the source, published and staged tables, and
+  # the Raw tables' partitions.
   statement {
     sid       = "ReadCatalog"
-    actions   = ["glue:GetTable", "glue:GetTables", "glue:GetPartitions"]
+    actions   = ["glue:GetTable", "glue:GetPartitions"]
     resources = [local.glue_catalog_arn, local.glue_database_arn, "${local.glue_tables_arn}/*"]
   }
 
-  # Unused locally: Athena resolves the query's database and fetches partitions in batches.
+  # Athena resolves the query's database. Unused locally: Athena on AWS fetches a query's
+  # partitions in batches with BatchGetPartition; the local Athena lists them with GetPartitions.
   statement {
     sid       = "AthenaReadsCatalog"
     actions   = ["glue:GetDatabase", "glue:BatchGetPartition"]
     resources = [local.glue_catalog_arn, local.glue_database_arn, "${local.glue_tables_arn}/*"]
   }
 
-  # Creating the staged versions (and, in a first refine, the tables) and dropping the staging
-  # entries: only the zones' own tables.
+  # Athena's CTAS creates each staged version's table (and the refine drops staging entries and
+  # a failed run's): only the zones' own tables.
   statement {
     sid       = "CreateAndDropZoneTables"
     actions   = ["glue:CreateTable", "glue:DeleteTable"]
     resources = [local.glue_catalog_arn, local.glue_database_arn, "${local.glue_tables_arn}/trusted_*", "${local.glue_tables_arn}/refined_*"]
   }
 
-  # The switch of a published table to its new version. Unused locally: by the end-to-end
-  # run's first refine, which creates the tables; tests/test_refine.py runs later refines.
+  # The switch of a published table to its new version (movielake.refine.catalog.publish).
   statement {
     sid       = "SwitchZoneTables"
     actions   = ["glue:UpdateTable"]
@@ -341,7 +346,7 @@ data "aws_iam_policy_document" "refine" {
   statement {
     sid       = "StopAthenaQueries"
     actions   = ["athena:StopQueryExecution"]
-    resources = [aws_athena_workgroup.this.arn]
+    resources = [aws_athena_workgroup.this["refine"].arn]
   }
 }
 

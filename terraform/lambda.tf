@@ -1,5 +1,19 @@
 # The three Lambdas of docs/architecture.md. Packages come from scripts/build_lambdas.sh;
 # source_code_hash makes Terraform redeploy exactly when a zip's content changes.
+
+# What each zip was built for, as scripts/build_lambdas.py records it beside the zip
+# (build/<zip>.target.json: the Lambda runtime and architecture its wheels and bytecode fit).
+# Empty strings when there is no record (a zip built by hand or by an older script).
+locals {
+  lambda_build_records = { for key, f in local.functions : key => "${trimsuffix(f.zip, ".zip")}.target.json" }
+  lambda_build_targets = {
+    for key, record in local.lambda_build_records : key => {
+      runtime      = try(tostring(jsondecode(file(record)).runtime), "")
+      architecture = try(tostring(jsondecode(file(record)).architecture), "")
+    }
+  }
+}
+
 resource "aws_lambda_function" "this" {
   #checkov:skip=CKV_AWS_117:No VPC on purpose: the functions only reach S3, SQS, Secrets Manager, Glue and the public TMDB API; a VPC would add NAT gateways and endpoints for no isolation gain.
   #checkov:skip=CKV_AWS_50:X-Ray is not used; the functions write structured JSON log lines (movielake.log) that CloudWatch Logs Insights queries, and the zips ship no X-Ray SDK.
@@ -30,6 +44,16 @@ resource "aws_lambda_function" "this" {
 
   # The log group must exist (with retention and KMS) before the function can create it.
   depends_on = [aws_cloudwatch_log_group.lambda, aws_iam_role_policy.lambda]
+
+  # A zip's compiled modules (DuckDB's, pyarrow's...) and bytecode load only on the Python and
+  # architecture they were built for: a function on another runtime would fail at its first
+  # import, long after the apply succeeded.
+  lifecycle {
+    precondition {
+      condition     = local.lambda_build_targets[each.key].runtime == var.lambda_runtime && local.lambda_build_targets[each.key].architecture == var.lambda_architecture
+      error_message = local.lambda_build_targets[each.key].runtime == "" ? "${each.value.zip} has no build record (${local.lambda_build_records[each.key]}); rebuild the zips with `make build` (scripts/build_lambdas.py writes it)." : "${each.value.zip} was built for ${local.lambda_build_targets[each.key].runtime} on ${local.lambda_build_targets[each.key].architecture} (${local.lambda_build_records[each.key]}), but lambda_runtime = \"${var.lambda_runtime}\" and lambda_architecture = \"${var.lambda_architecture}\": set them to the build's, or rebuild the zips for them (`scripts/build_lambdas.sh --architecture ${var.lambda_architecture}`; the build targets ${local.lambda_build_targets[each.key].runtime} only, the Python of scripts/build_lambdas.py LAMBDA_PYTHON)."
+    }
+  }
 }
 
 resource "aws_lambda_permission" "s3_invokes_csv_ingest" {

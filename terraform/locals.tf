@@ -28,6 +28,7 @@ locals {
   csv_crawler_name     = "${local.prefix}-raw-csv"
   glue_security_config = "${local.prefix}-glue"
   athena_workgroup     = local.prefix
+  refine_workgroup     = "${local.prefix}-refine"
 
   queue_name = "${local.prefix}-tmdb-batches"
   dlq_name   = "${local.prefix}-tmdb-batches-dlq"
@@ -123,7 +124,7 @@ locals {
       MOVIELAKE_TMDB_RATE = tostring(var.tmdb_rate / var.tmdb_workers)
     })
     refine = merge(local.common_environment, {
-      MOVIELAKE_ATHENA_WORKGROUP = local.athena_workgroup
+      MOVIELAKE_REFINE_WORKGROUP = local.refine_workgroup
     })
   }
 }

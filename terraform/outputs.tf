@@ -25,7 +25,12 @@ output "csv_crawler" {
 
 output "athena_workgroup" {
   description = "Athena workgroup of the analyses."
-  value       = aws_athena_workgroup.this.name
+  value       = aws_athena_workgroup.this["analyses"].name
+}
+
+output "refine_workgroup" {
+  description = "Athena workgroup of the refine (does not override client-side settings, so its CTAS writes into the lake)."
+  value       = aws_athena_workgroup.this["refine"].name
 }
 
 output "tmdb_queue_url" {
@@ -66,7 +71,8 @@ output "cli_environment" {
     MOVIELAKE_GLUE_DATABASE         = aws_glue_catalog_database.raw.name
     MOVIELAKE_TMDB_CRAWLER          = aws_glue_crawler.tmdb.name
     MOVIELAKE_CSV_CRAWLER           = aws_glue_crawler.csv.name
-    MOVIELAKE_ATHENA_WORKGROUP      = aws_athena_workgroup.this.name
+    MOVIELAKE_ATHENA_WORKGROUP      = aws_athena_workgroup.this["analyses"].name
+    MOVIELAKE_REFINE_WORKGROUP      = aws_athena_workgroup.this["refine"].name
     MOVIELAKE_TMDB_QUEUE_URL        = aws_sqs_queue.tmdb_batches.url
     MOVIELAKE_TMDB_SECRET_ID        = aws_secretsmanager_secret.tmdb.arn
     MOVIELAKE_TMDB_BASE_URL         = var.tmdb_base_url

@@ -73,7 +73,7 @@ resource "aws_quicksight_data_source" "athena" {
 
   parameters {
     athena {
-      work_group = aws_athena_workgroup.this.name
+      work_group = aws_athena_workgroup.this["analyses"].name
     }
   }
 
@@ -510,7 +510,7 @@ data "aws_iam_policy_document" "quicksight_lake" {
   statement {
     sid       = "RunAthenaQueries"
     actions   = ["athena:StartQueryExecution", "athena:GetQueryExecution", "athena:GetQueryResults", "athena:StopQueryExecution", "athena:GetWorkGroup"]
-    resources = [aws_athena_workgroup.this.arn]
+    resources = [aws_athena_workgroup.this["analyses"].arn]
   }
 
   statement {

@@ -49,7 +49,7 @@ def small_lake(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> list[dict
     sample_lake.register_all_partitions(glue, s3, DATABASE)
     monkeypatch.setenv("MOVIELAKE_LAKE_BUCKET", LAKE_BUCKET)
     monkeypatch.setenv("MOVIELAKE_GLUE_DATABASE", DATABASE)
-    assert main(["refine"]) == 0  # the questions read Refined
+    assert main(["refine", "--engine", "local"]) == 0  # the questions read Refined
     return records
 
 
@@ -62,7 +62,7 @@ def expected_roi_ids(records: list[dict]) -> list[str]:
 
 def test_query_csv_to_a_file(small_lake: list[dict], tmp_path: Path) -> None:
     out = tmp_path / "q1.csv"
-    args = parser().parse_args(["query", "q1", "--format", "csv", "--out", str(out)])
+    args = parser().parse_args(["query", "q1", "--engine", "local", "--format", "csv", "--out", str(out)])
     assert args.func(args) == 0
     frame = pd.read_csv(out)
     assert frame.imdb_id.tolist() == expected_roi_ids(small_lake)
@@ -71,7 +71,7 @@ def test_query_csv_to_a_file(small_lake: list[dict], tmp_path: Path) -> None:
 def test_query_all_as_json(small_lake: list[dict], monkeypatch: pytest.MonkeyPatch) -> None:
     stdout = io.StringIO()
     monkeypatch.setattr("sys.stdout", stdout)
-    args = parser().parse_args(["query", "--all", "--format", "json"])
+    args = parser().parse_args(["query", "--all", "--engine", "local", "--format", "json"])
     assert args.func(args) == 0
     document = json.loads(stdout.getvalue())
     assert list(document) == list(discover())
@@ -82,7 +82,7 @@ def test_query_all_as_json(small_lake: list[dict], monkeypatch: pytest.MonkeyPat
 def test_query_table_format_and_list(small_lake: list[dict], monkeypatch: pytest.MonkeyPatch) -> None:
     stdout = io.StringIO()
     monkeypatch.setattr("sys.stdout", stdout)
-    args = parser().parse_args(["query", "q5_critics_vs_popularity"])
+    args = parser().parse_args(["query", "q5_critics_vs_popularity", "--engine", "local"])
     args.func(args)
     assert stdout.getvalue().startswith("== q5_critics_vs_popularity (1 rows)")
     listing = parser().parse_args(["query", "--list"])

@@ -9,6 +9,7 @@ for the Lambda runtime's Python and platform from scripts/lambda-requirements.tx
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -303,22 +304,41 @@ def test_real_sources_build_and_import(name: str, lambda_python: str, tmp_path: 
     assert imported.returncode == 0, imported.stderr
 
 
-def test_the_refine_zip_carries_duckdb_the_sql_and_fits_a_direct_upload(
-    lambda_python: str, tmp_path: Path
-) -> None:
-    """refine.zip: the local stack's engine (duckdb + httpfs + sqlglot) and the SQL models,
-    under Lambda's 50 MB direct-upload limit, importable from the zip alone under the runtime's Python."""
+def test_the_refine_zip_drives_athena_without_duckdb(lambda_python: str, tmp_path: Path) -> None:
+    """refine.zip: the SQL models, sqlglot (the staged tables' renaming) and the Athena engine,
+    no DuckDB (the refine runs on Athena on AWS and on the local stack alike), importable from
+    the zip alone under the runtime's Python; its build record says what it was built for."""
     out = tmp_path / "out"
     result = run_build(SRC, out, "--package", "refine")
     assert result.returncode == 0, result.stderr
     zip_path = out / "refine.zip"
-    assert zip_path.stat().st_size < 50 * 1024 * 1024
     shipped = names(zip_path)
     for path in SQL.glob("*/*.sql"):
         assert f"movielake/refine/sql/{path.parent.name}/{path.name}" in shipped, path
-    assert any(n.endswith("httpfs.duckdb_extension") for n in shipped)
-    assert any(n.startswith("_duckdb.") for n in shipped) and any(n.startswith("sqlglot/") for n in shipped)
+    assert any(n.startswith("sqlglot/") for n in shipped)
+    assert "movielake/refine/athena.py" in shipped
+    duckdb = [n for n in shipped if n.split("/")[0].lower().lstrip("_").startswith("duckdb")]
+    assert duckdb == [], f"refine.zip ships DuckDB: {duckdb[:5]}"
     assert not any(n.startswith("movielake/analysis/report/") for n in shipped)  # matplotlib stays out
+    record = json.loads((out / "refine.target.json").read_text())
+    assert (record["runtime"], record["architecture"]) == ("python3.12", "x86_64")
+    code = (
+        "from movielake.config import Settings\n"
+        "from movielake.refine.engines import make_engine\n"
+        "settings = Settings(glue_database='db', refine_workgroup='wg', region='us-east-1')\n"
+        "engine = make_engine(settings, 'aws')\n"
+        "print(type(engine).__name__)\n"
+    )
+    task = tmp_path / "task"
+    with zipfile.ZipFile(zip_path) as archive:
+        archive.extractall(task)
+    env = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "PATH": os.environ["PATH"]}
+    ran = subprocess.run(
+        [lambda_python, "-I", "-S", "-c", f"import sys; sys.path[:0] = [{str(task)!r}]\n{code}"],
+        capture_output=True, text=True, timeout=120, env=env, check=False,
+    )  # fmt: skip
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.strip() == "AthenaRefineEngine"
     imported = import_in_runtime(
         zip_path, lambda_python, tmp_path, {"movielake.refine.handler": ("handler",)}
     )
@@ -336,7 +356,9 @@ def test_the_deployed_zips_carry_the_pinned_sdk(name: str) -> None:
 
 
 def test_the_tmdb_zip_selects_with_its_own_duckdb_and_httpfs(lambda_python: str, tmp_path: Path) -> None:
-    """The planner's selection runs from the zip alone: DuckDB and httpfs load, a CSV is read."""
+    """The planner's selection runs from the zip alone: DuckDB and httpfs load, a CSV is read,
+    and a lake session verifies TLS against the CA bundle shipped in the zip (not a path
+    compiled into httpfs, which the Lambda image need not have)."""
     out = tmp_path / "out"
     assert run_build(SRC, out, "--package", "tmdb_enrich").returncode == 0
     task = tmp_path / "task"
@@ -352,12 +374,22 @@ def test_the_tmdb_zip_selects_with_its_own_duckdb_and_httpfs(lambda_python: str,
             "from movielake.tmdb.selection import Filters, select_ids, selection_connection",
             "c = selection_connection(); c.execute(f'LOAD {sql_string(str(httpfs_extension_path()))}')",
             f"print(select_ids(c, {str(csv)!r}, Filters(), size=1).ids)",
+            "from movielake.config import Settings; from movielake.duckdb_s3 import connect",
+            "lake = connect(Settings(region='us-east-1', endpoint_url='https://s3.us-east-1.amazonaws.com'))",
+            "print(*lake.execute(\"SELECT current_setting('ca_cert_file'),"
+            " current_setting('enable_server_cert_verification')\").fetchone())",
         )
     )
+    env = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "PATH": os.environ["PATH"]}
     result = subprocess.run(
-        [lambda_python, "-I", "-S", "-c", code], capture_output=True, text=True, timeout=120, check=False
-    )
+        [lambda_python, "-I", "-S", "-c", code], capture_output=True, text=True, timeout=120, env=env,
+        check=False,
+    )  # fmt: skip
     assert result.returncode == 0, result.stderr
-    origin, ids = result.stdout.strip().splitlines()
+    origin, ids, tls = result.stdout.strip().splitlines()
     assert origin.startswith(str(task)), "duckdb must come from the zip"
     assert ids == "['tt1']"
+    ca_file, verified = tls.rsplit(" ", 1)
+    assert verified == "True"
+    assert Path(ca_file).relative_to(task).as_posix() == "certifi/cacert.pem"
+    assert Path(ca_file).is_file() and b"BEGIN CERTIFICATE" in Path(ca_file).read_bytes()

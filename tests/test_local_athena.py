@@ -23,6 +23,7 @@ from botocore.exceptions import ClientError
 
 from movielake.catalog.descriptors import storage_descriptor
 from movielake.local import server
+from movielake.local.athena.pool import WORKERS_VARIABLE
 from movielake.local.roles import assume_as_service
 from movielake.local.stack import new_admin_key
 
@@ -73,11 +74,14 @@ def json_table(
 def lake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     """The server, its administrator, the lake and workgroups, and ``role(statements)``."""
     admin = new_admin_key()
-    record = server.start_moto(
-        tmp_path_factory.mktemp("athena-moto"),
-        managed_policies=False,
-        admin_key=f"{admin['AWS_ACCESS_KEY_ID']}:{admin['AWS_SECRET_ACCESS_KEY']}",
-    )
+    # One worker process: a query read again runs where the first one ran (no cache may hide it).
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv(WORKERS_VARIABLE, "1")
+        record = server.start_moto(
+            tmp_path_factory.mktemp("athena-moto"),
+            managed_policies=False,
+            admin_key=f"{admin['AWS_ACCESS_KEY_ID']}:{admin['AWS_SECRET_ACCESS_KEY']}",
+        )
 
     def session(credentials: dict[str, str]) -> boto3.session.Session:
         return boto3.session.Session(
@@ -288,6 +292,8 @@ def test_select_runs_as_the_role_and_pages_its_results(lake: dict[str, Any], ana
     # Bytes scanned: the JSON objects, read whole, as httpfs fetched them.
     sizes = sum(o["Size"] for o in s3.list_objects_v2(Bucket=LAKE, Prefix="raw/films/")["Contents"])
     assert execution["Statistics"]["DataScannedInBytes"] == sizes
+    again = run(athena, ROI_SQL)  # read again, not from a cache
+    assert again["Statistics"]["DataScannedInBytes"] == sizes
 
 
 def test_awswrangler_read_sql_query_both_ways(lake: dict[str, Any], analyst: dict[str, Any]) -> None:
@@ -413,6 +419,12 @@ def test_ctas_writes_parquet_and_the_table_as_athena_does(
         # Glue checks the grant before the name: a database the role may not read is refused.
         ("SELECT id FROM nowhere.films", "Insufficient permissions to execute the query. User: "),
         ("ALTER TABLE films ADD COLUMNS (x int)", "NOT_SUPPORTED: line 1:1:"),
+        # a CTAS's errors point into the whole statement
+        ("CREATE TABLE t9 AS\nSELECT id,\n  gross FROM films", "COLUMN_NOT_FOUND: line 3:3: Column 'gross'"),
+        (
+            "CREATE TABLE t8 AS SELECT count(*) FROM films",
+            "MISSING_COLUMN_NAME: line 1:1: Column name not specified",
+        ),
     ],
 )
 def test_refusals_in_athena_words(analyst: dict[str, Any], sql: str, reason: str) -> None:
@@ -432,6 +444,7 @@ def test_refusals_in_athena_words(analyst: dict[str, Any], sql: str, reason: str
         ("s3:GetObject", f"Permission denied on S3 path: s3://{LAKE}/raw/films/"),
         ("kms:Decrypt", f"Permission denied on S3 path: s3://{LAKE}/raw/films/"),
         ("s3:PutObject", f"Access denied when writing output to url: s3://{RESULTS}/enforced/"),
+        ("kms:GenerateDataKey", f"Access denied when writing output to url: s3://{RESULTS}/enforced/"),
     ],
 )
 def test_a_role_lacking_a_grant_is_refused(lake: dict[str, Any], without: str, reason: str) -> None:
@@ -599,3 +612,45 @@ def test_unload_writes_parquet_to_an_empty_location(lake: dict[str, Any], analys
     again = run(athena, sql)  # the location is no longer empty
     assert again["Status"]["State"] == "FAILED"
     assert again["Status"]["StateChangeReason"].startswith("HIVE_PATH_ALREADY_EXISTS")
+
+
+def test_what_the_stand_in_does_not_carry_is_refused_at_the_start(analyst: dict[str, Any]) -> None:
+    with pytest.raises(ClientError, match="ExecutionParameters are not carried"):
+        analyst["athena"].start_query_execution(
+            QueryString="SELECT id FROM films WHERE id = ?", WorkGroup="enforced", ExecutionParameters=["1"]
+        )
+    with pytest.raises(ClientError, match="reads the Glue catalog only"):
+        analyst["athena"].start_query_execution(
+            QueryString="SELECT 1",
+            WorkGroup="enforced",
+            QueryExecutionContext={"Catalog": "mysql", "Database": "x"},
+        )
+
+
+def test_a_client_request_token_starts_one_query(analyst: dict[str, Any]) -> None:
+    athena = analyst["athena"]
+    request = {
+        "QueryString": "SELECT count(*) FROM films",
+        "WorkGroup": "enforced",
+        "ClientRequestToken": "x" * 32,
+    }
+    first = athena.start_query_execution(QueryExecutionContext={"Database": DATABASE}, **request)[
+        "QueryExecutionId"
+    ]
+    again = athena.start_query_execution(QueryExecutionContext={"Database": DATABASE}, **request)[
+        "QueryExecutionId"
+    ]
+    assert again == first
+    with pytest.raises(ClientError, match="ClientRequestToken was used before"):
+        athena.start_query_execution(**{**request, "QueryString": "SELECT 2"})
+    assert wait(athena, first)["Status"]["State"] == "SUCCEEDED"
+
+
+def test_a_database_that_does_not_exist(lake: dict[str, Any]) -> None:
+    execution = run(
+        lake["client"]("athena"), "SELECT id FROM nowhere.films"
+    )  # the administrator may read any
+    assert (
+        execution["Status"]["StateChangeReason"]
+        == "SCHEMA_NOT_FOUND: line 1:16: Schema 'nowhere' does not exist"
+    )

@@ -1,10 +1,13 @@
-"""The whole pipeline through Terraform's own wiring on the local stack.
+"""The whole pipeline through Terraform's own wiring on the local stack, on the AWS code path.
 
 CSVs dropped in Landing/ reach Raw through the deployed S3 notification; the deployed planner
 fans the TMDB run out through the deployed queue and event source mapping to the worker; a
 rerun adds nothing; the crawlers (the moto server's stand-in) catalog Raw and their success
-runs the refine through the deployed rule; the seven SQL files answer on DuckDB; the
-named queries are the SQL files; the report has its seven sections.
+runs the refine Lambda through the deployed rule, on Athena (the local moto server executing it
+with the refine role's permissions); the seven SQL files answer on Athena; the named queries
+are the SQL files; the report has its seven sections. Then the same lake is refined and queried
+on the local engine (DuckDB), and every Trusted/Refined table and all seven answers must be
+equal.
 
 It shares the session's ``local_stack`` (one ``terraform apply``) with the other integration
 tests, so every expectation holds whatever ran before: the TMDB run uses a date of its own,
@@ -34,6 +37,7 @@ from movielake.analysis.engines import run_all
 from movielake.analysis.queries import discover
 from movielake.config import PROJECT_ROOT, Settings
 from movielake.local.stack import LocalStack
+from movielake.refine.run import run_refine
 
 pytestmark = [pytest.mark.terraform, pytest.mark.slow]
 
@@ -230,21 +234,33 @@ def rerun(local_stack: dict, first_run: dict) -> dict[str, Any]:
     }
 
 
+def newest_refine_manifest(record: dict) -> dict[str, Any] | None:
+    """The newest refine manifest in the lake (run ids sort by time), or None."""
+    stack = stack_of(record)
+    bucket = record["outputs"]["lake_bucket"]
+    s3 = stack.client("s3", record["endpoint_url"])
+    manifests = sorted(list_keys(s3, bucket, "Refined/_refine/"))
+    return json.loads(read(s3, bucket, manifests[-1])) if manifests else None
+
+
 @pytest.fixture(scope="module")
 def analysed(local_stack: dict, rerun: dict, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """``movielake crawl``, ``local pump`` (the crawlers' events to the deployed rules: the
-    refine), ``query --all --format json`` and ``report`` on the stack."""
+    refine), ``query --all --format json`` and ``report`` on the stack with the default engine
+    (aws), and the manifest of the refine the crawl's event ran."""
     out = tmp_path_factory.mktemp("analyses")
     results, report_dir = out / "results.json", out / "report"
     with stack_environment(local_stack):
         crawled = cli.main(["crawl"])
         pumped = cli.main(["local", "pump"])
+        manifest = newest_refine_manifest(local_stack)
         queried = cli.main(["query", "--all", "--format", "json", "--out", str(results)])
         reported = cli.main(["report", "--out", str(report_dir)])
     return {
         "status": {"crawl": crawled, "pump": pumped, "query": queried, "report": reported},
         "results": results,
         "report": report_dir / "index.html",
+        "manifest": manifest,
     }
 
 
@@ -449,12 +465,11 @@ def test_the_crawl_event_ran_the_refine_lambda(local_stack_env: dict, analysed: 
     build/refine.zip), which published every table and its manifest."""
     stack = stack_of(local_stack_env)
     url, outputs = local_stack_env["endpoint_url"], local_stack_env["outputs"]
-    s3, glue = stack.client("s3", url), stack.client("glue", url)
-    bucket = outputs["lake_bucket"]
-    manifests = list_keys(s3, bucket, "Refined/_refine/")
-    assert manifests, "the refine Lambda wrote no manifest"
-    manifest = json.loads(read(s3, bucket, sorted(manifests)[-1]))
-    assert manifest["status"] == "succeeded" and manifest["engine"] == "duckdb"
+    glue = stack.client("glue", url)
+    manifest = analysed["manifest"]
+    assert manifest is not None, "the refine Lambda wrote no manifest"
+    # The Lambda ran its Athena engine, as on AWS: no DuckDB in refine.zip, no loopback shortcut.
+    assert manifest["status"] == "succeeded" and manifest["engine"] == "athena"
     for table, figures in manifest["tables"].items():
         described = glue.get_table(DatabaseName=outputs["glue_database"], Name=table)["Table"]
         assert described["StorageDescriptor"]["Location"] == figures["location"], table
@@ -534,6 +549,104 @@ def test_the_report_has_a_section_per_question(analysed: dict) -> None:
         assert '<p class="answer">' in body, f"{number} has no answer sentence"
     # With data in the lake only q7 may lack a chart (the sample's films hold no hidden gem).
     assert [n for n, body in sorted(sections.items()) if 'class="missing"' in body] in ([], ["q7"])
+
+
+# --------------------------------------------------------- the AWS path equals the local engine
+
+
+def table_rows(record: dict, location: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """A table version's columns and rows, read from every Parquet object under ``location``
+    (pyarrow over boto3: neither engine's reader)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    stack = stack_of(record)
+    s3 = stack.client("s3", record["endpoint_url"])
+    bucket, prefix = location.removeprefix("s3://").split("/", 1)
+    keys = [k for k in list_keys(s3, bucket, prefix) if not k.rsplit("/", 1)[-1].startswith(("_", "."))]
+    assert keys, f"no object under {location}"
+    table = pa.concat_tables(
+        [pq.read_table(io.BytesIO(read(s3, bucket, key))) for key in keys], promote_options="permissive"
+    )
+    return table.column_names, [tuple(row.values()) for row in table.to_pylist()]
+
+
+def comparable(value: Any) -> Any:
+    """A value as both engines must agree on it: numbers compared to 9 significant digits
+    (float sums may differ in the last bits), NaN as missing, dates and decimals by value."""
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, int | float) or type(value).__name__ == "Decimal":
+        number = float(value)
+        return None if math.isnan(number) else float(f"{number:.9g}")
+    if isinstance(value, list | tuple):
+        return tuple(comparable(v) for v in value)
+    if isinstance(value, dict):
+        return tuple(sorted((k, comparable(v)) for k, v in value.items()))
+    return value if isinstance(value, str) else str(value)
+
+
+def sorted_rows(rows: list[Any]) -> list[tuple[Any, ...]]:
+    """Rows made comparable and sorted (ties in an ORDER BY may come in either order)."""
+    normal = [comparable(tuple(row.values()) if isinstance(row, dict) else row) for row in rows]
+    return sorted(normal, key=repr)
+
+
+@pytest.fixture(scope="module")
+def compared(local_stack: dict, analysed: dict, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """What the AWS path published and answered (the Lambda's Athena refine, ``query --all`` on
+    Athena), ``movielake refine --engine aws`` from the command, then the same lake refined and
+    queried on the local engine (DuckDB)."""
+    aws_manifest = analysed["manifest"]
+    assert aws_manifest is not None, "the refine Lambda wrote no manifest"
+    local_results = tmp_path_factory.mktemp("local") / "results.json"
+    with stack_environment(local_stack):
+        aws_tables = {t: table_rows(local_stack, f["location"]) for t, f in aws_manifest["tables"].items()}
+        refined_by_command = cli.main(["refine", "--engine", "aws"])
+        command_manifest = newest_refine_manifest(local_stack)
+        local_manifest = run_refine(Settings.from_env(), "local")
+        local_tables = {
+            t: table_rows(local_stack, f["location"]) for t, f in local_manifest["tables"].items()
+        }
+        queried = cli.main(
+            ["query", "--all", "--engine", "local", "--format", "json", "--out", str(local_results)]
+        )
+    return {
+        "manifests": {"aws": aws_manifest, "local": local_manifest},
+        "tables": {"aws": aws_tables, "local": local_tables},
+        "answers": {
+            "aws": json.loads(analysed["results"].read_text()),
+            "local": json.loads(local_results.read_text()),
+        },
+        "status": {"refine": refined_by_command, "query": queried},
+        "command_manifest": command_manifest,
+    }
+
+
+def test_the_aws_path_publishes_and_answers_what_the_local_engine_does(compared: dict) -> None:
+    """Every Trusted/Refined table the Lambda's Athena refine published holds the rows the
+    DuckDB refine builds from the same Raw, and the seven answers on Athena are DuckDB's."""
+    manifests, tables, answers = compared["manifests"], compared["tables"], compared["answers"]
+    assert (manifests["aws"]["engine"], manifests["local"]["engine"]) == ("athena", "duckdb")
+    assert sorted(tables["aws"]) == sorted(tables["local"])
+    assert {"trusted_films", "refined_film_facts", "refined_artist_films"} <= set(tables["aws"])
+    for table, (columns, rows) in tables["aws"].items():
+        local_columns, local_rows = tables["local"][table]
+        assert columns == local_columns, table
+        assert rows, f"{table} is empty, or this proves little"
+        assert manifests["aws"]["tables"][table]["rows_out"] == len(rows), table
+        assert sorted_rows(rows) == sorted_rows(local_rows), table
+    assert compared["status"] == {"refine": 0, "query": 0}
+    command = compared["command_manifest"]  # `movielake refine --engine aws`, on Athena too
+    assert (command["engine"], command["status"]) == ("athena", "succeeded")
+    rows = {table: figures["rows_out"] for table, figures in manifests["aws"]["tables"].items()}
+    assert {table: figures["rows_out"] for table, figures in command["tables"].items()} == rows
+    assert (
+        sorted(answers["aws"]) == sorted(answers["local"]) == sorted(q.stem for q in SQL_DIR.glob("q*.sql"))
+    )
+    for name, rows in answers["aws"].items():
+        assert rows or name.startswith("q7"), f"{name} answered nothing on Athena"
+        assert sorted_rows(rows) == sorted_rows(answers["local"][name]), name
 
 
 # ------------------------------------------------------------------------- permissions used

@@ -202,7 +202,7 @@ def test_a_failed_hard_rule_publishes_nothing(
         run_refine(lake["settings"], "local")
     monkeypatch.setenv("MOVIELAKE_LAKE_BUCKET", LAKE_BUCKET)
     monkeypatch.setenv("MOVIELAKE_GLUE_DATABASE", DATABASE)
-    assert main(["refine"]) == 2  # the command: one line saying which rule, exit 2
+    assert main(["refine", "--engine", "local"]) == 2  # the command: one line saying which rule, exit 2
     error = capsys.readouterr().err
     assert "trusted_films breaks hard quality rules (money_non_negative: 1 row(s))" in error
     assert f"s3://{LAKE_BUCKET}/Refined/_refine/" in error
@@ -252,7 +252,7 @@ def test_an_interrupted_refine_leaves_the_previous_tables_and_a_rerun_completes(
         lambda *a, **k: InterruptingEngine(real(*a, **k), die_at=4),  # after Trusted, in Refined
     )
     with pytest.raises(KeyboardInterrupt):
-        run_refine(lake["settings"])
+        run_refine(lake["settings"], "local")
     monkeypatch.setattr("movielake.refine.run.make_engine", real)
     assert location(lake["glue"], "refined_film_facts") == first["tables"]["refined_film_facts"]["location"]
     for name, frame in run_all(lake["settings"], "local").items():
@@ -287,7 +287,7 @@ def test_a_missing_source_skips_its_models(moto_endpoint: str) -> None:
 
 
 def test_athena_engine_writes_with_ctas_and_reads_typed_rows(mock_aws_env: None) -> None:
-    settings = Settings(glue_database="db", athena_workgroup="wg", region=REGION)
+    settings = Settings(glue_database="db", refine_workgroup="wg", region=REGION)
     athena = boto3.client("athena", region_name=REGION)
     glue = boto3.client("glue", region_name=REGION)
     glue.create_database(DatabaseInput={"Name": "db"})
@@ -355,7 +355,7 @@ def test_killing_movielake_refine_midway_keeps_the_tables_readable(lake: dict, t
         MOVIELAKE_LOCAL_DIR=str(tmp_path),
         MOVIELAKE_REFINE_LEASE_SECONDS="4",
     )
-    command = [str(Path(sys.executable).parent / "movielake"), "refine"]
+    command = [str(Path(sys.executable).parent / "movielake"), "refine", "--engine", "local"]
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
     try:

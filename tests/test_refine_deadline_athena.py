@@ -72,7 +72,7 @@ def test_the_deadline_stops_the_running_athena_query(moto_endpoint: str) -> None
     settings = Settings(
         lake_bucket=LAKE_BUCKET,
         glue_database=DATABASE,
-        athena_workgroup=WORKGROUP,
+        refine_workgroup=WORKGROUP,
         endpoint_url=moto_endpoint,
         region=REGION,
     )

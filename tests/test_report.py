@@ -92,7 +92,7 @@ def lake(moto_server: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         sample_lake.write_csv(s3, LAKE_BUCKET, "movies.csv", csv_lines, day)
         sample_lake.register_contract_tables(glue, DATABASE, LAKE_BUCKET)
         sample_lake.register_all_partitions(glue, s3, DATABASE)
-        assert main(["refine"]) == 0
+        assert main(["refine", "--engine", "local"]) == 0
         yield collect(Settings.from_env(), engine="local")[0]
 
 
@@ -306,7 +306,7 @@ def test_report_command_writes_the_page(
 ) -> None:
     point_at_lake(monkeypatch, moto_server, tmp_path)
 
-    assert main(["report", "--out", str(tmp_path / "r")]) == 0  # local: the endpoint is loopback
+    assert main(["report", "--engine", "local", "--out", str(tmp_path / "r")]) == 0
 
     path = tmp_path / "r" / "index.html"
     assert f"report (local): {path}" in capsys.readouterr().out

@@ -146,7 +146,7 @@ CASES = [
     ("tmdb_planner", "FanOutBatches", "planner", "sqs:SendMessage"),
     ("tmdb_worker", "ReadTmdbSecret", "planner", "secretsmanager:GetSecretValue"),
     ("crawler", "WriteRawCatalog", "crawl", "glue:GetDatabase"),
-    ("refine", "CreateAndDropZoneTables", "refine", "glue:CreateTable"),
+    ("refine", "RunAthenaQueries", "refine", "athena:StartQueryExecution"),
 ]
 
 

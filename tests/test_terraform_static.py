@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import load_build_script
 
 ROOT = Path(__file__).resolve().parents[1]
 MODULE = ROOT / "terraform"
@@ -33,6 +34,7 @@ CLI_ENVIRONMENT = {
     "MOVIELAKE_TMDB_CRAWLER",
     "MOVIELAKE_CSV_CRAWLER",
     "MOVIELAKE_ATHENA_WORKGROUP",
+    "MOVIELAKE_REFINE_WORKGROUP",
     "MOVIELAKE_TMDB_QUEUE_URL",
     "MOVIELAKE_TMDB_SECRET_ID",
     "MOVIELAKE_TMDB_BASE_URL",
@@ -109,6 +111,10 @@ def module_copy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, 
         "tmdb_enrich": write_zip(base / "build" / "tmdb_enrich.zip", "tmdb"),
         "refine": write_zip(base / "build" / "refine.zip", "refine"),
     }
+    build = load_build_script()
+    for name in hashes:  # each zip's build record, as scripts/build_lambdas.py writes it
+        record = build.target_record_path(base / "build" / f"{name}.zip")
+        record.write_text(json.dumps(build.Target().record()))
     terraform(workdir, "init", "-backend=false", "-input=false", "-no-color", f"-plugin-dir={mirror}")
     yield {"dir": workdir, "hashes": hashes}
 
@@ -234,7 +240,9 @@ def test_functions_follow_the_contract(
     assert worker["MOVIELAKE_TMDB_CRAWLER"] == f"{PREFIX}-raw-tmdb"
     assert worker["MOVIELAKE_GENRES"] == "crime,war"
     assert worker["MOVIELAKE_TMDB_IDS_PER_MESSAGE"] == "2000"
-    assert env_values["refine"]["MOVIELAKE_ATHENA_WORKGROUP"] == PREFIX
+    # The refine runs its CTAS in its own workgroup, not in the analyses' (enforced) one.
+    assert env_values["refine"]["MOVIELAKE_REFINE_WORKGROUP"] == f"{PREFIX}-refine"
+    assert "MOVIELAKE_ATHENA_WORKGROUP" not in env_keys["refine"]
 
 
 @pytest.mark.terraform
@@ -278,10 +286,20 @@ def test_wiring_follows_the_contract(default_plan: dict[str, Any]) -> None:
         "AddOrUpdateBehavior": "InheritFromTable"
     }
 
-    workgroup = planned["aws_athena_workgroup.this"]
+    workgroup = planned['aws_athena_workgroup.this["analyses"]']
     config = workgroup["configuration"][0]
     assert workgroup["name"] == PREFIX and config["enforce_workgroup_configuration"] is True
     assert config["result_configuration"][0]["encryption_configuration"][0]["encryption_option"] == "SSE_KMS"
+    # The refine's CTAS gives external_location (the lake's v=<run id>/ folder), which Athena
+    # refuses in a workgroup that overrides client-side settings; without it the table would land
+    # under the results location, which expire-athena-results deletes.
+    refine = planned['aws_athena_workgroup.this["refine"]']
+    refine_config = refine["configuration"][0]
+    assert refine["name"] == f"{PREFIX}-refine" and refine_config["enforce_workgroup_configuration"] is False
+    refine_results = refine_config["result_configuration"][0]
+    assert refine_results["encryption_configuration"][0]["encryption_option"] == "SSE_KMS"
+    assert refine_results["output_location"] == config["result_configuration"][0]["output_location"]
+    assert refine_config["bytes_scanned_cutoff_per_query"] == config["bytes_scanned_cutoff_per_query"]
     queries = {a: v for a, v in planned.items() if a.startswith("aws_athena_named_query.")}
     assert list(queries) == ['aws_athena_named_query.this["q0_smoke"]']
     query = queries['aws_athena_named_query.this["q0_smoke"]']
@@ -397,7 +415,7 @@ def test_failures_are_never_silent(default_plan: dict[str, Any]) -> None:
     lake_rules = planned['aws_s3_bucket_lifecycle_configuration.this["lake"]']["rule"]
     markers = [r for r in lake_rules if r["id"] == "expired-delete-markers"]
     assert markers[0]["expiration"][0]["expired_object_delete_marker"] is True
-    engine = planned["aws_athena_workgroup.this"]["configuration"][0]["engine_version"][0]
+    engine = planned['aws_athena_workgroup.this["analyses"]']["configuration"][0]["engine_version"][0]
     assert engine["selected_engine_version"] == "Athena engine version 3"
 
 
@@ -428,22 +446,36 @@ def test_a_failed_crawl_and_a_stale_refine_notify_the_alarms_topic(default_plan:
     assert "aws_cloudwatch_dashboard.this" in configured
 
 
+def refused_plan(module: dict[str, Any], endpoint: str, *variables: str) -> str:
+    """A local plan with ``variables`` that Terraform refuses: its error, on one line."""
+    args = [f"-var=aws_endpoint_url={endpoint}", "-var=environment=local", *(f"-var={v}" for v in variables)]
+    result = terraform(module["dir"], "plan", "-input=false", "-no-color", "-lock=false", *args, check=False)
+    assert result.returncode == 1, result.stdout
+    return " ".join(result.stderr.split())
+
+
 @pytest.mark.terraform
 @pytest.mark.slow
 def test_a_message_too_large_for_the_rate_is_refused(module_copy: dict[str, Any], moto_server: str) -> None:
     # 10000 ids at 10/2 = 5 req/s per worker need 2000 s, over half the 900 s timeout.
-    args = ["tmdb_ids_per_message=10000", "tmdb_rate=10"]
-    workdir = module_copy["dir"]
-    variables = [f"-var=aws_endpoint_url={moto_server}", "-var=environment=local"]
-    result = terraform(
-        workdir, "plan", "-input=false", "-no-color", "-lock=false", *variables,
-        *(f"-var={a}" for a in args), check=False,
-    )  # fmt: skip
-    assert result.returncode == 1
-    message = " ".join(result.stderr.split())
+    message = refused_plan(module_copy, moto_server, "tmdb_ids_per_message=10000", "tmdb_rate=10")
     assert "tmdb_ids_per_message is too large for the rate: 10000 ids at 10/2 req/s" in message
     assert "at least 2000 s" in message
     assert "Resource precondition failed" in message
+
+
+@pytest.mark.terraform
+@pytest.mark.slow
+def test_a_runtime_the_zips_were_not_built_for_is_refused(
+    module_copy: dict[str, Any], moto_server: str
+) -> None:
+    """The zips' build records say python3.12 on x86_64: an arm64 or python3.13 plan fails,
+    saying what the zips were built for and what to rebuild or set."""
+    message = refused_plan(module_copy, moto_server, "lambda_runtime=python3.13", "lambda_architecture=arm64")
+    assert "Resource precondition failed" in message
+    assert "refine.zip was built for python3.12 on x86_64 (" in message
+    assert 'lambda_runtime = "python3.13" and lambda_architecture = "arm64"' in message
+    assert "scripts/build_lambdas.sh --architecture arm64" in message
 
 
 @pytest.mark.terraform
@@ -504,7 +536,7 @@ def test_quicksight_is_opt_in_and_reads_the_workgroup_and_the_refined_tables(
     planned = json.loads(terraform(workdir, "show", "-json", str(out)).stdout)
     found = resources(planned)
     workgroup, database = "movielake-dev", "movielake_dev_raw"
-    assert found["aws_athena_workgroup.this"]["name"] == workgroup
+    assert found['aws_athena_workgroup.this["analyses"]']["name"] == workgroup
 
     source = found["aws_quicksight_data_source.athena[0]"]
     assert source["type"] == "ATHENA" and source["parameters"][0]["athena"][0]["work_group"] == workgroup
@@ -592,8 +624,6 @@ def test_no_secret_or_machine_path_in_the_module() -> None:
 
 def test_the_zips_are_built_for_the_runtime_terraform_declares() -> None:
     """var.lambda_runtime / lambda_architecture defaults = what scripts/build_lambdas.py targets."""
-    from conftest import load_build_script
-
     build = load_build_script()
     variables = blocks("variable")
     runtime = re.search(r'^  default\s+= "([^"]+)"', variables["lambda_runtime"], re.M).group(1)

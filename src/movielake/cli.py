@@ -80,8 +80,8 @@ def add_engine_argument(parser: argparse.ArgumentParser, local: str, aws: str) -
         type=engine,
         default=None,
         metavar="{local,aws}",
-        help=f"local: {local}; aws: {aws} (default: local when the AWS endpoint is on loopback, "
-        "the local stack, else aws; duckdb and athena are accepted for local and aws)",
+        help=f"local: {local}; aws: {aws} (default: aws, on the local stack too, where the moto "
+        "server executes Athena and the crawlers; duckdb and athena are accepted for local and aws)",
     )
 
 

@@ -25,10 +25,13 @@ LOCAL_STATE_DIR = Path(os.environ.get("MOVIELAKE_LOCAL_DIR", PROJECT_ROOT / "bui
 STACK_FILE = LOCAL_STATE_DIR / "stack.json"
 # What signs requests to the local stack; its own key replaces the shell's.
 LOCAL_STACK_CREDENTIALS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE")
-# Where crawl, refine, query and report do their work (``--engine``): ``local`` is the stand-ins
-# on this machine (DuckDB for the SQL, the in-process crawl for the Glue crawlers), ``aws`` the
-# AWS services (Athena, the Glue crawlers).
+# Where crawl, refine, query and report do their work (``--engine``): ``aws`` the AWS services
+# (Athena, the Glue crawlers), which the local stack's moto server executes as AWS does;
+# ``local`` DuckDB in this process, over the same S3 objects and Glue catalog (query, report and
+# refine: the faster way to iterate on SQL, and the reference the AWS path is compared with).
 ENGINES = ("local", "aws")
+# The default everywhere, the local stack included: the code path a real account runs.
+DEFAULT_ENGINE = "aws"
 # The SQL engines' names, which refine, query and report took before: still accepted.
 ENGINE_ALIASES = {"duckdb": "local", "athena": "aws"}
 
@@ -54,6 +57,9 @@ class Settings:
     tmdb_crawler: str = ""
     csv_crawler: str = ""
     athena_workgroup: str = ""
+    # The refine's Athena workgroup: it does not override client-side settings, so the refine's
+    # CTAS may write each table version into the lake (external_location).
+    refine_workgroup: str = ""
     tmdb_queue_url: str = ""
     tmdb_secret_id: str = ""
     # Local development only: a key given directly instead of through Secrets Manager.
@@ -121,7 +127,7 @@ class Settings:
     @property
     def is_local(self) -> bool:
         """Whether the AWS endpoint is on this machine (localhost, 127.0.0.0/8, ::1): the local
-        stack, where DuckDB stands in for Athena and the moto server runs the Glue crawlers."""
+        stack (what an unreachable endpoint means, and where `movielake invoke` runs a handler)."""
         host = urlparse(self.endpoint_url).hostname if self.endpoint_url else None
         if host == "localhost":
             return True
@@ -143,8 +149,9 @@ class Settings:
 
 
 def default_engine(settings: Settings) -> str:
-    """``local`` when the AWS endpoint is on this machine (the local stack), else ``aws``."""
-    return "local" if settings.is_local else "aws"
+    """The engine a command runs on without ``--engine``: ``aws`` whatever the endpoint, so the
+    local stack runs the code a real account runs (no product shortcut on a loopback endpoint)."""
+    return DEFAULT_ENGINE
 
 
 def parse_setting(name: str, raw: str) -> object:

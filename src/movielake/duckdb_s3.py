@@ -5,6 +5,11 @@ httpfs is loaded from the ``duckdb-extension-httpfs`` package (never downloaded:
 this project's CI have no extension repository); the S3 secret is built from boto3's
 credential chain, region and the configured endpoint, so the same session reads a moto server
 or a real bucket with the caller's (or the Lambda role's) temporary credentials.
+
+TLS to S3 is verified against certifi's CA bundle, named explicitly (``ca_cert_file``, with
+``enable_server_cert_verification``): httpfs would otherwise look for the CA file at a path
+fixed when it was compiled, which the Lambda runtime's image need not have. The bundle ships
+in each zip that carries DuckDB (scripts/build_lambdas.py).
 """
 
 from __future__ import annotations
@@ -46,6 +51,18 @@ def httpfs_extension_path() -> Path:
         if exact or candidates:
             return (exact or candidates)[-1]
     raise DuckDBSetupError("no httpfs.duckdb_extension file in the duckdb-extension-httpfs package")
+
+
+def ca_bundle_path() -> Path:
+    """certifi's CA bundle: the file DuckDB verifies S3's TLS certificates against."""
+    try:
+        import certifi
+    except ImportError as exc:
+        raise DuckDBSetupError("the certifi package is not installed (DuckDB's CA bundle)") from exc
+    path = Path(certifi.where())
+    if not path.is_file():
+        raise DuckDBSetupError(f"certifi's CA bundle {path} is missing")
+    return path
 
 
 def s3_secret_sql(settings: Settings, session: boto3.session.Session | None = None) -> str:
@@ -90,5 +107,7 @@ def connect(
     connection.execute("SET enable_progress_bar = false")
     if settings is not None:
         connection.execute(f"LOAD {sql_string(str(httpfs_extension_path()))}")
+        connection.execute(f"SET ca_cert_file = {sql_string(str(ca_bundle_path()))}")
+        connection.execute("SET enable_server_cert_verification = true")
         connection.execute(s3_secret_sql(settings, session))
     return connection

@@ -21,7 +21,7 @@ def register(subparsers: Any) -> None:
     """Add ``query`` and ``report`` to the command."""
     parser = subparsers.add_parser(
         "query",
-        help="run an analysis SQL file (DuckDB locally, Athena on AWS)",
+        help="run an analysis SQL file (on Athena; --engine local: DuckDB)",
         description="Run one of the sql/q*.sql analyses (or all of them) and print the result.",
     )
     target = parser.add_mutually_exclusive_group(required=True)

@@ -2,8 +2,12 @@
 Lambda ships no awswrangler or pandas).
 
 A model becomes ``CREATE TABLE <table> WITH (format = 'PARQUET', external_location = ...) AS
-<its SELECT>`` in the configured workgroup and database: Athena writes the Parquet objects
-under the fresh location and catalogs the table with the result's column types. A staging
+<its SELECT>`` in the refine's workgroup (``MOVIELAKE_REFINE_WORKGROUP``) and the Glue database:
+Athena writes the Parquet objects under the fresh ``v=<run id>/`` folder of the lake and
+catalogs the table with the result's column types. That workgroup must not override
+client-side settings: Athena fails a CTAS that gives ``external_location`` in a workgroup with
+an enforced results location, and without ``external_location`` it would write the table under
+the results location, which the results bucket's lifecycle expires (terraform/athena.tf). A staging
 entry left by an interrupted run is deleted first (through Glue: ``DROP TABLE`` would too, but
 needs the workgroup's DDL path for nothing). SELECT results come back through
 ``GetQueryResults``, typed from the result set's metadata.
@@ -19,6 +23,10 @@ from movielake.config import Settings
 from movielake.refine.catalog import drop_table
 
 FINISHED = {"SUCCEEDED", "FAILED", "CANCELLED"}
+# The first wait for a query's state; each wait then doubles, up to the engine's poll_seconds.
+# A refine runs some twenty short queries (CTAS, row counts, checks): a flat 1 s poll added
+# half a second to each.
+FIRST_POLL_SECONDS = 0.1
 _INTEGERS = {"tinyint", "smallint", "integer", "int", "bigint"}
 _FLOATS = {"double", "float", "real", "decimal"}
 
@@ -51,14 +59,14 @@ def ctas(sql: str, table: str, location: str) -> str:
 
 
 class AthenaRefineEngine:
-    """Athena in the configured workgroup and Glue database."""
+    """Athena in the refine's workgroup and the Glue database."""
 
     name = "athena"
 
     def __init__(
         self, settings: Settings, *, glue: Any = None, athena: Any = None, poll_seconds: float = 1.0
     ) -> None:
-        settings.require("glue_database", "athena_workgroup")
+        settings.require("glue_database", "refine_workgroup")
         self.settings = settings
         self._glue = glue or aws.client("glue", settings)
         self._athena = athena or aws.client("athena", settings)
@@ -70,17 +78,19 @@ class AthenaRefineEngine:
         """Start a query, wait for it, return its id; AthenaQueryError unless it succeeded."""
         query_id = self._athena.start_query_execution(
             QueryString=sql,
-            WorkGroup=self.settings.athena_workgroup,
+            WorkGroup=self.settings.refine_workgroup,
             QueryExecutionContext={"Database": self.settings.glue_database},
         )["QueryExecutionId"]
         self._running = query_id
         if self._stopped:  # stopped while this one was starting
             self.stop()
+        wait = min(FIRST_POLL_SECONDS, self.poll_seconds)
         while True:
             status = self._athena.get_query_execution(QueryExecutionId=query_id)["QueryExecution"]["Status"]
             if status["State"] in FINISHED:
                 break
-            time.sleep(self.poll_seconds)
+            time.sleep(wait)
+            wait = min(wait * 2, self.poll_seconds)
         if status["State"] != "SUCCEEDED":
             reason = status.get("StateChangeReason", "no reason given")
             raise AthenaQueryError(f"Athena query {query_id} {status['State']}: {reason}")

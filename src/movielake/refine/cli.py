@@ -14,7 +14,7 @@ def register(subparsers: Any) -> None:
     """Add ``refine`` to the command."""
     parser = subparsers.add_parser(
         "refine",
-        help="build the Trusted and Refined tables from Raw (DuckDB locally, Athena on AWS)",
+        help="build the Trusted and Refined tables from Raw (on Athena; --engine local: DuckDB)",
         description=(
             "Run sql/trusted/*.sql and sql/refined/*.sql into new Parquet versions under "
             "Trusted/ and Refined/, run the quality checks of sql/checks/, then switch each Glue "

@@ -2,9 +2,10 @@
 
 ``write_table`` runs one model's Athena SQL and leaves its result as Parquet under a fresh
 location with a Glue table of the given name over it; ``rows`` runs a SELECT and returns its
-rows. On AWS that is Athena (``movielake.refine.athena``, boto3 only); on the local stack it
-is DuckDB, through the same translation the analyses use, writing the same Parquet layout to
-the (moto) S3 and the same Glue entries. Nothing is transformed in Python.
+rows. ``aws`` is Athena (``movielake.refine.athena``, boto3 only): the refine Lambda's engine
+and the default, on AWS and on the local stack alike. ``local`` is DuckDB in this process
+(``movielake refine --engine local``), through the same translation the analyses use, writing
+the same Parquet layout to S3 and the same Glue entries. Nothing is transformed in Python.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """The ``refine`` Lambda: EventBridge invokes it when the TMDB crawler run succeeds.
 
-It refines the lake with the engine the settings imply (Athena through boto3 on AWS; DuckDB
-when the endpoint is the local stack's loopback moto) and logs one JSON line at the start and
-one with the manifest's figures at the end.
+It refines the lake on Athena through boto3, wherever it runs (the local stack's moto server
+executes Athena as AWS does, with this function's role), and logs one JSON line at the start
+and one with the manifest's figures at the end.
 
 - Deadline: the refine stops ``refine_deadline_margin_seconds`` before the invocation's end
   (``context.get_remaining_time_in_millis()``): its queries are stopped, its staging tables
@@ -53,6 +53,7 @@ def handler(lambda_event: dict[str, Any], context: Any) -> dict[str, Any]:
         try:
             manifest = run_refine(
                 settings,
+                "aws",
                 deadline=deadline,
                 wait_seconds=wait if deadline is None else min(wait, deadline.remaining() / 2),
             )

@@ -10,6 +10,7 @@ process over the objects the Glue catalog points at, reading and writing as the 
   Athena's error words;
 - :mod:`.catalog` — the catalog and S3 as the caller sees them, tables as DuckDB views;
 - :mod:`.worker` — one query, run in a worker process; results, CTAS Parquet and tables;
+- :mod:`.scan` — the SQL on DuckDB: translation, bytes scanned, the cutoff, failures;
 - :mod:`.results` — the result CSV, Athena's type names, GetQueryResults pages;
 - :mod:`.pool` — the worker processes (concurrency, StopQueryExecution kills one);
 - :mod:`.service` — executions, states and the API operations;

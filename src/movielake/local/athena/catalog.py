@@ -95,16 +95,16 @@ class CatalogReader:
             if not name or (name in ctes and not node.db):
                 continue
             database = node.db.lower() or self.database
+            where = position(node.args.get("catalog") or node.args.get("db") or node)  # the name's start
             if database not in checked:
-                self.check_database(database, position(node))
+                self.check_database(database, where)
                 checked.add(database)
             view = name if database == self.database else f"{database}__{name}"
             if view not in schema:
                 table = self.table(database, name)
                 if table is None:
                     raise QueryError(
-                        f"TABLE_NOT_FOUND: line {position(node)}: "
-                        f"Table '{qualified(database, name)}' does not exist",
+                        f"TABLE_NOT_FOUND: line {where}: Table '{qualified(database, name)}' does not exist",
                         error_type=1301,
                     )
                 select = source_select(table, self.files(database, table))

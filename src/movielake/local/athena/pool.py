@@ -56,7 +56,7 @@ class Worker:
                 return None
             if not self.process.is_alive():
                 self.replace()
-                return Outcome("FAILED", "GENERIC_INTERNAL_ERROR: the query's worker process died", 1201)
+                return Outcome("FAILED", "GENERIC_INTERNAL_ERROR: the query's worker process died", 1201, 1)
         return self.connection.recv()
 
     def replace(self) -> None:

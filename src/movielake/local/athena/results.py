@@ -147,7 +147,7 @@ def page(
     update_count: int | None = None,
 ) -> dict[str, Any]:
     """One ``GetQueryResults`` answer: rows ``start`` onwards of the header + data rows."""
-    table = [list(names), *rows]
+    table = [list(names), *rows] if names else []  # DROP TABLE: no columns, no rows
     chunk = table[start : start + max_results]
     answer: dict[str, Any] = {
         "ResultSet": {

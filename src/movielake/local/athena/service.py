@@ -45,7 +45,7 @@ _POOL_LOCK = threading.Lock()
 
 
 class InvalidRequestError(Exception):
-    """Athena's InvalidRequestErrorException: the request is refused outright (HTTP 400)."""
+    """Athena's InvalidRequestException: the request is refused outright (HTTP 400)."""
 
 
 def pool() -> Pool:
@@ -68,6 +68,7 @@ class QueryExecution:
     context: dict[str, str]
     result_configuration: dict[str, Any]
     selected_engine: str
+    token: str | None = None  # ClientRequestToken
     submitted: float = field(default_factory=time.time)
     started: float | None = None
     completed: float | None = None
@@ -110,7 +111,7 @@ class QueryExecution:
             status["StateChangeReason"] = outcome.reason
         if self.state == "FAILED":
             status["AthenaError"] = {
-                "ErrorCategory": 2,
+                "ErrorCategory": outcome.category,
                 "ErrorType": outcome.error_type or 1000,
                 "Retryable": False,
                 "ErrorMessage": outcome.reason,
@@ -189,7 +190,7 @@ def executions(backend: Any) -> dict[str, QueryExecution]:
 
 
 def find(backend: Any, execution_id: str) -> QueryExecution:
-    """The execution, or Athena's InvalidRequestErrorException."""
+    """The execution, or Athena's InvalidRequestException."""
     execution = executions(backend).get(execution_id or "")
     if execution is None:
         raise InvalidRequestError(f"QueryExecution {execution_id} was not found")
@@ -200,6 +201,17 @@ def start(
     backend: Any, request: dict[str, Any], credentials: tuple[str, str, str | None], endpoint_url: str
 ) -> str:
     """StartQueryExecution: validate, resolve the result configuration, queue; the id."""
+    token = request.get("ClientRequestToken")
+    earlier = next((e for e in executions(backend).values() if token and e.token == token), None)
+    if earlier is not None:  # idempotent: the same request starts one query
+        if earlier.query != request.get("QueryString", ""):
+            raise InvalidRequestError("ClientRequestToken was used before with another QueryString")
+        return earlier.id
+    if request.get("ExecutionParameters"):  # result reuse is merely never done: always a fresh run
+        raise InvalidRequestError("ExecutionParameters are not carried by the local Athena stand-in")
+    catalog = (request.get("QueryExecutionContext") or {}).get("Catalog", "AwsDataCatalog")
+    if catalog.lower() != "awsdatacatalog":
+        raise InvalidRequestError(f"the local Athena stand-in reads the Glue catalog only, not {catalog!r}")
     name = request.get("WorkGroup") or "primary"
     workgroup = backend.work_groups.get(name)
     if workgroup is None:
@@ -230,6 +242,7 @@ def start(
         context=context,
         result_configuration=result_configuration,
         selected_engine=(configuration.get("EngineVersion") or {}).get("SelectedEngineVersion", "AUTO"),
+        token=token,
     )
     executions(backend)[execution.id] = execution
     job = Job(

@@ -20,6 +20,7 @@ from movielake.analysis.translate import SOURCE_DIALECT
 
 CATALOG = "awsdatacatalog"
 # Athena's ErrorCategory: 1 system, 2 user, 3 other.
+SYSTEM_ERROR = 1
 USER_ERROR = 2
 # CTAS properties the stand-in writes as Athena does; any other is refused by name.
 CTAS_PROPERTIES = frozenset({"format", "external_location", "write_compression", "parquet_compression"})
@@ -30,6 +31,11 @@ _UNLOAD = re.compile(
     re.I | re.S,
 )
 _MODELLED_PROPERTIES = {"fileformatproperty": "format", "partitionedbyproperty": "partitioned_by"}
+# The CTAS's AS, then any comments before its query (the refine's models open with a header).
+_CTAS_QUERY = re.compile(
+    r"\bAS\s+(?:(?:--[^\n]*(?:\n|$)|/\*.*?\*/)\s*)*(?=\(?\s*(?:SELECT|WITH|VALUES)\b)", re.I | re.S
+)
+_POSITION = re.compile(r"line (\d+):(\d+)")
 _PROPERTY = re.compile(r"(\w+)\s*=\s*'((?:[^']|'')*)'")
 
 
@@ -55,6 +61,7 @@ class Statement:
     location: str = ""  # UNLOAD's TO
     properties: dict[str, str] = field(default_factory=dict)
     position: str = "1:1"  # of the statement, for messages
+    origin: tuple[int, int] = (1, 1)  # where ``sql`` starts in the statement (line, column)
 
     @property
     def statement_type(self) -> str:
@@ -109,7 +116,7 @@ def parse(sql: str) -> Statement:
         and expression.kind == "TABLE"
         and expression.expression is not None
     ):
-        return _ctas(expression)
+        return _ctas(expression, sql)
     if isinstance(expression, exp.Drop) and expression.kind == "TABLE":
         table = expression.this if isinstance(expression.this, exp.Table) else expression.args["tables"][0]
         return Statement(
@@ -127,7 +134,30 @@ def parse(sql: str) -> Statement:
     )
 
 
-def _ctas(create: exp.Create) -> Statement:
+def _query_text(sql: str, query: exp.Expr) -> tuple[str, tuple[int, int]]:
+    """The CTAS's query as written, and where it starts (line, column) in the statement, so
+    errors point into the statement as Athena's do; re-rendered when it cannot be found."""
+    found = _CTAS_QUERY.search(sql)
+    if not found:
+        return query.sql(dialect=SOURCE_DIALECT), (1, 1)
+    before = sql[: found.end()]
+    return sql[found.end() :], (before.count("\n") + 1, len(before) - (before.rfind("\n") + 1) + 1)
+
+
+def shift(reason: str, origin: tuple[int, int]) -> str:
+    """A reason's ``line l:c`` moved from the query's text to the whole statement's."""
+    line0, col0 = origin
+    if origin == (1, 1):
+        return reason
+
+    def moved(match: re.Match[str]) -> str:
+        line, col = int(match[1]), int(match[2])
+        return f"line {line + line0 - 1}:{col + col0 - 1 if line == 1 else col}"
+
+    return _POSITION.sub(moved, reason, count=1)
+
+
+def _ctas(create: exp.Create, sql: str) -> Statement:
     target = create.this
     if isinstance(target, exp.Schema):  # CREATE TABLE t (a int) AS ...: columns listed
         raise QueryError(
@@ -152,10 +182,11 @@ def _ctas(create: exp.Create) -> Statement:
             "local Athena stand-in (it writes Parquet)",
             error_type=1003,
         )
-    query = create.expression
+    text, origin = _query_text(sql, create.expression)
     return Statement(
         kind="CTAS",
-        sql=query.sql(dialect=SOURCE_DIALECT),
+        sql=text,
+        origin=origin,
         database=target.db.lower(),
         table=target.name.lower(),
         if_exists=bool(create.args.get("exists")),

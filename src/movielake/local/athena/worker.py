@@ -7,37 +7,34 @@ DuckDB's httpfs — so the server's IAM enforcement judges every read and write 
 Athena's. DuckDB runs here, never in the server process: DuckDB scanning a moto server in its
 own process hangs.
 
-Bytes scanned are what httpfs actually fetched: the ``Content-Length`` of its GET responses
-from S3 (DuckDB's HTTP log). A query that fetches more than the workgroup's cutoff ends
-CANCELLED, "Bytes scanned limit was exceeded", as Athena ends it.
+The SQL itself runs in :mod:`movielake.local.athena.scan` (translation, bytes scanned, the
+cutoff); this module writes what the statement produces: the result CSV, CTAS and UNLOAD
+Parquet, manifests, the Glue table.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 import tempfile
-import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import boto3
-import sqlglot
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from movielake.analysis.translate import UntranslatableError, duckdb_to_glue_type, translate
+from movielake.analysis.duckdb_engine import LOAD_THREADS
+from movielake.analysis.translate import duckdb_to_glue_type
 from movielake.catalog.paths import parse_s3_path
 from movielake.config import Settings
 from movielake.duckdb_s3 import connect
-from movielake.local.athena import results
+from movielake.local.athena import results, scan
 from movielake.local.athena.catalog import DENIED_CODES, CatalogReader
-from movielake.local.athena.statements import QueryError, Statement, parse, qualified
+from movielake.local.athena.statements import SYSTEM_ERROR, QueryError, Statement, parse, qualified
 from movielake.refine.catalog import parquet_table_input
 
-CUTOFF_REASON = "Bytes scanned limit was exceeded"
 _CLIENT_CONFIG = Config(retries={"max_attempts": 2, "mode": "standard"})
 _COMPRESSION = {
     "SNAPPY": "snappy",
@@ -46,10 +43,6 @@ _COMPRESSION = {
     "NONE": "uncompressed",
     "UNCOMPRESSED": "uncompressed",
 }
-_SCANNED = (
-    "SELECT coalesce(sum(TRY_CAST(response.headers['Content-Length'] AS BIGINT)), 0) "
-    "FROM duckdb_logs_parsed('HTTP') WHERE request.type = 'GET'"
-)
 
 
 @dataclass(frozen=True)
@@ -75,6 +68,7 @@ class Outcome:
     state: str
     reason: str = ""
     error_type: int = 0
+    category: int = 2  # Athena's ErrorCategory: 1 system, 2 user
     scanned: int = 0
     names: list[str] = field(default_factory=list)
     columns: list[dict[str, Any]] = field(default_factory=list)
@@ -89,19 +83,11 @@ def run(job: Job) -> Outcome:
     try:
         return Execution(job).run(parse(job.query))
     except QueryError as exc:
-        return Outcome("FAILED", exc.reason, exc.error_type)
-    except CancelledError as exc:
-        return Outcome("CANCELLED", CUTOFF_REASON, scanned=exc.scanned)
+        return Outcome("FAILED", exc.reason, exc.error_type, exc.category)
+    except scan.CancelledError as exc:
+        return Outcome("CANCELLED", scan.CUTOFF_REASON, scanned=exc.scanned)
     except Exception as exc:  # any other failure is Athena's internal error
-        return Outcome("FAILED", f"GENERIC_INTERNAL_ERROR: {type(exc).__name__}: {exc}", 1201)
-
-
-class CancelledError(Exception):
-    """The query read past the workgroup's bytes-scanned cutoff."""
-
-    def __init__(self, scanned: int) -> None:
-        super().__init__(CUTOFF_REASON)
-        self.scanned = scanned
+        return Outcome("FAILED", f"GENERIC_INTERNAL_ERROR: {type(exc).__name__}: {exc}", 1201, SYSTEM_ERROR)
 
 
 class Caller:
@@ -119,8 +105,11 @@ class Caller:
         self.s3 = self.session.client("s3", endpoint_url=job.endpoint_url, config=_CLIENT_CONFIG)
         self.glue = self.session.client("glue", endpoint_url=job.endpoint_url, config=_CLIENT_CONFIG)
         settings = Settings(endpoint_url=job.endpoint_url, region=job.region)
-        self.connection = connect(settings, session=self.session)
+        # Reading many small objects is bound by request latency: the local engine's reader threads.
+        self.connection = connect(settings, session=self.session, threads=LOAD_THREADS)
         self.connection.execute("CALL enable_logging('HTTP')")
+        # Athena reads the objects on every query: no cached blocks (they would not count as scanned).
+        self.connection.execute("SET enable_external_file_cache = false")
 
 
 _CALLERS: dict[tuple[Any, ...], Caller] = {}
@@ -152,7 +141,13 @@ class Execution:
 
     def scanned(self) -> int:
         """Bytes httpfs has fetched from S3 for this query so far."""
-        return int(self.connection.cursor().execute(_SCANNED).fetchone()[0])
+        return scan.scanned(self.connection)
+
+    def materialise(self, sql: str, origin: tuple[int, int] = (1, 1)) -> tuple[list[str], list[str], int]:
+        """The query into ``__result`` (see :func:`scan.materialise`)."""
+        return scan.materialise(
+            self.connection, self.catalog, sql, origin, self.job.cutoff, self.job.endpoint_url
+        )
 
     def run(self, statement: Statement) -> Outcome:
         """Run one parsed statement."""
@@ -165,37 +160,6 @@ class Execution:
         return self.drop_table(statement)
 
     # queries ---------------------------------------------------------------------------------
-    def materialise(self, sql: str) -> tuple[list[str], list[str], int]:
-        """Run Athena SQL on DuckDB into the session table ``__result``: its column names,
-        DuckDB types and row count (the cutoff enforced while it runs)."""
-        bound, schema = self.catalog.bind(sql, self.connection)
-        try:
-            translated = translate(bound, schema)
-        except UntranslatableError as exc:
-            raise QueryError(
-                f"FUNCTION_NOT_FOUND: line {exc.line}:{exc.column}: Function '{exc.function}' not registered "
-                "(the local Athena stand-in runs Athena SQL on DuckDB through movielake.analysis.translate, "
-                "which does not carry it)",
-                error_type=1100,
-            ) from exc
-        except sqlglot.errors.OptimizeError as exc:
-            raise _column_error(exc, sql) from exc
-        watch = _Watch(self, self.job.cutoff)
-        try:
-            self.connection.execute(f"CREATE OR REPLACE TEMP TABLE __result AS {translated}")
-        except Exception as exc:
-            watch.stop()
-            if watch.tripped:
-                raise CancelledError(watch.tripped) from exc
-            raise _duckdb_error(exc, self.job.endpoint_url) from exc
-        watch.stop()
-        scanned = self.scanned()
-        if self.job.cutoff and scanned > self.job.cutoff:
-            raise CancelledError(scanned)
-        described = self.connection.execute("DESCRIBE __result").fetchall()
-        count = self.connection.execute("SELECT count(*) FROM __result").fetchone()[0]
-        return [_athena_name(str(r[0])) for r in described], [str(r[1]) for r in described], int(count)
-
     def select(self, statement: Statement) -> Outcome:
         """A query: its rows to ``<output>/<id>.csv`` (and ``.csv.metadata``) and the API."""
         names, types, _ = self.materialise(statement.sql)
@@ -233,7 +197,7 @@ class Execution:
         compression = statement.properties.get("write_compression") or statement.properties.get(
             "parquet_compression", "GZIP"
         )
-        count, files, described = self._write_parquet(statement.sql, location, compression)
+        count, files, described = self._write_parquet(statement.sql, location, compression, statement.origin)
         columns = [(name, duckdb_to_glue_type(kind)) for name, kind in described]
         try:
             self.glue.create_table(
@@ -295,14 +259,20 @@ class Execution:
             raise
 
     def _write_parquet(
-        self, sql: str, location: str, compression: str
+        self, sql: str, location: str, compression: str, origin: tuple[int, int] = (1, 1)
     ) -> tuple[int, list[str], list[tuple[str, str]]]:
         """Run ``sql`` and write its rows as one Parquet object under ``location`` (none when
         there are no rows); (row count, object URLs, (column, DuckDB type))."""
         codec = _COMPRESSION.get(compression.upper())
         if codec is None:
             raise QueryError(f"INVALID_TABLE_PROPERTY: Unsupported compression codec: {compression}")
-        names, types, count = self.materialise(sql)
+        names, types, count = self.materialise(sql, origin)
+        unnamed = [i for i, name in enumerate(names, 1) if name.startswith("_col") and name[4:].isdigit()]
+        if unnamed:
+            raise QueryError(
+                f"MISSING_COLUMN_NAME: line 1:1: Column name not specified at position {unnamed[0]}",
+                error_type=1002,
+            )
         described = list(zip(names, types, strict=True))
         if not count:
             return 0, [], described
@@ -362,71 +332,6 @@ class Execution:
             raise
 
 
-class _Watch:
-    """Interrupts DuckDB once httpfs has fetched more than the cutoff (checked every 0.1 s)."""
-
-    def __init__(self, execution: Execution, cutoff: int | None) -> None:
-        self.tripped = 0
-        self._done = threading.Event()
-        self._thread: threading.Thread | None = None
-        if cutoff:
-            self._thread = threading.Thread(target=self._watch, args=(execution, cutoff), daemon=True)
-            self._thread.start()
-
-    def _watch(self, execution: Execution, cutoff: int) -> None:
-        while not self._done.wait(0.1):
-            scanned = execution.scanned()
-            if scanned > cutoff:
-                self.tripped = scanned
-                execution.connection.interrupt()
-                return
-
-    def stop(self) -> None:
-        self._done.set()
-        if self._thread is not None:
-            self._thread.join()
-
-
-def _athena_name(name: str) -> str:
-    """Trino names an unnamed result column ``_col<n>``; the translation says ``_col_<n>``."""
-    return "_col" + name[5:] if name.startswith("_col_") and name[5:].isdigit() else name
-
-
 def _metadata(columns: list[dict[str, Any]]) -> bytes:
     """The ``.metadata`` object: the result's column info (JSON here; Athena's is binary)."""
     return json.dumps({"ColumnInfo": columns}).encode()
-
-
-def _column_error(exc: Exception, sql: str) -> QueryError:
-    """sqlglot's unresolved column as Athena's COLUMN_NOT_FOUND, at the column's place."""
-    from sqlglot import exp
-
-    from movielake.analysis.translate import SOURCE_DIALECT
-    from movielake.local.athena.statements import position
-
-    message = str(exc)
-    name = message.split("'", 2)[1].strip('"') if message.count("'") >= 2 else ""
-    if "could not be resolved" not in message or not name:
-        return QueryError(f"SYNTAX_ERROR: line 1:1: {message}", error_type=1001)
-    column = next(
-        (
-            c
-            for c in sqlglot.parse_one(sql, read=SOURCE_DIALECT).find_all(exp.Column)
-            if c.name.lower() == name.lower()
-        ),
-        None,
-    )
-    return QueryError(
-        f"COLUMN_NOT_FOUND: line {position(column)}: Column '{name}' cannot be resolved", error_type=1006
-    )
-
-
-def _duckdb_error(exc: Exception, endpoint_url: str) -> QueryError:
-    """A DuckDB failure as Athena would report its cause (an S3 refusal names the object)."""
-    message = str(exc)
-    if "403" in message or "Forbidden" in message or "AccessDenied" in message:
-        found = re.search(rf"(s3://|{re.escape(endpoint_url)}/)([^\s'\"?]+)", message)
-        path = f"s3://{found.group(2)}" if found else "(unknown)"
-        return QueryError(f"Permission denied on S3 path: {path}", error_type=1100)
-    first = message.splitlines()[0] if message else type(exc).__name__
-    return QueryError(f"GENERIC_INTERNAL_ERROR: {first}", error_type=1201)

@@ -10,14 +10,14 @@ import json
 import time
 import urllib.error
 import urllib.request
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from movielake import keys
 from movielake.config import PROJECT_ROOT, Settings
-from movielake.local.eventbus import crawler_state_event
+from movielake.local.glue.events import crawler_state_event
 from movielake.local.stack import LocalStack
 
 pytestmark = [pytest.mark.terraform, pytest.mark.slow]
@@ -75,7 +75,17 @@ def test_the_deployed_alarms_rule_and_dashboard_notify_the_topic(local_stack: di
         TopicArn=topic, Protocol="sqs", Endpoint=inbox_arn, Attributes={"RawMessageDelivery": "true"}
     )["SubscriptionArn"]
     crawler = local_stack["outputs"]["tmdb_crawler"]
-    failed = crawler_state_event(crawler, "FAILED", "123456789012", "us-east-1")
+    ended = datetime.now(UTC)
+    failed = crawler_state_event(
+        crawler,
+        "FAILED",
+        account="123456789012",
+        region="us-east-1",
+        started=ended - timedelta(seconds=5),
+        ended=ended,
+        log_group="/aws-glue/crawlers",
+        error="AccessDeniedException: the crawler's role may not read Raw",
+    )
     try:
         assert stack.dispatcher().deliver_event(failed) == []  # the refine rule wants Succeeded only
         received = sqs.receive_message(QueueUrl=inbox, MaxNumberOfMessages=10, WaitTimeSeconds=1)["Messages"]

@@ -56,9 +56,9 @@ test-fast: install  ## the edit-test loop: ruff, then the tests not marked terra
 demo: install build  ## bring up the local stack and run the pipeline on the bundled sample
 	$(BIN)/movielake local up
 	$(BIN)/movielake local land $(SAMPLE)/movies.csv $(SAMPLE)/series.csv
-	$(BIN)/movielake crawl --crawler csv  # the date partitions of the landed CSVs
-	# The planner starts the TMDB crawler; its pump waits for the crawl and delivers the
-	# crawler's success through the EventBridge rule to the refine Lambda.
+	# csv-ingest registered each landed file's date partition; the planner starts the TMDB
+	# crawler, and its pump waits for the crawl and delivers the crawler's success through the
+	# EventBridge rule to the refine Lambda.
 	$(BIN)/movielake local invoke tmdb-planner
 	$(BIN)/movielake query --all
 	$(BIN)/movielake report

@@ -173,8 +173,9 @@ def stack_environment(record: dict) -> Iterator[None]:
 
 @pytest.fixture(scope="module")
 def landed(local_stack: dict) -> dict[str, Any]:
-    """``movielake local land movies.csv series.csv`` against the session's stack, then
-    ``movielake crawl --crawler csv`` (the date partitions the refine reads), as ``make demo``."""
+    """``movielake local land movies.csv series.csv`` against the session's stack (csv-ingest
+    registers the date partitions), then ``movielake crawl --crawler csv``, so the CSV
+    crawler's role and its catalog target run under enforced IAM too."""
     before = datetime.now(UTC).date()
     with stack_environment(local_stack):
         status = cli.main(["local", "land", str(SAMPLE_MOVIES), str(SAMPLE_SERIES)])

@@ -364,6 +364,7 @@ def test_athena_engine_passes_database_and_workgroup(monkeypatch: pytest.MonkeyP
     assert sql == get_query("q1_roi").statement
     assert kwargs["database"] == "db_raw" and kwargs["workgroup"] == "wg"
     assert kwargs["ctas_approach"] is False and kwargs["boto3_session"] is not None
+    assert kwargs["athena_query_wait_polling_delay"] < 1  # awswrangler's 1 s default doubles a query's time
     assert json.dumps(sorted(kwargs)) == json.dumps(
-        ["boto3_session", "ctas_approach", "database", "workgroup"]
+        ["athena_query_wait_polling_delay", "boto3_session", "ctas_approach", "database", "workgroup"]
     )

@@ -313,8 +313,9 @@ def test_the_refine_zip_drives_athena_without_duckdb(lambda_python: str, tmp_pat
     assert result.returncode == 0, result.stderr
     zip_path = out / "refine.zip"
     shipped = names(zip_path)
-    for path in SQL.glob("*/*.sql"):
+    for path in (p for zone in ("trusted", "refined", "checks") for p in SQL.glob(f"{zone}/*.sql")):
         assert f"movielake/refine/sql/{path.parent.name}/{path.name}" in shipped, path
+    assert not any(n.startswith("movielake/refine/sql/report/") for n in shipped)  # the report's, not a model
     assert any(n.startswith("sqlglot/") for n in shipped)
     assert "movielake/refine/athena.py" in shipped
     duckdb = [n for n in shipped if n.split("/")[0].lower().lstrip("_").startswith("duckdb")]

@@ -533,8 +533,8 @@ def test_athena_checks_the_result_bucket_and_file_as_the_caller(lake: dict[str, 
 
 @pytest.mark.terraform
 def test_the_deployed_workgroup_runs_queries_as_the_refine_role(local_stack: dict[str, Any]) -> None:
-    """terraform/'s workgroup (enforced, SSE-KMS, cutoff) and the refine role's grants, unchanged:
-    the product's Athena engine (SELECT) and a CTAS into the enforced location run as that role."""
+    """terraform/'s workgroups and the refine role's grants, unchanged: the product's Athena engine
+    (SELECT) and a CTAS into a lake version folder run as that role in the refine workgroup."""
     from movielake.config import Settings
     from movielake.local.stack import LocalStack
     from movielake.refine.athena import AthenaRefineEngine
@@ -563,7 +563,7 @@ def test_the_deployed_workgroup_runs_queries_as_the_refine_role(local_stack: dic
     )
     athena = session.client("athena", endpoint_url=url, config=NO_RETRY)
     settings = Settings(
-        glue_database=database, athena_workgroup=outputs["athena_workgroup"], endpoint_url=url, region=REGION
+        glue_database=database, refine_workgroup=outputs["refine_workgroup"], endpoint_url=url, region=REGION
     )
     engine = AthenaRefineEngine(
         settings, glue=session.client("glue", endpoint_url=url), athena=athena, poll_seconds=0.1
@@ -577,23 +577,23 @@ def test_the_deployed_workgroup_runs_queries_as_the_refine_role(local_stack: dic
     )
     assert got == [tuple(int(v) for v in r) for r in expected.itertuples(index=False)]
 
+    # The refine's CTAS: its own workgroup lets it name a fresh version folder in the lake.
+    version = f"s3://{bucket}/Trusted/athena_probe/v=probe/"
+    ctas = (
+        "CREATE TABLE trusted_athena_probe WITH (format = 'PARQUET', "  # noqa: S608 - our own names
+        f"external_location = '{version}') AS SELECT id, revenue FROM athena_probe"
+    )
     execution = run(
         athena,
-        "CREATE TABLE trusted_athena_probe AS SELECT id, revenue FROM athena_probe",
-        outputs["athena_workgroup"],
+        ctas,
+        outputs["refine_workgroup"],
         database,
     )
     assert execution["Status"]["State"] == "SUCCEEDED", execution["Status"].get("StateChangeReason")
-    location = glue.get_table(DatabaseName=database, Name="trusted_athena_probe")["Table"][
-        "StorageDescriptor"
-    ]["Location"]
-    assert (
-        location == f"s3://{outputs['athena_results_bucket']}/athena/tables/{execution['QueryExecutionId']}/"
-    )
-    written = s3.list_objects_v2(Bucket=outputs["athena_results_bucket"], Prefix=location.split("/", 3)[3])[
-        "Contents"
-    ]
-    head = s3.head_object(Bucket=outputs["athena_results_bucket"], Key=written[0]["Key"])
+    table = glue.get_table(DatabaseName=database, Name="trusted_athena_probe")["Table"]
+    assert table["StorageDescriptor"]["Location"] == version
+    written = s3.list_objects_v2(Bucket=bucket, Prefix="Trusted/athena_probe/v=probe/")["Contents"]
+    head = s3.head_object(Bucket=bucket, Key=written[0]["Key"])
     assert head["SSEKMSKeyId"] == outputs["kms_key_arn"]
 
 

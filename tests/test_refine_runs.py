@@ -76,14 +76,14 @@ def test_a_second_movielake_refine_exits_saying_who_holds_the_lease(
     monkeypatch.setenv("MOVIELAKE_LAKE_BUCKET", LAKE_BUCKET)
     monkeypatch.setenv("MOVIELAKE_GLUE_DATABASE", DATABASE)
 
-    assert main(["refine"]) == 2
+    assert main(["refine", "--engine", "local"]) == 2
     error = capsys.readouterr().err
     assert f"movielake refine: error: another refine is running: {other.owner} holds " in error
     assert "--wait" in error
     assert manifests(lake["s3"]) == [] and "trusted_films" not in table_names(lake["glue"])
 
     other.release()
-    assert main(["refine"]) == 0
+    assert main(["refine", "--engine", "local"]) == 0
     assert [m["status"] for m in manifests(lake["s3"])] == ["succeeded"]
 
 
@@ -204,7 +204,8 @@ def test_the_handler_retries_only_what_may_pass(
     ``refine_attempts`` runs; every one ends in an error (the on-failure destination's alarm)."""
     seen: list[Deadline | None] = []
 
-    def failing(settings: Any, **kwargs: Any) -> dict[str, Any]:
+    def failing(settings: Any, engine: str, **kwargs: Any) -> dict[str, Any]:
+        assert engine == "aws"  # the Lambda refines on Athena wherever it runs
         seen.append(kwargs["deadline"])
         raise error
 

@@ -467,33 +467,6 @@ def test_q7_hidden_gems(fixture_lake) -> None:
     assert got.roi_p90.iloc[0] == pytest.approx(p90, rel=REL)
 
 
-def test_months_without_films_are_listed(moto_endpoint: str) -> None:
-    """Only two release months in the lake: still twelve rows, zeros elsewhere."""
-    films = list(synthetic.films(3, seed=5))
-    lake = Lake(
-        records=[
-            (DAY1, film_record(films[0], stamp(DAY1, 1), budget=10, revenue=30, release_date="2001-03-04")),
-            (DAY1, film_record(films[1], stamp(DAY1, 2), budget=10, revenue=15, release_date="2002-03-05")),
-            (DAY1, film_record(films[2], stamp(DAY1, 3), budget=10, revenue=5, release_date="2003-11-30")),
-        ],
-        csv_rows=list(synthetic.csv_rows(films)),
-    )
-    write_lake(lake, moto_endpoint, [])
-    settings = Settings(
-        lake_bucket=LAKE_BUCKET, glue_database=DATABASE, endpoint_url=moto_endpoint, region=REGION
-    )
-    run_refine(settings, "local")
-    with DuckDBEngine(settings) as engine:
-        from movielake.analysis.queries import get_query
-
-        got = engine.run(get_query("q6_seasonality")).set_index("month")
-    assert got.index.tolist() == list(range(1, 13))
-    assert got.loc[3, "films"] == 2 and got.loc[3, "hits"] == 1  # roi 2 is a hit, roi 0.5 is not
-    assert got.loc[11, "films"] == 1 and got.loc[11, "hits"] == 0
-    assert got.drop(index=[3, 11]).films.eq(0).all()
-    assert got.drop(index=[3, 11]).hit_rate.isna().all()
-
-
 def fetch_history(lake: Lake) -> pd.DataFrame:
     """Per imdb_id: the newest and the previous record (newest ingested_at, then folder), in pandas."""
     rows = [{**r, "folder": d} for d, r in lake.records if r.get("imdb_id")]
@@ -560,3 +533,33 @@ def test_refined_film_facts_keep_the_previous_fetch_and_what_moved(fixture_lake)
     section = what_moved(moved_rows)
     assert section.sentence is not None and section.table is not None
     assert f"refreshed {len(refreshed)} films" in section.sentence
+
+
+def test_months_without_films_are_listed(moto_endpoint: str) -> None:
+    """Only two release months in the lake: still twelve rows, zeros elsewhere.
+
+    Last in the module: ``moto_endpoint`` resets the shared server, and with it the lake every
+    ``fixture_lake`` test reads."""
+    films = list(synthetic.films(3, seed=5))
+    lake = Lake(
+        records=[
+            (DAY1, film_record(films[0], stamp(DAY1, 1), budget=10, revenue=30, release_date="2001-03-04")),
+            (DAY1, film_record(films[1], stamp(DAY1, 2), budget=10, revenue=15, release_date="2002-03-05")),
+            (DAY1, film_record(films[2], stamp(DAY1, 3), budget=10, revenue=5, release_date="2003-11-30")),
+        ],
+        csv_rows=list(synthetic.csv_rows(films)),
+    )
+    write_lake(lake, moto_endpoint, [])
+    settings = Settings(
+        lake_bucket=LAKE_BUCKET, glue_database=DATABASE, endpoint_url=moto_endpoint, region=REGION
+    )
+    run_refine(settings, "local")
+    with DuckDBEngine(settings) as engine:
+        from movielake.analysis.queries import get_query
+
+        got = engine.run(get_query("q6_seasonality")).set_index("month")
+    assert got.index.tolist() == list(range(1, 13))
+    assert got.loc[3, "films"] == 2 and got.loc[3, "hits"] == 1  # roi 2 is a hit, roi 0.5 is not
+    assert got.loc[11, "films"] == 1 and got.loc[11, "hits"] == 0
+    assert got.drop(index=[3, 11]).films.eq(0).all()
+    assert got.drop(index=[3, 11]).hit_rate.isna().all()

@@ -22,6 +22,17 @@ LAKE_BUCKET = "movielake-test-lake"
 NO_RETRY = Config(retries={"max_attempts": 1, "mode": "standard"})
 
 
+def endless_query(table: str, column: str) -> str:
+    """Athena SQL that runs for hours on any machine, for the tests that stop a running query:
+    a six-way cross join of ``table`` (~100 rows: ~10^12 combinations) whose filter needs every
+    combination's ``column`` (a number). A bare ``count(*)`` of a five-way cross join is no such
+    query: DuckDB counts a cross product chunk by chunk, billions of rows a second on its 8+
+    threads, so 100 rows^5 ends in a few seconds, sooner than a test's deadline on a fast machine."""
+    joined = ", ".join(f"{table} t{i}" for i in range(6))
+    total = " + ".join(f"t{i}.{column}" for i in range(6))
+    return f"SELECT count(*) AS n FROM {joined} WHERE ({total}) % 7 = 3"  # noqa: S608 - test constants
+
+
 @pytest.fixture(autouse=True)
 def _aws_sandbox(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """No test can reach a real account: dummy credentials, a fixed region, no profile."""

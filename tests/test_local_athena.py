@@ -20,6 +20,7 @@ import pandas as pd
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
+from conftest import endless_query
 
 from movielake.catalog.descriptors import storage_descriptor
 from movielake.local import server
@@ -494,7 +495,7 @@ def test_the_bytes_scanned_cutoff_cancels_a_query_that_reads_more(
 
 def test_stop_query_execution_cancels_a_running_query(analyst: dict[str, Any]) -> None:
     athena = analyst["athena"]
-    endless = "SELECT count(*) FROM films a, films b, films c, films d, films e"
+    endless = endless_query("films", "revenue")
     query_id = athena.start_query_execution(
         QueryString=endless, WorkGroup="enforced", QueryExecutionContext={"Database": DATABASE}
     )["QueryExecutionId"]

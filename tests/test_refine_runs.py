@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from conftest import LAKE_BUCKET
+from conftest import LAKE_BUCKET, endless_query
 from test_refine import DATABASE, InterruptingEngine, lake, location, objects, table_names, tags
 
 from movielake import aws, keys
@@ -147,10 +147,7 @@ class SlowEngine(InterruptingEngine):
 
     def write_table(self, sql: str, table: str, location: str) -> None:
         self.writes += 1
-        endless = (
-            "SELECT count(*) AS n FROM csv_movies a, csv_movies b, csv_movies c, csv_movies d, csv_movies e"
-        )
-        sql = endless if self.writes == 1 else sql
+        sql = endless_query("csv_movies", "numerovotos") if self.writes == 1 else sql
         self.inner.write_table(sql, table, location)
 
     def stop(self) -> None:

@@ -718,8 +718,8 @@ def raw_records(record: dict) -> list[tuple[str, dict[str, Any]]]:
 def day_two(local_stack: dict, analysed: dict, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """Day 1 was ``first_run`` + ``analysed`` (fetch, crawl, refine, answers). On day 2 TMDB
     (an emulator with a change clock) has edited five films' revenue and one hidden gem's vote
-    count, and learnt one film it did not know; ``movielake tmdb fetch``, ``crawl``, ``query``
-    and ``report`` run again."""
+    count, and learnt one film it did not know; ``movielake tmdb fetch``, ``crawl``, ``local
+    pump`` (the crawl's event to the refine Lambda), ``query`` and ``report`` run again."""
     from movielake.local.tmdb_changes import ChangeLog
     from movielake.local.tmdb_emulator import Emulator
 
@@ -760,9 +760,10 @@ def day_two(local_stack: dict, analysed: dict, tmp_path_factory: pytest.TempPath
         requests = emulator.stats()["log"]
     with stack_environment(local_stack):
         crawled = cli.main(["crawl"])
+        pumped = cli.main(["local", "pump"])  # the TMDB crawler's event runs the refine Lambda
         reported = cli.main(["report", "--out", str(out / "report")])
     return {
-        "status": {"fetch": fetched, "crawl": crawled, "report": reported},
+        "status": {"fetch": fetched, "crawl": crawled, "pump": pumped, "report": reported},
         "manifest": json.loads(printed.getvalue()),
         "tmdb_status": status.getvalue(),
         "requests": requests,
@@ -780,7 +781,7 @@ def day_two(local_stack: dict, analysed: dict, tmp_path_factory: pytest.TempPath
 def test_day_two_refreshes_exactly_the_edited_films_and_the_answers_move(
     local_stack: dict, day_two: dict
 ) -> None:
-    assert day_two["status"] == {"fetch": 0, "crawl": 0, "report": 0}
+    assert day_two["status"] == {"fetch": 0, "crawl": 0, "pump": 0, "report": 0}
     edits, gem, learnt = day_two["edits"], day_two["gem"], day_two["learnt"]
     selected = set(expected_selection())
     new = selected - day_two["in_raw"]

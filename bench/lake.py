@@ -69,15 +69,7 @@ def create_workgroups(endpoint: str) -> None:
     (results under ``athena/``; the analyses' workgroup enforced, the refine's not)."""
     boto3.client("s3", endpoint_url=endpoint, region_name=REGION).create_bucket(Bucket=RESULTS_BUCKET)
     athena = boto3.client("athena", endpoint_url=endpoint, region_name=REGION)
-    for name, enforced in ((ANALYSES_WORKGROUP, True), (REFINE_WORKGROUP, False)):
-        athena.create_work_group(
-            Name=name,
-            Configuration={
-                "ResultConfiguration": {"OutputLocation": f"s3://{RESULTS_BUCKET}/athena/"},
-                "EnforceWorkGroupConfiguration": enforced,
-                "EngineVersion": {"SelectedEngineVersion": "Athena engine version 3"},
-            },
-        )
+    sample_lake.create_workgroups(athena, RESULTS_BUCKET, ANALYSES_WORKGROUP, REFINE_WORKGROUP)
 
 
 class CountingProxy:

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import statistics
 import subprocess
@@ -45,30 +46,10 @@ Results = dict[str, str | None]
 
 
 @contextmanager
-def emulator(
-    ids: int, rate: float, fault_share: float, hang_seconds: float, fault_kinds: str | None = None
-) -> Iterator[str]:
-    """A fresh emulator in a child process; yields its base URL."""
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "movielake.local.tmdb_emulator",
-            "--api-key",
-            API_KEY,
-            "--synthetic",
-            str(ids),
-            "--rate",
-            str(rate),
-            "--fault-share",
-            str(fault_share),
-            "--hang-seconds",
-            str(hang_seconds),
-            *(["--fault-kinds", fault_kinds] if fault_kinds else []),
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+def emulator_process(*flags: str) -> Iterator[str]:
+    """The TMDB emulator in a child process with the bench's key and ``flags``; its base URL."""
+    command = [sys.executable, "-m", "movielake.local.tmdb_emulator", "--api-key", API_KEY, *flags]
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
     try:
         assert proc.stdout is not None
         line = proc.stdout.readline()
@@ -78,6 +59,23 @@ def emulator(
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def emulator(
+    ids: int, rate: float, fault_share: float, hang_seconds: float, fault_kinds: str | None = None
+) -> contextlib.AbstractContextManager[str]:
+    """A fresh emulator serving ``ids`` synthetic films with the given faults; yields its base URL."""
+    return emulator_process(
+        "--synthetic",
+        str(ids),
+        "--rate",
+        str(rate),
+        "--fault-share",
+        str(fault_share),
+        "--hang-seconds",
+        str(hang_seconds),
+        *(["--fault-kinds", fault_kinds] if fault_kinds else []),
+    )
 
 
 def emulator_stats(url: str) -> dict[str, Any]:

@@ -27,18 +27,16 @@ whole runs.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import statistics
-import subprocess
-import sys
 import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import boto3
+from tmdb_fetch import emulator_process
 
 from movielake import keys
 from movielake.config import Settings
@@ -62,15 +60,9 @@ def midnight(day: date) -> datetime:
     return datetime.combine(day, time(), UTC)
 
 
-@contextmanager
-def emulator(args: argparse.Namespace) -> Iterator[str]:
+def emulator(args: argparse.Namespace) -> contextlib.AbstractContextManager[str]:
     """The emulator in a child process, its change clock at day 1's midnight; its base URL."""
-    command = [
-        sys.executable,
-        "-m",
-        "movielake.local.tmdb_emulator",
-        "--api-key",
-        API_KEY,
+    return emulator_process(
         "--synthetic",
         str(args.films),
         "--rate",
@@ -83,17 +75,7 @@ def emulator(args: argparse.Namespace) -> Iterator[str]:
         str(args.unrelated),
         "--clock",
         midnight(FIRST_DAY).isoformat(),
-    ]
-    proc = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
-    try:
-        assert proc.stdout is not None
-        line = proc.stdout.readline()
-        if not line.startswith("listening on "):
-            raise RuntimeError(f"the emulator did not start: {line!r}")
-        yield line.split()[-1]
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    )
 
 
 def get_json(url: str) -> dict[str, Any]:

@@ -52,15 +52,7 @@ def lake(moto_endpoint: str) -> Settings:
     sample_lake.write_tmdb_batches(s3, LAKE_BUCKET, records, DAY)
     sample_lake.register_contract_tables(glue, DATABASE, LAKE_BUCKET)
     sample_lake.register_all_partitions(glue, s3, DATABASE)
-    for name, enforced in ((ANALYSES_WORKGROUP, True), (REFINE_WORKGROUP, False)):
-        athena.create_work_group(
-            Name=name,
-            Configuration={
-                "ResultConfiguration": {"OutputLocation": f"s3://{RESULTS_BUCKET}/athena/"},
-                "EnforceWorkGroupConfiguration": enforced,
-                "EngineVersion": {"SelectedEngineVersion": "Athena engine version 3"},
-            },
-        )
+    sample_lake.create_workgroups(athena, RESULTS_BUCKET, ANALYSES_WORKGROUP, REFINE_WORKGROUP)
     return Settings(
         lake_bucket=LAKE_BUCKET,
         glue_database=DATABASE,

@@ -149,3 +149,18 @@ def write_csv(s3: Any, bucket: str, file_name: str, lines: Iterable[str], day: d
     key = keys.raw_csv_key(file_name, day)
     s3.put_object(Bucket=bucket, Key=key, Body="".join(lines).encode())
     return key
+
+
+def create_workgroups(athena: Any, results_bucket: str, analyses: str, refine: str) -> None:
+    """The two Athena workgroups as terraform/athena.tf configures them: results under
+    ``s3://<results_bucket>/athena/``, engine version 3, the analyses' workgroup enforcing its
+    configuration and the refine's not (so its CTAS may name a lake folder)."""
+    for name, enforced in ((analyses, True), (refine, False)):
+        athena.create_work_group(
+            Name=name,
+            Configuration={
+                "ResultConfiguration": {"OutputLocation": f"s3://{results_bucket}/athena/"},
+                "EnforceWorkGroupConfiguration": enforced,
+                "EngineVersion": {"SelectedEngineVersion": "Athena engine version 3"},
+            },
+        )
